@@ -1,0 +1,71 @@
+/**
+ * The validated, defaulted, frozen configuration (see schema.json, which documents every field).
+ * File paths are absolute after loading.
+ */
+export type JwtAlgorithm =
+  | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512'
+  | 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'HS256' | 'HS384' | 'HS512';
+
+export interface Config {
+  /** Absolute path of the file this came from (for error messages). */
+  readonly file: string;
+  readonly server: ServerConfig;
+  readonly identity: IdentityConfig;
+  readonly payload: { readonly maxDepth: number };
+  readonly functions: readonly FunctionConfig[];
+  readonly upstream: { readonly headerPrefix: string };
+  readonly decisionLog: { readonly destination: string };
+}
+
+export interface ServerConfig {
+  readonly listen: string;
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
+}
+
+export interface IdentityConfig {
+  readonly clockSkewSeconds: number;
+  readonly maxTokenBytes: number;
+  readonly tokenCacheSize: number;
+  readonly issuers: readonly IssuerConfig[];
+  readonly spiffe: { readonly trustDomains: readonly string[] };
+}
+
+export interface IssuerConfig {
+  readonly name: string;
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly JwtAlgorithm[];
+  readonly groupsClaim: string;
+  readonly jwksUrl?: string;
+  readonly discovery: boolean;
+  readonly jwksFile?: string;
+  readonly hmacSecretFile?: string;
+  readonly fetch: FetchConfig;
+}
+
+export interface FetchConfig {
+  readonly timeoutMs: number;
+  readonly refreshSeconds: number;
+  readonly unknownKidCooldownSeconds: number;
+  readonly maxStaleSeconds: number;
+}
+
+export interface FunctionConfig {
+  readonly name: string;
+  readonly match?: { readonly method: string; readonly path: string };
+  readonly requireMtls: boolean;
+  readonly allow: readonly AllowRule[];
+  readonly input?: InputConfig;
+}
+
+export type AllowRule =
+  | { readonly issuer: string; readonly subjects?: readonly string[]; readonly groups?: readonly string[] }
+  | { readonly spiffeIds: readonly string[] };
+
+export interface InputConfig {
+  readonly contentType: 'application/json';
+  /** Absolute path of the JSON Schema file. */
+  readonly schema: string;
+  readonly sensitive: readonly string[];
+  readonly logFields: readonly string[];
+}

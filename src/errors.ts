@@ -1,0 +1,105 @@
+/**
+ * Stable reason codes. Every denial carries exactly one primary code; the README's
+ * reason-code table and {@link REASONS} are kept in step by a test.
+ */
+export type ReasonCode =
+  // transport
+  | 'ERR_TLS_REQUIRED'
+  | 'ERR_MTLS_REQUIRED'
+  | 'ERR_PEER_INVALID'
+  | 'ERR_PEER_UNTRUSTED'
+  // routing
+  | 'ERR_FUNCTION_UNKNOWN'
+  // identity
+  | 'ERR_CREDENTIAL_MISSING'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_ALGORITHM'
+  | 'ERR_TOKEN_ISSUER'
+  | 'ERR_TOKEN_AUDIENCE'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_TOKEN_CLAIMS'
+  | 'ERR_TOKEN_SIGNATURE'
+  | 'ERR_TOKEN_KEY_UNKNOWN'
+  | 'ERR_KEYS_UNAVAILABLE'
+  // authorization
+  | 'ERR_NOT_PERMITTED'
+  // payload
+  | 'ERR_BODY_PARTIAL'
+  | 'ERR_BODY_MISSING'
+  | 'ERR_CONTENT_TYPE'
+  | 'ERR_BODY_INVALID_JSON'
+  | 'ERR_BODY_SCHEMA'
+  // adapter / internal
+  | 'ERR_REQUEST_MALFORMED'
+  | 'ERR_INTERNAL';
+
+export interface ReasonInfo {
+  /** HTTP status the caller receives. */
+  readonly status: number;
+  /** Public title (RFC 9457 `title`); never contains request data. */
+  readonly title: string;
+}
+
+/** code → HTTP status and public title: the one table (README documents it, a test checks both). */
+export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
+  ERR_TLS_REQUIRED: { status: 403, title: 'The call did not arrive over TLS' },
+  ERR_MTLS_REQUIRED: { status: 403, title: 'This function requires a verified client certificate' },
+  ERR_PEER_INVALID: { status: 403, title: 'The client certificate does not carry exactly one SPIFFE ID' },
+  ERR_PEER_UNTRUSTED: { status: 403, title: 'The client certificate SPIFFE ID is not from a trusted domain' },
+  ERR_FUNCTION_UNKNOWN: { status: 404, title: 'No function matches this request' },
+  ERR_CREDENTIAL_MISSING: { status: 401, title: 'A credential is required' },
+  ERR_TOKEN_MALFORMED: { status: 401, title: 'The bearer token is malformed' },
+  ERR_TOKEN_ALGORITHM: { status: 401, title: 'The bearer token algorithm is not allowed' },
+  ERR_TOKEN_ISSUER: { status: 401, title: 'The bearer token issuer is not trusted' },
+  ERR_TOKEN_AUDIENCE: { status: 401, title: 'The bearer token audience is not accepted' },
+  ERR_TOKEN_EXPIRED: { status: 401, title: 'The bearer token has expired' },
+  ERR_TOKEN_NOT_YET_VALID: { status: 401, title: 'The bearer token is not yet valid' },
+  ERR_TOKEN_CLAIMS: { status: 401, title: 'The bearer token lacks a required claim' },
+  ERR_TOKEN_SIGNATURE: { status: 401, title: 'The bearer token signature is invalid' },
+  ERR_TOKEN_KEY_UNKNOWN: { status: 401, title: 'The bearer token was signed with an unknown key' },
+  ERR_KEYS_UNAVAILABLE: { status: 503, title: "The issuer's signing keys are unavailable" },
+  ERR_NOT_PERMITTED: { status: 403, title: 'The caller may not call this function' },
+  ERR_BODY_PARTIAL: { status: 413, title: 'The request body was not received whole' },
+  ERR_BODY_MISSING: { status: 400, title: 'This function requires a request body' },
+  ERR_CONTENT_TYPE: { status: 400, title: 'The content type is not accepted by this function' },
+  ERR_BODY_INVALID_JSON: { status: 400, title: 'The request body is not acceptable JSON' },
+  ERR_BODY_SCHEMA: { status: 400, title: "The request body does not match the function's schema" },
+  ERR_REQUEST_MALFORMED: { status: 400, title: 'The authorization request is malformed' },
+  ERR_INTERNAL: { status: 500, title: 'Internal error' },
+});
+
+export const REASON_CODES = Object.freeze(Object.keys(REASONS) as ReasonCode[]);
+
+/**
+ * The one error class for untrusted input. Programmer misuse throws a plain TypeError.
+ * `detail` is public (safe for the caller); `cause` stays in the log.
+ */
+export class CallguardError extends Error {
+  override readonly name = 'CallguardError';
+  readonly code: ReasonCode;
+  constructor(code: ReasonCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Config problems: `file`, key `path` (JSON pointer) and the problem, all reported together. */
+export interface ConfigProblem {
+  readonly file: string;
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'ERR_CONFIG_INVALID';
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super(
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  ${p.file}: ${p.path || '/'}: ${p.message}`).join('\n'),
+    );
+    this.problems = problems;
+  }
+}
