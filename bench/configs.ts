@@ -1,0 +1,59 @@
+/**
+ * callguard configurations for the benchmark scenarios (see src/config/schema.json for every key).
+ * Each function gets its own schema file, so 1000 functions really means 1000 compiled schemas.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { AUDIENCE, type Fixtures, GROUP, ISSUER, orderSchema, TRUST_DOMAIN } from './fixtures.js';
+
+export interface BenchConfigSpec {
+  readonly functions: number;
+  /** Verified-token LRU size; smaller than the token rotation means every request misses. */
+  readonly tokenCacheSize?: number;
+  /** Decision log file. `/dev/null` stands in for "off": callguard has no off switch, so records are still built and serialized, then discarded by the kernel. */
+  readonly decisionLog: string;
+}
+
+/** Path of function `index`; the load targets the last one, the worst case for a linear lookup. */
+export function functionPath(index: number): string {
+  return `/api/v1/fn-${String(index).padStart(4, '0')}/orders`;
+}
+
+/** Writes `<dir>/<name>.yaml` plus its schema files and returns the config path. */
+export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchConfigSpec): string {
+  const schemaDir = join(fixtures.dir, `schemas-${spec.functions}`);
+  mkdirSync(schemaDir, { recursive: true });
+  const functions = Array.from({ length: spec.functions }, (_, i) => {
+    const schemaFile = join(schemaDir, `fn-${i}.schema.json`);
+    writeFileSync(schemaFile, JSON.stringify(orderSchema(`fn-${i} input`)));
+    return {
+      name: `orders.fn-${i}`,
+      match: { method: 'POST', path: functionPath(i) },
+      requireMtls: true,
+      allow: [{ issuer: 'bench', groups: [GROUP] }],
+      input: { schema: schemaFile, sensitive: ['/customer/email'], logFields: ['/orderId'] },
+    };
+  });
+  const config = {
+    server: { listen: '127.0.0.1:0' },
+    identity: {
+      ...(spec.tokenCacheSize === undefined ? {} : { tokenCacheSize: spec.tokenCacheSize }),
+      issuers: [
+        {
+          name: 'bench',
+          issuer: ISSUER,
+          audiences: [AUDIENCE],
+          algorithms: ['RS256'],
+          jwksFile: fixtures.jwksFile,
+        },
+      ],
+      spiffe: { trustDomains: [TRUST_DOMAIN] },
+    },
+    functions,
+    decisionLog: { destination: spec.decisionLog },
+  };
+  const file = join(fixtures.dir, `${name}.yaml`);
+  writeFileSync(file, stringify(config));
+  return file;
+}

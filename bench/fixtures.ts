@@ -1,0 +1,153 @@
+/**
+ * Key material and payloads for the benchmark, generated fresh in a work directory on every run (nothing
+ * secret or binary is committed): an RS256 signing key and its JWKS, bearer tokens, an mTLS client
+ * certificate with one SPIFFE URI SAN, the function input schema and ~1 KB bodies that do and do not match it.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+
+export const ISSUER = 'https://idp.bench.example';
+export const AUDIENCE = 'callguard-bench';
+export const GROUP = 'bench-callers';
+export const TRUST_DOMAIN = 'example.org';
+export const PEER_SPIFFE_ID = `spiffe://${TRUST_DOMAIN}/ns/bench/sa/caller`;
+export const GATEWAY_PRINCIPAL = `spiffe://${TRUST_DOMAIN}/ns/edge/sa/envoy`;
+
+export interface Fixtures {
+  readonly dir: string;
+  readonly jwksFile: string;
+  readonly schemaDoc: Record<string, unknown>;
+  /** URL-encoded PEM, the way Envoy sends `source.certificate`. */
+  readonly peerCertificate: string;
+  /** Signs `count` distinct tokens (distinct `sub` and `jti`), valid for an hour. */
+  readonly mintTokens: (count: number) => Promise<string[]>;
+  readonly validBody: Uint8Array;
+  readonly violatingBody: Uint8Array;
+}
+
+/** The input schema of every bench function: an order with line items and a shipping address. */
+export function orderSchema(title: string): Record<string, unknown> {
+  const line = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sku', 'quantity', 'unitPriceCents'],
+    properties: {
+      sku: { type: 'string', pattern: '^[A-Z]{3}-[0-9]{4,8}$' },
+      quantity: { type: 'integer', minimum: 1, maximum: 1000 },
+      unitPriceCents: { type: 'integer', minimum: 0 },
+      giftWrap: { type: 'boolean' },
+    },
+  };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title,
+    type: 'object',
+    additionalProperties: false,
+    required: ['orderId', 'customer', 'lines', 'shipping'],
+    properties: {
+      orderId: { type: 'string', format: 'uuid' },
+      customer: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'email'],
+        properties: { id: { type: 'string', maxLength: 64 }, email: { type: 'string', format: 'email' } },
+      },
+      lines: { type: 'array', minItems: 1, maxItems: 100, items: line },
+      shipping: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'street', 'city', 'postalCode', 'country'],
+        properties: {
+          name: { type: 'string', maxLength: 200 },
+          street: { type: 'string', maxLength: 200 },
+          city: { type: 'string', maxLength: 100 },
+          postalCode: { type: 'string', pattern: '^[0-9A-Z -]{3,10}$' },
+          country: { type: 'string', pattern: '^[A-Z]{2}$' },
+        },
+      },
+      note: { type: 'string', maxLength: 500 },
+      requestedAt: { type: 'string', format: 'date-time' },
+    },
+  };
+}
+
+/** A ~1 KB order that matches `orderSchema`. */
+export function orderBody(): Record<string, unknown> {
+  const lines = Array.from({ length: 6 }, (_, i) => ({
+    sku: `ABC-${String(1000 + i * 37).padStart(6, '0')}`,
+    quantity: 1 + i,
+    unitPriceCents: 1299 + i * 250,
+    giftWrap: i % 2 === 0,
+  }));
+  return {
+    orderId: '3f2b8c1e-6a4d-4e2f-9b7a-1c5d8e9f0a12',
+    customer: { id: 'cust-000042', email: 'ada.lovelace@example.com' },
+    lines,
+    shipping: {
+      name: 'Ada Lovelace',
+      street: '12 St James Square',
+      city: 'London',
+      postalCode: 'SW1Y 4JH',
+      country: 'GB',
+    },
+    note: 'Leave the parcel with the concierge if nobody answers; fragile items inside, keep upright please.',
+    requestedAt: '2025-01-15T10:30:00Z',
+  };
+}
+
+/** Generates every fixture under `dir` (which must exist). Needs `openssl` on PATH for the certificate. */
+export async function createFixtures(dir: string): Promise<Fixtures> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const kid = 'bench-key-1';
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const jwksFile = join(dir, 'jwks.json');
+  writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
+
+  const mintTokens = async (count: number): Promise<string[]> => {
+    const now = Math.floor(Date.now() / 1000);
+    const tokens: string[] = [];
+    for (let i = 0; i < count; i++) {
+      tokens.push(
+        await new SignJWT({ groups: [GROUP, 'staff'], scope: 'orders:write' })
+          .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setSubject(`user-${i}`)
+          .setJti(`bench-${now}-${i}`)
+          .setIssuedAt(now - 5)
+          .setExpirationTime(now + 3600)
+          .sign(privateKey),
+      );
+    }
+    return tokens;
+  };
+
+  const body = orderBody();
+  const violating = { ...body, lines: [{ sku: 'not-a-sku', quantity: '3', unitPriceCents: -1 }], extra: true };
+  return {
+    dir,
+    jwksFile,
+    schemaDoc: orderSchema('order'),
+    peerCertificate: encodeURIComponent(createPeerCertificate(dir)),
+    mintTokens,
+    validBody: new TextEncoder().encode(JSON.stringify(body)),
+    violatingBody: new TextEncoder().encode(JSON.stringify(violating)),
+  };
+}
+
+/** A self-signed P-256 client certificate whose only SAN is the caller's SPIFFE URI (Envoy verified it). */
+function createPeerCertificate(dir: string): string {
+  const certFile = join(dir, 'peer.crt');
+  execFileSync(
+    'openssl',
+    [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', join(dir, 'peer.key'), '-out', certFile, '-days', '2', '-subj', '/O=bench/CN=caller',
+      '-addext', `subjectAltName=URI:${PEER_SPIFFE_ID}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  return readFileSync(certFile, 'utf8');
+}

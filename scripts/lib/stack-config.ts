@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { JWKS_FILE } from './dev-issuer.js';
+import { renderTemplate } from './render-template.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ENVOY_TEMPLATE = path.join(REPO_ROOT, 'envoy/envoy.yaml');
+export const EXAMPLE_CONFIG = path.join(REPO_ROOT, 'examples/callguard.yaml');
+
+/** Where each part of the stack listens, and where it finds its files, as seen from inside it. */
+export interface StackLayout {
+  /** Dev PKI directory (certificates, `jwks.json`) as Envoy and callguard see it. */
+  readonly pkiDir: string;
+  /** `examples/` as callguard sees it (function schemas). */
+  readonly examplesDir: string;
+  readonly envoy: { readonly listenHost: string; readonly listenPort: number; readonly adminHost: string; readonly adminPort: number };
+  /** `host` is how Envoy reaches callguard; `listen` is what callguard binds. */
+  readonly callguard: { readonly host: string; readonly port: number; readonly listen: string };
+  readonly function: { readonly host: string; readonly port: number };
+  /** `stdout`, `stderr` or a file path. */
+  readonly decisionLog: string;
+}
+
+/** The local stack (`npm run stack`); compose uses the same ports inside its network. */
+export const DEFAULT_PORTS = Object.freeze({ envoy: 8443, envoyAdmin: 9901, callguard: 9191, function: 9443 });
+
+/** Envoy's configuration: envoy/envoy.yaml with addresses, ports and paths filled in. */
+export function renderEnvoyConfig(layout: StackLayout): string {
+  return renderTemplate(
+    readFileSync(ENVOY_TEMPLATE, 'utf8'),
+    {
+      LISTEN_HOST: layout.envoy.listenHost,
+      LISTEN_PORT: layout.envoy.listenPort,
+      ADMIN_HOST: layout.envoy.adminHost,
+      ADMIN_PORT: layout.envoy.adminPort,
+      CALLGUARD_HOST: layout.callguard.host,
+      CALLGUARD_PORT: layout.callguard.port,
+      FUNCTION_HOST: layout.function.host,
+      FUNCTION_PORT: layout.function.port,
+      PKI_DIR: layout.pkiDir,
+    },
+    ENVOY_TEMPLATE,
+  );
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * callguard's stack configuration, derived from examples/callguard.yaml so the two never drift: same
+ * issuers and functions; adds TLS with Envoy as the only client (mTLS), the dev JWKS, and the log file.
+ */
+export function renderCallguardConfig(layout: StackLayout): string {
+  const config = parse(readFileSync(EXAMPLE_CONFIG, 'utf8')) as Json;
+  const pki = (file: string) => path.posix.join(layout.pkiDir, file);
+  config['server'] = {
+    listen: layout.callguard.listen,
+    tls: { cert: pki('callguard.crt'), key: pki('callguard.key'), clientCa: pki('ca.crt') },
+  };
+  const identity = config['identity'] as Json;
+  for (const issuer of identity['issuers'] as Json[]) {
+    if ('jwksFile' in issuer) issuer['jwksFile'] = pki(JWKS_FILE);
+  }
+  for (const fn of config['functions'] as Json[]) {
+    const input = fn['input'] as Json | undefined;
+    if (input !== undefined) input['schema'] = path.posix.join(layout.examplesDir, String(input['schema']));
+  }
+  config['decisionLog'] = { destination: layout.decisionLog };
+  return `# Generated from examples/callguard.yaml by scripts/lib/stack-config.ts. Do not edit.\n${stringify(config)}`;
+}
+
+export interface RenderedStack {
+  readonly envoyConfig: string;
+  readonly callguardConfig: string;
+}
+
+/** Write `envoy.yaml` and `callguard.yaml` for `layout` into `outDir`. */
+export async function writeStackConfigs(outDir: string, layout: StackLayout): Promise<RenderedStack> {
+  await mkdir(outDir, { recursive: true });
+  const envoyConfig = path.join(outDir, 'envoy.yaml');
+  const callguardConfig = path.join(outDir, 'callguard.yaml');
+  await writeFile(envoyConfig, renderEnvoyConfig(layout));
+  await writeFile(callguardConfig, renderCallguardConfig(layout));
+  return { envoyConfig, callguardConfig };
+}
+
+/** Layout of a stack on this machine, everything on loopback; port 0 lets the OS choose. */
+export function localLayout(options: {
+  pkiDir: string;
+  decisionLog: string;
+  ports: { envoy: number; envoyAdmin: number; callguard: number; function: number };
+}): StackLayout {
+  return {
+    pkiDir: path.resolve(options.pkiDir),
+    examplesDir: path.join(REPO_ROOT, 'examples'),
+    envoy: { listenHost: '127.0.0.1', listenPort: options.ports.envoy, adminHost: '127.0.0.1', adminPort: options.ports.envoyAdmin },
+    callguard: { host: '127.0.0.1', port: options.ports.callguard, listen: `127.0.0.1:${options.ports.callguard}` },
+    function: { host: '127.0.0.1', port: options.ports.function },
+    decisionLog: options.decisionLog,
+  };
+}

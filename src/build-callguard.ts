@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { DestinationStream } from 'pino';
+import type { Config } from './config/types.js';
+import { createDecide, type Decide } from './decide.js';
+import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
+import { createCheckHandler } from './envoy/handle-check.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import { createFunctionRegistry } from './functions/function-registry.js';
+import { createBearerVerifier } from './identity/verify-bearer.js';
+import { type CompiledInput, createSchemaCompiler } from './payload/compile-input.js';
+import { createPeerVerifier } from './transport/verify-peer.js';
+
+export interface BuildOptions {
+  /** Overrides `config.decisionLog.destination` (tests pass an in-memory stream). */
+  readonly decisionLog?: DestinationStream;
+  readonly now?: () => number;
+  readonly fetch?: typeof fetch;
+  readonly onEvent?: (event: { level: 'warn' | 'info'; msg: string; issuer: string }) => void;
+}
+
+export interface Callguard {
+  readonly decide: Decide;
+  readonly handleCheck: (request: Uint8Array) => Promise<Uint8Array>;
+  readonly log: DecisionLog;
+  close(): void;
+}
+
+/**
+ * Builds every part from a validated config: compiles each function schema once, loads keys,
+ * indexes functions. Throws ConfigError listing every schema problem at once.
+ */
+export async function buildCallguard(config: Config, options: BuildOptions = {}): Promise<Callguard> {
+  const inputs = compileInputs(config);
+  const bearer = await createBearerVerifier(config.identity, {
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  const newDecisionId = randomUUID;
+  const decide = createDecide({
+    config,
+    registry: createFunctionRegistry(config.functions),
+    bearer,
+    peers: createPeerVerifier(config.identity.spiffe.trustDomains),
+    inputs,
+    newDecisionId,
+  });
+  const log = createDecisionLog(options.decisionLog ?? config.decisionLog.destination);
+  const handleCheck = createCheckHandler({ decide, log, headerPrefix: config.upstream.headerPrefix, newDecisionId });
+  return {
+    decide,
+    handleCheck,
+    log,
+    close() {
+      bearer.close();
+      log.flush();
+    },
+  };
+}
+
+function compileInputs(config: Config): Map<string, CompiledInput> {
+  const compiler = createSchemaCompiler();
+  const inputs = new Map<string, CompiledInput>();
+  const problems: ConfigProblem[] = [];
+  config.functions.forEach((fn, i) => {
+    if (fn.input === undefined) return;
+    try {
+      inputs.set(fn.name, compiler.compile(fn.input, config.file, `/functions/${i}/input/schema`));
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else throw err;
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return inputs;
+}

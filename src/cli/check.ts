@@ -1,0 +1,25 @@
+import { Writable } from 'node:stream';
+import type { DestinationStream } from 'pino';
+import { buildCallguard } from '../build-callguard.js';
+import { loadConfig } from '../config/load-config.js';
+import { ConfigError } from '../errors.js';
+import { configArg } from './config-arg.js';
+
+/** `callguard check --config FILE`: everything `serve` would refuse, listed at once; nothing served. */
+export async function runCheck(args: string[]): Promise<number> {
+  const file = configArg(args);
+  try {
+    const config = loadConfig(file);
+    const discard = new Writable({ write: (_chunk, _enc, done) => done() }) as unknown as DestinationStream;
+    const callguard = await buildCallguard(config, { decisionLog: discard });
+    callguard.close();
+    process.stdout.write(`${config.file}: ok (${config.functions.length} functions, ${config.identity.issuers.length} issuers)\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

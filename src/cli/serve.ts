@@ -1,0 +1,36 @@
+import pino from 'pino';
+import { buildCallguard } from '../build-callguard.js';
+import { loadConfig } from '../config/load-config.js';
+import { ConfigError } from '../errors.js';
+import { startGrpcServer } from '../server/grpc-server.js';
+import { configArg } from './config-arg.js';
+
+/** `callguard serve --config FILE`: refuse to start on any config problem; drain on SIGTERM/SIGINT. */
+export async function runServe(args: string[]): Promise<number> {
+  const ops = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (l) => ({ level: l }) } }, pino.destination(2));
+  const file = configArg(args);
+  let callguard;
+  let config;
+  try {
+    config = loadConfig(file);
+    callguard = await buildCallguard(config, { onEvent: (e) => ops[e.level]({ issuer: e.issuer }, e.msg) });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nrefusing to start\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const server = await startGrpcServer(config.server, callguard.handleCheck);
+  ops.info({ address: server.address, tls: config.server.tls !== undefined, mtls: config.server.tls?.clientCa !== undefined, functions: config.functions.length }, 'callguard listening');
+
+  const stop = async (signal: string): Promise<void> => {
+    ops.info({ signal }, 'callguard stopping');
+    await server.close(5000);
+    callguard.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return 0;
+}

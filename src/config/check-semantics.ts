@@ -1,0 +1,76 @@
+import type { ConfigProblem } from '../errors.js';
+import { parsePathTemplate } from '../functions/path-template.js';
+import type { Config } from './types.js';
+
+const HMAC = /^HS/;
+
+/** Cross-field rules JSON Schema cannot express. Returns every problem found. */
+export function checkSemantics(config: Config): ConfigProblem[] {
+  const file = config.file;
+  const problems: ConfigProblem[] = [];
+  const add = (path: string, message: string): void => {
+    problems.push({ file, path, message });
+  };
+
+  const issuerNames = new Set<string>();
+  config.identity.issuers.forEach((issuer, i) => {
+    const at = `/identity/issuers/${i}`;
+    if (issuerNames.has(issuer.name)) add(`${at}/name`, `duplicate issuer name "${issuer.name}"`);
+    issuerNames.add(issuer.name);
+    const sources = [issuer.jwksUrl !== undefined, issuer.discovery, issuer.jwksFile !== undefined].filter(Boolean).length;
+    const asymmetric = issuer.algorithms.some((a) => !HMAC.test(a));
+    const hmac = issuer.algorithms.some((a) => HMAC.test(a));
+    if (asymmetric && sources !== 1) add(at, 'exactly one of jwksUrl, discovery, jwksFile is required for asymmetric algorithms');
+    if (!asymmetric && sources > 0) add(at, 'jwksUrl/discovery/jwksFile given but only HS* algorithms are allowed');
+    if (hmac && issuer.hmacSecretFile === undefined) add(`${at}/algorithms`, 'HS* algorithms require hmacSecretFile');
+    if (!hmac && issuer.hmacSecretFile !== undefined) add(`${at}/hmacSecretFile`, 'hmacSecretFile given but no HS* algorithm is allowed');
+    if (issuer.jwksUrl !== undefined && !isSafeUrl(issuer.jwksUrl)) add(`${at}/jwksUrl`, 'must be https (http only on loopback)');
+    if (issuer.discovery && !isSafeUrl(issuer.issuer)) add(`${at}/issuer`, 'discovery needs an https issuer URL (http only on loopback)');
+  });
+
+  const functionNames = new Set<string>();
+  const routes = new Map<string, string>();
+  config.functions.forEach((fn, i) => {
+    const at = `/functions/${i}`;
+    if (functionNames.has(fn.name)) add(`${at}/name`, `duplicate function name "${fn.name}"`);
+    functionNames.add(fn.name);
+    if (fn.match) {
+      const template = parsePathTemplate(fn.match.path);
+      if (!template.ok) add(`${at}/match/path`, template.problem);
+      else {
+        const key = `${fn.match.method} ${template.template.shape}`;
+        const other = routes.get(key);
+        if (other !== undefined) add(`${at}/match`, `same method and path shape as function "${other}"`);
+        routes.set(key, fn.name);
+      }
+    }
+    if (fn.allow.length === 0) add(`${at}/allow`, 'no rule: nobody could call this function (remove it instead)');
+    fn.allow.forEach((rule, r) => {
+      if ('issuer' in rule && !config.identity.issuers.some((x) => x.name === rule.issuer)) {
+        add(`${at}/allow/${r}/issuer`, `unknown issuer "${rule.issuer}"`);
+      }
+      if ('spiffeIds' in rule) {
+        rule.spiffeIds.forEach((id, s) => {
+          const domain = /^spiffe:\/\/([^/]+)\//.exec(id)?.[1];
+          if (domain === undefined || !config.identity.spiffe.trustDomains.includes(domain)) {
+            add(`${at}/allow/${r}/spiffeIds/${s}`, `"${id}" is not in a configured identity.spiffe.trustDomains entry`);
+          }
+        });
+      }
+    });
+    if (fn.requireMtls && config.identity.spiffe.trustDomains.length === 0) {
+      add(`${at}/requireMtls`, 'requires identity.spiffe.trustDomains');
+    }
+  });
+  return problems;
+}
+
+function isSafeUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'https:') return true;
+    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,59 @@
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { CallAttempt } from '../call-attempt.js';
+import type { Decide } from '../decide.js';
+import type { Decision, Deny } from '../decision.js';
+import type { DecisionLog } from '../decision-log/create-decision-log.js';
+import { toDecisionRecord } from '../decision-log/decision-record.js';
+import { REASONS, type ReasonCode } from '../errors.js';
+import { CheckRequestSchema, CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { toCallAttempt } from './to-call-attempt.js';
+import { toCheckResponse } from './to-check-response.js';
+
+export interface CheckHandlerParts {
+  readonly decide: Decide;
+  readonly log: DecisionLog;
+  readonly headerPrefix: string;
+  readonly newDecisionId: () => string;
+}
+
+/**
+ * Envoy ext_authz gRPC boundary: CheckRequest bytes in, CheckResponse bytes out, one decision log
+ * line per call. Never rejects: a malformed request or any internal error is a denial (ERR_*),
+ * because a gRPC error would let Envoy's failure mode decide instead of us.
+ */
+export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array) => Promise<Uint8Array> {
+  const { decide, log, headerPrefix } = parts;
+  return async (requestBytes) => {
+    const started = process.hrtime.bigint();
+    let attempt: CallAttempt | undefined;
+    let decision: Decision;
+    try {
+      const converted = toCallAttempt(fromBinary(CheckRequestSchema, requestBytes));
+      if (converted.ok) {
+        attempt = converted.attempt;
+        decision = await decide(attempt);
+      } else {
+        decision = internalDeny(parts.newDecisionId(), 'ERR_REQUEST_MALFORMED', converted.internal);
+      }
+    } catch (err) {
+      const malformed = attempt === undefined;
+      decision = internalDeny(parts.newDecisionId(), malformed ? 'ERR_REQUEST_MALFORMED' : 'ERR_INTERNAL', describe(err));
+    }
+    const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
+    try {
+      log.write(toDecisionRecord(attempt, decision, latencyUs));
+    } catch {
+      // A failing log sink must not turn a decision into a gRPC error; pino reports sink errors itself.
+    }
+    return toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
+  };
+}
+
+function internalDeny(decisionId: string, code: ReasonCode, internal: string): Deny {
+  return { allow: false, decisionId, code, status: REASONS[code].status, detail: REASONS[code].title, violations: [], internal };
+}
+
+/** Error name and message only: never the error object whole (it may hold request data). */
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'non-error thrown';
+}

@@ -1,0 +1,61 @@
+import type { CallAttempt, PeerCertificate } from '../call-attempt.js';
+import type { AttributeContext_Peer } from '../gen/envoy/service/auth/v3/attribute_context_pb.js';
+import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+
+export type AttemptResult = { ok: true; attempt: CallAttempt } | { ok: false; internal: string };
+
+/** Envoy's header for a body cut at `max_request_bytes` (it drops any client-sent copy first). */
+const PARTIAL_BODY = 'x-envoy-auth-partial-body';
+
+/**
+ * CheckRequest → CallAttempt. Only facts Envoy sets itself decide transport security:
+ * - TLS: `destination.principal` is filled from Envoy's own certificate only when the downstream
+ *   connection has TLS (Envoy check_request_utils.cc setAttrContextPeer, `connection.ssl()`).
+ *   `:scheme` and `x-forwarded-proto` are caller-controlled on HTTP/2 and are never consulted.
+ * - Peer: `source.principal` is set only for a certificate the TLS handshake verified;
+ *   `source.certificate` (include_peer_certificate) is its URL-encoded PEM.
+ */
+export function toCallAttempt(request: CheckRequest): AttemptResult {
+  const attrs = request.attributes;
+  const http = attrs?.request?.http;
+  if (attrs === undefined || http === undefined) return { ok: false, internal: 'CheckRequest has no attributes.request.http' };
+  if (http.method === '' || http.path === '') return { ok: false, internal: 'CheckRequest has no method or path' };
+
+  const headers = http.headers;
+  const bytes = http.rawBody.length > 0 ? http.rawBody : http.body.length > 0 ? new TextEncoder().encode(http.body) : undefined;
+  const sni = attrs.tlsSession?.sni;
+  const peer = toPeer(attrs.source);
+  const tls = (attrs.destination?.principal ?? '') !== '';
+
+  const attempt: CallAttempt = {
+    requestId: headers['x-request-id'] ?? http.id,
+    method: http.method,
+    path: http.path,
+    host: http.host,
+    headers,
+    contextExtensions: attrs.contextExtensions,
+    transport: { tls, ...(sni ? { sni } : {}), ...(peer && tls ? { peer } : {}) },
+    body: { bytes, partial: headers[PARTIAL_BODY] === 'true' },
+    sourceAddress: toAddress(attrs.source),
+  };
+  return { ok: true, attempt };
+}
+
+function toPeer(source: AttributeContext_Peer | undefined): PeerCertificate | undefined {
+  if (source === undefined || source.principal === '') return undefined;
+  if (source.certificate === '') return { principal: source.principal };
+  let pem: string;
+  try {
+    pem = decodeURIComponent(source.certificate);
+  } catch {
+    return { principal: source.principal };
+  }
+  return { principal: source.principal, certificatePem: pem };
+}
+
+function toAddress(peer: AttributeContext_Peer | undefined): string {
+  const address = peer?.address?.address;
+  if (address?.case !== 'socketAddress') return '';
+  const port = address.value.portSpecifier.case === 'portValue' ? `:${address.value.portSpecifier.value}` : '';
+  return `${address.value.address}${port}`;
+}

@@ -1,0 +1,50 @@
+import { create } from '@bufbuild/protobuf';
+import type { Decision, Deny } from '../decision.js';
+import { HeaderValueOption_HeaderAppendAction, HeaderValueOptionSchema } from '../gen/envoy/config/core/v3/base_pb.js';
+import { CheckResponseSchema, type CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { StatusSchema } from '../gen/google/rpc/status_pb.js';
+import { problemDetails } from './problem-details.js';
+
+/** google.rpc.Code values Envoy reads: OK allows; anything else denies with `denied_response`. */
+const GRPC_OK = 0;
+const GRPC_PERMISSION_DENIED = 7;
+const GRPC_UNAUTHENTICATED = 16;
+const OVERWRITE = HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD;
+
+/**
+ * Decision → CheckResponse. Always explicit: an empty CheckResponse would mean OK to Envoy, and
+ * a thrown gRPC error would hand the outcome to Envoy's failure mode instead of our decision.
+ */
+export function toCheckResponse(decision: Decision, headerPrefix: string): CheckResponse {
+  if (decision.allow) {
+    return create(CheckResponseSchema, {
+      status: create(StatusSchema, { code: GRPC_OK }),
+      httpResponse: {
+        case: 'okResponse',
+        value: {
+          headers: Object.entries(decision.setHeaders).map(([key, value]) => header(key, value)),
+          headersToRemove: [...decision.removeHeaders],
+        },
+      },
+    });
+  }
+  return create(CheckResponseSchema, {
+    status: create(StatusSchema, { code: decision.status === 401 ? GRPC_UNAUTHENTICATED : GRPC_PERMISSION_DENIED, message: decision.code }),
+    httpResponse: { case: 'deniedResponse', value: deniedResponse(decision, headerPrefix) },
+  });
+}
+
+function deniedResponse(decision: Deny, headerPrefix: string) {
+  const headers = [
+    header('content-type', 'application/problem+json'),
+    header('cache-control', 'no-store'),
+    header(`${headerPrefix}decision-id`, decision.decisionId),
+  ];
+  if (decision.wwwAuthenticate !== undefined) headers.push(header('www-authenticate', decision.wwwAuthenticate));
+  // envoy.type.v3.StatusCode numbers are the HTTP status codes themselves.
+  return { status: { code: decision.status }, headers, body: JSON.stringify(problemDetails(decision)) };
+}
+
+function header(key: string, value: string) {
+  return create(HeaderValueOptionSchema, { header: { key, value }, appendAction: OVERWRITE });
+}

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import type { JwtIdentity } from '../principal.js';
+
+/** Verified identities keyed by token digest: a bounded LRU that never serves a token at or past `exp`. */
+export interface TokenCache {
+  get(key: string): JwtIdentity | undefined;
+  set(key: string, identity: JwtIdentity): void;
+  readonly size: number;
+}
+
+/**
+ * The cache key: sha256 of the token, base64url. The raw token is never held as a key, so a heap
+ * dump of the cache holds nothing replayable.
+ */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** `JwtIdentity.tokenHash`: base64url of the first 16 bytes of sha256(token), from {@link tokenDigest}. */
+export function toTokenHash(digest: string): string {
+  return Buffer.from(digest, 'base64url').subarray(0, 16).toString('base64url');
+}
+
+/**
+ * Creates a bounded LRU of verified identities (a `Map` keeps insertion order; a hit re-inserts).
+ * `capacity` 0 disables caching. `now` is milliseconds since the epoch.
+ */
+export function createTokenCache(capacity: number, now: () => number): TokenCache {
+  const entries = new Map<string, JwtIdentity>();
+  return {
+    get(key) {
+      if (capacity === 0) return undefined;
+      const identity = entries.get(key);
+      if (identity === undefined) return undefined;
+      entries.delete(key);
+      // RFC 7519 §4.1.4: not accepted on or after `exp`.
+      if (now() >= identity.expiresAt * 1000) return undefined;
+      entries.set(key, identity);
+      return identity;
+    },
+    set(key, identity) {
+      if (capacity === 0) return;
+      entries.delete(key);
+      entries.set(key, identity);
+      if (entries.size > capacity) {
+        const oldest = entries.keys().next();
+        if (oldest.done !== true) entries.delete(oldest.value);
+      }
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import type { IdentityConfig } from '../config/types.js';
+import { ConfigError, type ConfigProblem, type ReasonCode } from '../errors.js';
+import type { JwtIdentity } from '../principal.js';
+import { checkIssuers } from './check-issuer.js';
+import { createFetchJson } from './fetch-json.js';
+import { createIssuerVerifier, type IssuerVerifier } from './issuer-verifier.js';
+import type { KeySetEvent } from './remote-key-set.js';
+import { toJwtIdentity } from './to-jwt-identity.js';
+import { toReason } from './to-reason.js';
+import { createTokenCache, toTokenHash, tokenDigest } from './token-cache.js';
+import { inspectToken } from './token-shape.js';
+
+export { parseAuthorizationHeader } from './parse-authorization-header.js';
+
+export type BearerResult =
+  | { ok: true; identity: JwtIdentity }
+  | { ok: false; code: ReasonCode; detail: string; internal?: string };
+
+export interface BearerVerifier {
+  /** token = the raw JWT (without the 'Bearer ' prefix). Never throws: every failure is a coded result. */
+  verify(token: string): Promise<BearerResult>;
+  close(): void;
+}
+
+export interface BearerVerifierDeps {
+  /** Milliseconds since the epoch; defaults to `Date.now`. */
+  now?: () => number;
+  fetch?: typeof fetch;
+  onEvent?: (e: KeySetEvent) => void;
+  /** Config file named in ConfigErrors about issuer entries. */
+  configFile?: string;
+}
+
+/**
+ * Creates the bearer-token verifier for every configured issuer (RFC 6750, RFC 7519, RFC 8725).
+ * Reads secret and JWKS files and tries each remote key set once; throws ConfigError listing every
+ * problem. A remote key set that cannot be fetched does not fail creation (it is reported via `onEvent`).
+ */
+export async function createBearerVerifier(identity: IdentityConfig, deps: BearerVerifierDeps = {}): Promise<BearerVerifier> {
+  const now = deps.now ?? Date.now;
+  const onEvent = deps.onEvent ?? (() => {});
+  const configFile = deps.configFile ?? '<config>';
+  const problems: ConfigProblem[] = checkIssuers(identity.issuers, configFile);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const ctx = { clockSkewSeconds: identity.clockSkewSeconds, now, onEvent, fetchJson: createFetchJson(deps.fetch ?? fetch) };
+  const built = await Promise.all(identity.issuers.map((issuer, index) => createIssuerVerifier(issuer, index, ctx)));
+  const byIssuer = new Map<string, IssuerVerifier>();
+  for (const result of built) {
+    if (Array.isArray(result)) problems.push(...result);
+    else byIssuer.set(result.config.issuer, result);
+  }
+  const close = () => {
+    for (const verifier of byIssuer.values()) verifier.close();
+  };
+  if (problems.length > 0) {
+    close();
+    throw new ConfigError(problems);
+  }
+  const cache = createTokenCache(identity.tokenCacheSize, now);
+
+  async function verifyUncached(token: string, digest: string): Promise<BearerResult> {
+    const inspected = inspectToken(token, identity.maxTokenBytes);
+    if (!inspected.ok) return inspected;
+    const { alg, iss } = inspected.shape;
+    const verifier = byIssuer.get(iss);
+    if (verifier === undefined) return { ok: false, code: 'ERR_TOKEN_ISSUER', detail: 'the token issuer is not trusted' };
+    if (!(verifier.config.algorithms as readonly string[]).includes(alg)) {
+      return { ok: false, code: 'ERR_TOKEN_ALGORITHM', detail: 'the token algorithm is not allowed for this issuer' };
+    }
+    const payload = await verifier.verify(token);
+    const jwt = toJwtIdentity(verifier.config, payload, toTokenHash(digest));
+    cache.set(digest, jwt);
+    return { ok: true, identity: jwt };
+  }
+
+  return {
+    async verify(token) {
+      try {
+        if (token.length > identity.maxTokenBytes) {
+          return { ok: false, code: 'ERR_TOKEN_MALFORMED', detail: `the token is longer than ${identity.maxTokenBytes} bytes` };
+        }
+        const digest = tokenDigest(token);
+        const hit = cache.get(digest);
+        return hit !== undefined ? { ok: true, identity: hit } : await verifyUncached(token, digest);
+      } catch (error) {
+        return toReason(error);
+      }
+    },
+    close,
+  };
+}

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import type { ServerConfig } from '../config/types.js';
+import { HEALTH_SERVICE, healthHandlers } from './health.js';
+
+export const AUTHORIZATION_SERVICE_NAME = 'envoy.service.auth.v3.Authorization';
+
+/** Bytes-in/bytes-out Check: protobuf decoding stays in src/envoy, grpc-js stays here. */
+export type CheckBytesHandler = (request: Uint8Array) => Promise<Uint8Array>;
+
+const identity = (b: Buffer): Buffer => b;
+const AUTHORIZATION_SERVICE: grpc.ServiceDefinition = {
+  Check: {
+    path: `/${AUTHORIZATION_SERVICE_NAME}/Check`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+export interface RunningServer {
+  /** `host:port` actually bound (port 0 resolved). */
+  readonly address: string;
+  /** Stops accepting calls, lets in-flight ones finish (up to `graceMs`), then forces. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(config: ServerConfig, handleCheck: CheckBytesHandler): Promise<RunningServer> {
+  let serving = true;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  server.addService(AUTHORIZATION_SERVICE, {
+    Check(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) {
+      handleCheck(call.request).then(
+        (bytes) => callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+        // Unreachable by contract (the handler never rejects); fail closed if it ever does.
+        () => callback({ code: grpc.status.INTERNAL, details: 'internal error' }),
+      );
+    },
+  });
+  server.addService(HEALTH_SERVICE, healthHandlers(new Set([AUTHORIZATION_SERVICE_NAME]), () => serving));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(config.listen, credentials(config), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
+  return {
+    address: `${host}:${port}`,
+    close: (graceMs = 5000) =>
+      new Promise<void>((resolve) => {
+        serving = false;
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
+
+function credentials(config: ServerConfig): grpc.ServerCredentials {
+  const tls = config.tls;
+  if (tls === undefined) return grpc.ServerCredentials.createInsecure();
+  const ca = tls.clientCa !== undefined ? readFileSync(tls.clientCa) : null;
+  // With a client CA, Envoy must present a certificate signed by it (mTLS on the Envoy→callguard hop).
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }], ca !== null);
+}

@@ -1,0 +1,93 @@
+import { X509Certificate } from 'node:crypto';
+import type { PeerCertificate } from '../call-attempt.js';
+import type { ReasonCode } from '../errors.js';
+import type { PeerIdentity } from '../principal.js';
+import { parseSpiffeId } from './spiffe-id.js';
+
+export type PeerResult =
+  | { ok: true; identity: PeerIdentity }
+  | { ok: false; code: ReasonCode; internal: string };
+
+export interface PeerVerifier {
+  /** Turns the certificate Envoy verified into a SPIFFE identity, or a coded failure. */
+  verify(peer: PeerCertificate): PeerResult;
+}
+
+/**
+ * Envoy has already verified the chain; this checks what Envoy does not: the certificate carries
+ * exactly one URI SAN (SPIFFE X509-SVID §2), it is a valid SPIFFE ID, it equals Envoy's reported
+ * principal, and its trust domain is configured. Results are cached per certificate (bounded).
+ */
+export function createPeerVerifier(trustDomains: readonly string[], cacheSize = 1024): PeerVerifier {
+  const domains = new Set(trustDomains);
+  const cache = new Map<string, PeerResult>();
+  return {
+    verify(peer) {
+      if (peer.certificatePem === undefined) {
+        return { ok: false, code: 'ERR_PEER_INVALID', internal: 'Envoy sent no peer certificate (set include_peer_certificate: true)' };
+      }
+      const key = peer.certificatePem;
+      let result = cache.get(key);
+      if (result === undefined) {
+        result = inspect(peer, domains);
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+        cache.set(key, result);
+      }
+      return result;
+    },
+  };
+}
+
+function inspect(peer: PeerCertificate, domains: ReadonlySet<string>): PeerResult {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(peer.certificatePem ?? '');
+  } catch {
+    return { ok: false, code: 'ERR_PEER_INVALID', internal: 'peer certificate does not parse' };
+  }
+  const uris = uriSans(cert.subjectAltName);
+  if (uris.length !== 1) {
+    return { ok: false, code: 'ERR_PEER_INVALID', internal: `peer certificate has ${uris.length} URI SANs, want exactly 1` };
+  }
+  const spiffe = parseSpiffeId(uris[0] as string);
+  if (spiffe === undefined) return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN is not a valid SPIFFE ID' };
+  if (spiffe.id !== peer.principal) {
+    return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN differs from the principal Envoy reported' };
+  }
+  if (!domains.has(spiffe.trustDomain)) {
+    return { ok: false, code: 'ERR_PEER_UNTRUSTED', internal: `trust domain ${spiffe.trustDomain} is not configured` };
+  }
+  return { ok: true, identity: { spiffeId: spiffe.id, trustDomain: spiffe.trustDomain } };
+}
+
+/**
+ * URI entries of Node's `subjectAltName` string (`DNS:a, URI:spiffe://…`). Node quotes a value
+ * that contains `,` or `"` as a JSON string, so splitting on ", " outside quotes is exact.
+ */
+export function uriSans(subjectAltName: string | undefined): string[] {
+  if (!subjectAltName) return [];
+  const out: string[] = [];
+  for (const entry of splitOutsideQuotes(subjectAltName)) {
+    if (!entry.startsWith('URI:')) continue;
+    const value = entry.slice(4);
+    out.push(value.startsWith('"') ? (JSON.parse(value) as string) : value);
+  }
+  return out;
+}
+
+function splitOutsideQuotes(value: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\' && quoted) i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === ',' && !quoted) {
+      parts.push(value.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start).trim());
+  return parts.filter((p) => p.length > 0);
+}
