@@ -32,6 +32,7 @@ export interface Callguard {
 export async function buildCallguard(config: Config, options: BuildOptions = {}): Promise<Callguard> {
   const inputs = compileInputs(config);
   const bearer = await createBearerVerifier(config.identity, {
+    configFile: config.file,
     ...(options.now ? { now: options.now } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -101,3 +101,18 @@ export function localLayout(options: {
     decisionLog: options.decisionLog,
   };
 }
+
+/** Paths inside the compose containers (docker-compose.yml mounts the `stack` volume at /stack). */
+export const COMPOSE_PATHS = Object.freeze({ stackDir: '/stack', pkiDir: '/stack/pki', examplesDir: '/app/examples' });
+
+/** Layout of the compose stack: service names as hosts, the local stack's ports inside the network. */
+export function composeLayout(overrides: { pkiDir?: string } = {}): StackLayout {
+  return {
+    pkiDir: overrides.pkiDir ?? COMPOSE_PATHS.pkiDir,
+    examplesDir: COMPOSE_PATHS.examplesDir,
+    envoy: { listenHost: '0.0.0.0', listenPort: DEFAULT_PORTS.envoy, adminHost: '0.0.0.0', adminPort: DEFAULT_PORTS.envoyAdmin },
+    callguard: { host: 'callguard', port: DEFAULT_PORTS.callguard, listen: `0.0.0.0:${DEFAULT_PORTS.callguard}` },
+    function: { host: 'function', port: DEFAULT_PORTS.function },
+    decisionLog: 'stdout',
+  };
+}

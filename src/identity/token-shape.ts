@@ -14,7 +14,8 @@ export type TokenShapeResult =
   | { ok: false; code: ReasonCode; detail: string };
 
 // RFC 7515 §7.1: three base64url segments (RFC 7515 §2: no padding), no whitespace.
-const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/;
+// The signature may be empty here only so that an unsecured (`alg: none`) token is named as such.
+const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function fail(code: ReasonCode, detail: string): TokenShapeResult {
@@ -54,6 +55,7 @@ export function inspectToken(token: string, maxTokenBytes: number): TokenShapeRe
   if (typeof alg !== 'string') return fail('ERR_TOKEN_MALFORMED', 'the token header has no "alg"');
   // RFC 8725 §3.1 / §2.1: an unsecured JWT is never acceptable here.
   if (alg.toLowerCase() === 'none') return fail('ERR_TOKEN_ALGORITHM', 'unsecured tokens (alg "none") are not accepted');
+  if (segments[3] === '') return fail('ERR_TOKEN_MALFORMED', 'the token has no signature');
   // RFC 7515 §4.1.11: we understand no extensions, so any `crit` must be rejected.
   if (crit !== undefined) return fail('ERR_TOKEN_MALFORMED', 'the token header lists critical extensions');
   const { iss } = payload;

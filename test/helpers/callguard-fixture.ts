@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildCallguard, type Callguard } from '../../src/build-callguard.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { type RunningServer, startGrpcServer } from '../../src/server/grpc-server.js';
+import { createCheckClient } from './envoy-check.js';
+import { createMemoryDestination } from './memory-destination.js';
+
+export const ORDERS_SCHEMA = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  additionalProperties: false,
+  required: ['orderId', 'quantity', 'card'],
+  properties: {
+    orderId: { type: 'string', pattern: '^ord-[0-9]+$' },
+    quantity: { type: 'integer', minimum: 1, maximum: 100 },
+    note: { type: 'string', maxLength: 1000 },
+    card: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['number'],
+      properties: { number: { type: 'string', pattern: '^[0-9]{12,19}$' }, holder: { type: 'string' } },
+    },
+    items: { type: 'array', maxItems: 50, items: { type: 'object', properties: { sku: { type: 'string' }, qty: { type: 'integer' } } } },
+  },
+};
+
+export const CHARGE_SCHEMA = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  additionalProperties: false,
+  required: ['amount'],
+  properties: { amount: { type: 'integer', minimum: 1 } },
+};
+
+/** The config used by integration tests: one issuer (local JWKS server), SPIFFE peers, four functions. */
+export function fixtureConfigYaml(jwksUrl: string, issuer: string): string {
+  return `
+server: { listen: "127.0.0.1:0" }
+identity:
+  clockSkewSeconds: 5
+  issuers:
+    - name: corp
+      issuer: ${issuer}
+      audiences: [callguard]
+      algorithms: [RS256, ES256]
+      jwksUrl: ${jwksUrl}
+      fetch: { timeoutMs: 150, refreshSeconds: 300, unknownKidCooldownSeconds: 30, maxStaleSeconds: 3600 }
+  spiffe: { trustDomains: [example.org] }
+functions:
+  - name: orders.create
+    match: { method: POST, path: /orders }
+    allow: [{ issuer: corp, groups: [orders-writers] }]
+    input: { schema: orders.json, sensitive: [/card/number], logFields: [/orderId, /quantity, /card/number] }
+  - name: orders.get
+    match: { method: GET, path: "/orders/{id}" }
+    allow: [{ issuer: corp, groups: [orders-readers, orders-writers] }]
+  - name: billing.charge
+    match: { method: POST, path: /billing/charge }
+    requireMtls: true
+    allow: [{ spiffeIds: [spiffe://example.org/ns/default/sa/billing] }]
+    input: { schema: charge.json }
+  - name: reports.run
+    allow: [{ issuer: corp, subjects: [svc-reports] }]
+`;
+}
+
+export interface Fixture {
+  readonly callguard: Callguard;
+  readonly server: RunningServer;
+  readonly client: ReturnType<typeof createCheckClient>;
+  readonly log: ReturnType<typeof createMemoryDestination>;
+  close(): Promise<void>;
+}
+
+/** Starts the real gRPC server on a free port with the fixture config and an in-memory decision log. */
+export async function startFixture(jwksUrl: string, issuer: string, now?: () => number): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'callguard-it-'));
+  writeFileSync(join(dir, 'orders.json'), JSON.stringify(ORDERS_SCHEMA));
+  writeFileSync(join(dir, 'charge.json'), JSON.stringify(CHARGE_SCHEMA));
+  const config = parseConfig(fixtureConfigYaml(jwksUrl, issuer), join(dir, 'callguard.yaml'));
+  const log = createMemoryDestination();
+  const callguard = await buildCallguard(config, { decisionLog: log.stream, ...(now ? { now } : {}) });
+  const server = await startGrpcServer(config.server, callguard.handleCheck);
+  const client = createCheckClient(server.address);
+  return {
+    callguard,
+    server,
+    client,
+    log,
+    async close() {
+      client.close();
+      await server.close(1000);
+      callguard.close();
+    },
+  };
+}

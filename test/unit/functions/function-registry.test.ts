@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import type { FunctionConfig } from '../../../src/config/types.js';
+import { isPermitted } from '../../../src/functions/authorize.js';
+import { createFunctionRegistry } from '../../../src/functions/function-registry.js';
+import { parsePathTemplate, requestPathSegments } from '../../../src/functions/path-template.js';
+
+const fn = (name: string, method: string, path: string): FunctionConfig => ({ name, match: { method, path }, requireMtls: false, allow: [] });
+
+describe('parsePathTemplate', () => {
+  it.each([
+    { name: 'literal', path: '/orders', ok: true },
+    { name: 'template', path: '/orders/{id}/items', ok: true },
+    { name: 'root', path: '/', ok: true },
+    { name: 'empty segment', path: '/orders//x', ok: false },
+    { name: 'dot-dot', path: '/orders/../x', ok: false },
+    { name: 'percent', path: '/orders%2Fx', ok: false },
+    { name: 'partial param', path: '/orders/id-{id}', ok: false },
+    { name: 'trailing slash', path: '/orders/', ok: false },
+  ])('$name', ({ path, ok }) => {
+    expect(parsePathTemplate(path).ok).toBe(ok);
+  });
+});
+
+describe('requestPathSegments', () => {
+  it.each([
+    { name: 'plain', path: '/orders/1', want: ['orders', '1'] },
+    { name: 'query dropped', path: '/orders?x=/../y', want: ['orders'] },
+    { name: 'double slash', path: '//orders', want: undefined },
+    { name: 'encoded slash', path: '/%2Forders', want: undefined },
+    { name: 'encoded slash lower', path: '/a%2forders', want: undefined },
+    { name: 'encoded dot', path: '/%2e%2e/orders', want: undefined },
+    { name: 'dot-dot', path: '/x/../orders', want: undefined },
+    { name: 'dot', path: '/./orders', want: undefined },
+    { name: 'backslash', path: '/x\\orders', want: undefined },
+    { name: 'trailing slash', path: '/orders/', want: undefined },
+    { name: 'relative', path: 'orders', want: undefined },
+  ])('$name', ({ path, want }) => {
+    expect(requestPathSegments(path)).toEqual(want);
+  });
+});
+
+describe('createFunctionRegistry', () => {
+  const registry = createFunctionRegistry([
+    fn('orders.create', 'POST', '/orders'),
+    fn('orders.get', 'GET', '/orders/{id}'),
+    fn('orders.mine', 'GET', '/orders/mine'),
+    fn('items.add', 'POST', '/orders/{id}/items'),
+    { name: 'named.only', requireMtls: false, allow: [] },
+  ]);
+  it.each([
+    { name: 'exact', method: 'POST', path: '/orders', want: 'orders.create' },
+    { name: 'exact with query', method: 'POST', path: '/orders?dry=1', want: 'orders.create' },
+    { name: 'method mismatch', method: 'GET', path: '/orders', want: undefined },
+    { name: 'template', method: 'GET', path: '/orders/42', want: 'orders.get' },
+    { name: 'literal beats template', method: 'GET', path: '/orders/mine', want: 'orders.mine' },
+    { name: 'nested template', method: 'POST', path: '/orders/42/items', want: 'items.add' },
+    { name: 'too many segments', method: 'GET', path: '/orders/42/x', want: undefined },
+    { name: 'double slash variant', method: 'POST', path: '//orders', want: undefined },
+    { name: 'encoded slash variant', method: 'GET', path: '/orders%2F42', want: undefined },
+    { name: 'dot-dot variant', method: 'GET', path: '/orders/x/../42', want: undefined },
+    { name: 'unknown', method: 'POST', path: '/admin', want: undefined },
+  ])('$name', ({ method, path, want }) => {
+    expect(registry.match(method, path)?.name).toBe(want);
+  });
+  it('finds functions by name, including those without a match', () => {
+    expect(registry.byName('named.only')?.name).toBe('named.only');
+    expect(registry.byName('nope')).toBeUndefined();
+    expect(registry.size).toBe(5);
+  });
+});
+
+describe('isPermitted', () => {
+  const target: FunctionConfig = {
+    name: 'f',
+    requireMtls: false,
+    allow: [
+      { issuer: 'corp', groups: ['writers'] },
+      { issuer: 'corp', subjects: ['svc-ci'] },
+      { spiffeIds: ['spiffe://example.org/ns/default/sa/billing'] },
+    ],
+  };
+  const jwt = (issuerName: string, subject: string, groups: string[]) => ({
+    jwt: { issuerName, issuer: 'https://idp', subject, groups, tokenHash: 'h', expiresAt: 0 },
+  });
+  it.each([
+    { name: 'group match', principal: jwt('corp', 'alice', ['readers', 'writers']), want: true },
+    { name: 'subject match', principal: jwt('corp', 'svc-ci', []), want: true },
+    { name: 'no group', principal: jwt('corp', 'bob', ['readers']), want: false },
+    { name: 'other issuer same group', principal: jwt('other', 'alice', ['writers']), want: false },
+    { name: 'spiffe match', principal: { peer: { spiffeId: 'spiffe://example.org/ns/default/sa/billing', trustDomain: 'example.org' } }, want: true },
+    { name: 'spiffe other', principal: { peer: { spiffeId: 'spiffe://example.org/ns/default/sa/x', trustDomain: 'example.org' } }, want: false },
+    { name: 'empty principal', principal: {}, want: false },
+  ])('$name', ({ principal, want }) => {
+    expect(isPermitted(target, principal)).toBe(want);
+  });
+});

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { jwtVerify } from 'jose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createBearerVerifier, type BearerVerifier } from '../../../src/identity/verify-bearer.js';
+import { createTokenCache } from '../../../src/identity/token-cache.js';
+import { testIdentityConfig, testIssuerConfig } from '../../helpers/jwt-config.js';
+import { createTestIssuer, type TestIssuer } from '../../helpers/jwt-issuer.js';
+
+vi.mock('jose', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('jose')>();
+  return { ...actual, jwtVerify: vi.fn(actual.jwtVerify) };
+});
+const jose = vi.mocked(jwtVerify);
+
+const T0 = Date.parse('2030-01-01T00:00:00Z');
+let t = T0;
+const now = () => t;
+let idp: TestIssuer;
+const verifiers: BearerVerifier[] = [];
+
+async function verifierWith(options: { tokenCacheSize?: number; clockSkewSeconds?: number } = {}) {
+  const verifier = await createBearerVerifier(testIdentityConfig([testIssuerConfig(idp)], options), { now });
+  verifiers.push(verifier);
+  return async (token: string) => {
+    const result = await verifier.verify(token);
+    return result.ok ? 'ok' : result.code;
+  };
+}
+
+beforeAll(async () => {
+  idp = await createTestIssuer({ now });
+});
+beforeEach(() => {
+  t = T0;
+  jose.mockClear();
+});
+afterAll(async () => {
+  for (const verifier of verifiers) verifier.close();
+  await idp.close();
+});
+
+describe('token cache', () => {
+  it('answers a repeated token without calling jose', async () => {
+    const verify = await verifierWith();
+    const token = await idp.mint();
+    expect([await verify(token), await verify(token), await verify(token)]).toEqual(['ok', 'ok', 'ok']);
+    expect(jose).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    { name: 'no skew: expired', clockSkewSeconds: 0, code: 'ERR_TOKEN_EXPIRED' },
+    { name: 'within the skew: verified again', clockSkewSeconds: 30, code: 'ok' },
+  ])('never serves a token at its exp ($name)', async ({ clockSkewSeconds, code }) => {
+    const verify = await verifierWith({ clockSkewSeconds });
+    const token = await idp.mint({ claims: { exp: T0 / 1000 + 60 } });
+    expect(await verify(token)).toBe('ok');
+    t = T0 + 59_999;
+    expect(await verify(token)).toBe('ok');
+    expect(jose).toHaveBeenCalledTimes(1);
+    t = T0 + 60_000;
+    expect(await verify(token)).toBe(code);
+    expect(jose).toHaveBeenCalledTimes(2);
+  });
+
+  it.each([
+    { name: 'disabled with size 0', tokenCacheSize: 0, calls: 2 },
+    { name: 'enabled with size 1', tokenCacheSize: 1, calls: 1 },
+  ])('is $name', async ({ tokenCacheSize, calls }) => {
+    const verify = await verifierWith({ tokenCacheSize });
+    const token = await idp.mint();
+    await verify(token);
+    await verify(token);
+    expect(jose).toHaveBeenCalledTimes(calls);
+  });
+
+  it('does not cache failures', async () => {
+    const verify = await verifierWith();
+    const token = await idp.mint({ claims: { aud: 'other' } });
+    expect([await verify(token), await verify(token)]).toEqual(['ERR_TOKEN_AUDIENCE', 'ERR_TOKEN_AUDIENCE']);
+    expect(jose).toHaveBeenCalledTimes(2);
+  });
+
+  it('evicts the least recently used token', async () => {
+    const verify = await verifierWith({ tokenCacheSize: 2 });
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => idp.mint({ claims: { sub } })));
+    for (const token of [a, b, a, c]) await verify(token as string); // c evicts b, the least recent
+    expect(jose).toHaveBeenCalledTimes(3);
+    await verify(a as string);
+    await verify(c as string);
+    expect(jose).toHaveBeenCalledTimes(3);
+    await verify(b as string);
+    expect(jose).toHaveBeenCalledTimes(4);
+  });
+
+  it('reports tokenHash as base64url of the first 16 bytes of sha256(token)', async () => {
+    const verifier = await createBearerVerifier(testIdentityConfig([testIssuerConfig(idp)]), { now });
+    verifiers.push(verifier);
+    const token = await idp.mint();
+    const expected = createHash('sha256').update(token).digest().subarray(0, 16).toString('base64url');
+    for (const result of [await verifier.verify(token), await verifier.verify(token)]) {
+      expect(result.ok ? result.identity.tokenHash : result.code).toBe(expected);
+    }
+  });
+});
+
+describe('createTokenCache', () => {
+  const identity = { issuerName: 'i', issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 1 };
+  it.each([
+    { name: 'before exp', at: T0 + 999, hit: true },
+    { name: 'at exp', at: T0 + 1000, hit: false },
+    { name: 'after exp', at: T0 + 5000, hit: false },
+  ])('returns an entry $name: $hit', ({ at, hit }) => {
+    let clock = T0;
+    const cache = createTokenCache(4, () => clock);
+    cache.set('k', identity);
+    clock = at;
+    expect(cache.get('k') !== undefined).toBe(hit);
+    expect(cache.size).toBe(hit ? 1 : 0);
+  });
+});
