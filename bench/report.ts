@@ -75,7 +75,8 @@ export function evaluateTargets(scenarios: readonly ScenarioResult[]): Targets {
 }
 
 const mib = (bytes: number | undefined): string => (bytes === undefined ? '–' : `${Math.round(bytes / 2 ** 20)} MiB`);
-const fmt = (value: number | null | undefined, unit = ''): string => (value === null || value === undefined || Number.isNaN(value) ? '–' : `${value}${unit}`);
+const fmt = (value: number | boolean | null | undefined, unit = ''): string =>
+  value === null || value === undefined || Number.isNaN(value) ? '–' : `${value === true ? 'yes' : value === false ? 'NO' : value}${unit}`;
 
 export function renderMarkdown(results: BenchResults): string {
   const m = results.machine;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { CheckRequestSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { Fixtures } from './fixtures.js';
-import { type PointResult, runLoadPoint } from './ghz.js';
+import { type GhzTarget, type PointResult, runLoadPoint } from './ghz.js';
 import { assertProbe, type ProbeResult, probeCheck } from './probe.js';
 import type { Scenario } from './scenarios.js';
 import { launchServer, type LaunchSpec, type RunningServer } from './servers.js';
@@ -41,7 +41,7 @@ export interface ScenarioContext {
   readonly pin: boolean;
   readonly pointSeconds: number;
   readonly warmupSeconds: number;
-  readonly onPoint?: (point: PointResult) => void;
+  readonly onPoint?: (scenarioId: string, point: PointResult) => void;
 }
 
 /** The first message of a count-delimited ghz data file (for the probe). */
@@ -78,51 +78,86 @@ function launchSpec(scenario: Scenario, ctx: ScenarioContext, config: string | u
   return { command: process.execPath, args: serverArgs, readyMsg, cpus: ctx.pin ? '0' : undefined, cwd: ctx.root };
 }
 
-/** Runs `scenario` end to end; a scenario that cannot run is returned with `skipped` set, never thrown. */
-export async function runScenario(scenario: Scenario, ctx: ScenarioContext): Promise<ScenarioResult> {
-  const concurrency = 50;
-  const connections = scenario.workers > 1 ? 4 * scenario.workers : 2;
+interface Started {
+  readonly scenario: Scenario;
+  readonly base: Omit<ScenarioResult, 'points'>;
+  readonly server?: RunningServer;
+  readonly target?: GhzTarget;
+  readonly load: { readonly concurrency: number; readonly connections: number };
+  readonly points: PointResult[];
+  failure?: string;
+}
+
+async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started> {
+  const load = { concurrency: 50, connections: scenario.workers > 1 ? 4 * scenario.workers : 2 };
   const base = {
     id: scenario.id,
     target: scenario.target,
     description: scenario.description,
     functions: scenario.functions,
     workers: scenario.workers,
-    concurrency,
-    connections,
+    ...load,
   };
   const prepared = await scenario.prepare(ctx.fixtures);
   const spec = launchSpec(scenario, ctx, prepared.config);
-  if (spec === undefined) return { ...base, points: [], skipped: 'callguard CLI not found (src/cli/main.ts or dist/cli/main.js)' };
+  if (spec === undefined) {
+    return { scenario, base, load, points: [], failure: 'callguard CLI not found (src/cli/main.ts or dist/cli/main.js)' };
+  }
   let server: RunningServer | undefined;
   try {
     server = await launchServer(spec);
     const probe = await probeCheck(server.address, firstRequest(prepared.dataFile));
     assertProbe(scenario.id, probe, scenario.target === 'baseline' ? undefined : scenario.expectHttp);
-    const rssBytesIdle = server.rssBytes();
-    const loadCpus = ctx.pin && scenario.workers === 1 ? `1-${availableParallelism() - 1}` : undefined;
     const running = server;
-    const target = {
+    const target: GhzTarget = {
       ghz: ctx.ghz,
       protoset: ctx.protoset,
       dataFile: prepared.dataFile,
       address: server.address,
-      cpus: loadCpus,
+      cpus: ctx.pin && scenario.workers === 1 ? `1-${availableParallelism() - 1}` : undefined,
       workDir: ctx.workDir,
       serverCpuSeconds: () => running.cpuSeconds(),
     };
-    await runLoadPoint(target, { rate: null, durationSeconds: ctx.warmupSeconds, concurrency, connections });
-    const points: PointResult[] = [];
-    for (const rate of scenario.rates) {
-      const point = await runLoadPoint(target, { rate, durationSeconds: ctx.pointSeconds, concurrency, connections });
-      ctx.onPoint?.(point);
-      points.push(point);
-    }
-    return { ...base, probe, points, rssBytesIdle, rssBytesAfterLoad: server.rssBytes() };
+    const rssBytesIdle = server.rssBytes();
+    await runLoadPoint(target, { rate: null, durationSeconds: ctx.warmupSeconds, ...load });
+    return { scenario, base: { ...base, probe, rssBytesIdle }, server, target, load, points: [] };
   } catch (error) {
     const tail = server === undefined ? '' : `\n${server.stderrTail()}`;
-    return { ...base, points: [], skipped: `failed: ${error instanceof Error ? error.message : String(error)}${tail}` };
-  } finally {
     await server?.stop();
+    return { scenario, base, load, points: [], failure: `failed: ${error instanceof Error ? error.message : String(error)}${tail}` };
+  }
+}
+
+/**
+ * Runs scenarios side by side: every server is started and warmed up first, then each load point is run
+ * for every scenario in turn (baseline 1k, callguard 1k, baseline 2k, …), so a burst of noise from the rest
+ * of the machine lands on both sides of a comparison instead of on one. A scenario that cannot run comes
+ * back with `skipped` set; nothing is thrown.
+ */
+export async function runScenarios(scenarios: readonly Scenario[], ctx: ScenarioContext): Promise<ScenarioResult[]> {
+  const started: Started[] = [];
+  try {
+    for (const scenario of scenarios) started.push(await start(scenario, ctx));
+    const rates = [...new Set(scenarios.flatMap((s) => s.rates))];
+    for (const rate of rates) {
+      for (const s of started) {
+        if (s.target === undefined || s.failure !== undefined || !s.scenario.rates.includes(rate)) continue;
+        try {
+          const point = await runLoadPoint(s.target, { rate, durationSeconds: ctx.pointSeconds, ...s.load });
+          ctx.onPoint?.(s.scenario.id, point);
+          s.points.push(point);
+        } catch (error) {
+          s.failure = `failed: ${error instanceof Error ? error.message : String(error)}`;
+        }
+      }
+    }
+    return started.map((s) => ({
+      ...s.base,
+      points: s.points,
+      ...(s.server === undefined ? {} : { rssBytesAfterLoad: s.server.rssBytes() }),
+      ...(s.failure === undefined ? {} : { skipped: s.failure }),
+    }));
+  } finally {
+    await Promise.all(started.map((s) => s.server?.stop()));
   }
 }

@@ -14,7 +14,7 @@ import { runEnvoyPath } from './envoy-path.js';
 import { createFixtures } from './fixtures.js';
 import { findGhz } from './ghz.js';
 import { machineInfo, writeResults, type BenchResults } from './report.js';
-import { runScenario, type ScenarioResult } from './run-scenario.js';
+import { runScenarios, type ScenarioResult } from './run-scenario.js';
 import { buildMatrix } from './scenarios.js';
 import { callguardCommand } from './servers.js';
 
@@ -60,10 +60,12 @@ async function main(): Promise<void> {
   const callguard = callguardCommand(ROOT);
   const matrix = buildMatrix(opts).filter((s) => opts.only === undefined || opts.only.includes(s.id));
 
+  // Single-process scenarios share CPU 0 and are interleaved point by point; cluster ones use every core.
+  const groups = [matrix.filter((s) => s.workers === 1), matrix.filter((s) => s.workers > 1)];
   const scenarios: ScenarioResult[] = [];
-  for (const scenario of matrix) {
-    log(`▶ ${scenario.id}: ${scenario.description}`);
-    const result = await runScenario(scenario, {
+  for (const group of groups.filter((g) => g.length > 0)) {
+    log(`▶ ${group.map((s) => s.id).join(', ')}`);
+    const results = await runScenarios(group, {
       root: ROOT,
       fixtures,
       ghz,
@@ -73,13 +75,13 @@ async function main(): Promise<void> {
       pin: opts.pin,
       pointSeconds: opts.pointSeconds,
       warmupSeconds: opts.warmupSeconds,
-      onPoint: (p) =>
+      onPoint: (id, p) =>
         log(
-          `  ${p.targetRate === null ? 'saturation' : `${p.targetRate}/s`}: ${p.achievedRps} req/s, p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99} p99.9 ${p.latencyMs.p999} ms, server ${p.serverCores} cores${p.errors > 0 ? `, ${p.errors} errors` : ''}${p.overloaded ? ' (overloaded)' : ''}`,
+          `  ${id} @ ${p.targetRate === null ? 'saturation' : `${p.targetRate}/s`}: ${p.achievedRps} req/s, p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99} p99.9 ${p.latencyMs.p999} ms, server ${p.serverCores} cores${p.errors > 0 ? `, ${p.errors} errors` : ''}${p.overloaded ? ' (overloaded)' : ''}`,
         ),
     });
-    if (result.skipped !== undefined) log(`  skipped: ${result.skipped}`);
-    scenarios.push(result);
+    for (const result of results) if (result.skipped !== undefined) log(`  ${result.id} skipped: ${result.skipped}`);
+    scenarios.push(...results);
   }
 
   const envoy = opts.envoy

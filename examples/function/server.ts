@@ -44,6 +44,10 @@ interface Echo {
   readonly method: string;
   readonly identity: Record<string, string>;
   readonly authorizationHeaderPresent: boolean;
+  /** Set by Envoy from the real connection (a caller's value is overwritten). */
+  readonly forwardedProto: string | undefined;
+  /** Envoy sanitizes a caller's x-forwarded-client-cert: this stays false. */
+  readonly clientCertHeaderPresent: boolean;
   readonly bodyBytes: number;
   readonly body: string;
 }
@@ -65,6 +69,8 @@ const server = createServer(tls, (req, res) => {
       method: req.method ?? '',
       identity,
       authorizationHeaderPresent: req.headers.authorization !== undefined,
+      forwardedProto: req.headers['x-forwarded-proto']?.toString(),
+      clientCertHeaderPresent: req.headers['x-forwarded-client-cert'] !== undefined,
       bodyBytes: size,
       body: Buffer.concat(chunks).toString('utf8'),
     };

@@ -24,8 +24,8 @@ export interface StartOptions<T> {
   /** Returns a value once `line` shows the process is ready; undefined otherwise. */
   readonly ready: (line: string) => T | undefined;
   readonly timeoutMs?: number;
-  /** Echo each line to this process's stderr, prefixed with the name. */
-  readonly echo?: boolean;
+  /** Echo lines (all, or those the predicate picks) to this process's stderr, prefixed with the name. */
+  readonly echo?: boolean | ((line: string) => boolean);
 }
 
 /**
@@ -71,7 +71,8 @@ export function startProcess<T>(options: StartOptions<T>): Promise<StackProcess<
     };
     const onLine = (line: string) => {
       lines.push(line);
-      if (options.echo) process.stderr.write(`[${options.name}] ${line}\n`);
+      const echo = typeof options.echo === 'function' ? options.echo(line) : options.echo === true;
+      if (echo) process.stderr.write(`[${options.name}] ${line}\n`);
       for (const listener of listeners) listener(line);
       if (settled) return;
       const value = options.ready(line);

@@ -27,6 +27,8 @@ export interface FunctionRequest {
   readonly method: string;
   readonly identity: Record<string, string>;
   readonly authorizationHeaderPresent: boolean;
+  readonly forwardedProto?: string;
+  readonly clientCertHeaderPresent: boolean;
   readonly bodyBytes: number;
 }
 
@@ -85,7 +87,10 @@ export interface EnvoyReady {
  * Start Envoy without hot restart (no shared memory, so parallel test Envoys never collide on a
  * base id) and wait for its main dispatch loop; then ask the admin API which port the listener got.
  */
-export async function startEnvoy(options: { config: string; echo?: boolean }): Promise<StackProcess<EnvoyReady>> {
+export async function startEnvoy(options: {
+  config: string;
+  echo?: boolean | ((line: string) => boolean);
+}): Promise<StackProcess<EnvoyReady>> {
   let adminAddress: string | undefined;
   const proc = await startProcess({
     name: 'envoy',

@@ -38,7 +38,14 @@ export interface BearerVerifierDeps {
  */
 export async function createBearerVerifier(identity: IdentityConfig, deps: BearerVerifierDeps = {}): Promise<BearerVerifier> {
   const now = deps.now ?? Date.now;
-  const onEvent = deps.onEvent ?? (() => {});
+  // A throwing listener must not break a background refresh (its rejection would go unhandled).
+  const onEvent = (event: KeySetEvent) => {
+    try {
+      deps.onEvent?.(event);
+    } catch {
+      // the listener's problem, not the key set's
+    }
+  };
   const configFile = deps.configFile ?? '<config>';
   const problems: ConfigProblem[] = checkIssuers(identity.issuers, configFile);
   if (problems.length > 0) throw new ConfigError(problems);

@@ -54,10 +54,12 @@ export function inspectPayload(
   const parsed = parseStrictJson(body.bytes, limits);
   if (!parsed.ok) return deny('ERR_BODY_INVALID_JSON', `${parsed.reason} at offset ${parsed.offset}`);
 
-  const inspected: PayloadSummary =
-    input.logFields.length > 0 ? { ...summary, fields: maskFields(parsed.value, input) } : summary;
   const found = input.validate(parsed.value);
-  if (found.length === 0) return { ok: true, summary: inspected };
+  if (found.length === 0) {
+    // logFields are recorded only for a body that matched the schema: a rejected body may carry
+    // anything (a caller can put a secret in a logged field), so it is summarized by size alone.
+    return { ok: true, summary: input.logFields.length > 0 ? { ...summary, fields: maskFields(parsed.value, input) } : summary };
+  }
   const violations: Violation[] = found.slice(0, MAX_VIOLATIONS).map((v) => ({
     code: 'ERR_BODY_SCHEMA',
     pointer: v.pointer,
@@ -66,5 +68,5 @@ export function inspectPayload(
   }));
   const count = found.length === 1 ? '1 violation' : `${found.length} violations`;
   const listed = found.length > MAX_VIOLATIONS ? `, first ${MAX_VIOLATIONS} listed` : '';
-  return { ok: false, code: 'ERR_BODY_SCHEMA', detail: `the request body does not match the schema (${count}${listed})`, violations, summary: inspected };
+  return { ok: false, code: 'ERR_BODY_SCHEMA', detail: `the request body does not match the schema (${count}${listed})`, violations, summary };
 }

@@ -55,9 +55,8 @@ class ParseFailure {
   ) {}
 }
 
-const ESCAPES: Readonly<Record<number, string>> = {
-  0x22: '"', 0x5c: '\\', 0x2f: '/', 0x62: '\b', 0x66: '\f', 0x6e: '\n', 0x72: '\r', 0x74: '\t',
-};
+// RFC 8259 §7: the two-character escapes.
+const ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
@@ -188,13 +187,13 @@ class Parser {
 
   /** Decodes the escape at `i` into `this.unescaped`; returns the index after it. */
   private escape(i: number): number {
-    const c = this.text.charCodeAt(i + 1);
+    const c = this.text.charAt(i + 1);
     const simple = ESCAPES[c];
     if (simple !== undefined) {
       this.unescaped = simple;
       return i + 2;
     }
-    if (c !== 0x75) throw new ParseFailure(i, 'invalid escape sequence');
+    if (c !== 'u') throw new ParseFailure(i, 'invalid escape sequence');
     const unit = this.hex4(i + 2);
     // RFC 8259 §8.2: an escaped surrogate must be half of a pair, or the string is not Unicode text.
     if (unit >= 0xdc00 && unit <= 0xdfff) throw new ParseFailure(i, 'lone low surrogate in \\u escape (RFC 8259 §8.2)');

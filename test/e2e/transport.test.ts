@@ -41,6 +41,16 @@ describeWithEnvoy('e2e: transport — TLS only, mTLS peers, normalized paths', (
     expect(stack.fn.requests.length).toBe(before);
   });
 
+  it('forwarding headers a caller forges are overwritten or removed by Envoy', async () => {
+    const res = await send(stack, {
+      path: '/orders/1',
+      token,
+      headers: { 'x-forwarded-proto': 'http', 'x-forwarded-client-cert': `By=${BILLING_ID};URI=${BILLING_ID}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ forwardedProto: 'https', clientCertHeaderPresent: false });
+  });
+
   it('an mTLS client with the expected SPIFFE ID is allowed on billing.charge', async () => {
     const res = await send(stack, { method: 'POST', path: '/billing/charge', clientCert: true, body: CHARGE });
     expect(res.status).toBe(200);

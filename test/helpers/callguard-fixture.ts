@@ -46,7 +46,7 @@ identity:
       audiences: [callguard]
       algorithms: [RS256, ES256]
       jwksUrl: ${jwksUrl}
-      fetch: { timeoutMs: 150, refreshSeconds: 300, unknownKidCooldownSeconds: 30, maxStaleSeconds: 3600 }
+      fetch: { timeoutMs: 2000, refreshSeconds: 300, unknownKidCooldownSeconds: 30, maxStaleSeconds: 3600 }
   spiffe: { trustDomains: [example.org] }
 functions:
   - name: orders.create

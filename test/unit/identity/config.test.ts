@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigProblem } from '../../../src/errors.js';
 import { createBearerVerifier } from '../../../src/identity/verify-bearer.js';
 import { testIdentityConfig, testIssuerConfig, type IssuerOverrides } from '../../helpers/jwt-config.js';
-import { createTestIssuer, type TestIssuer } from '../../helpers/jwt-issuer.js';
+import { createTestIssuer, createTestKey, type TestIssuer } from '../../helpers/jwt-issuer.js';
 
 let dir: string;
 let idp: TestIssuer;
@@ -15,11 +15,13 @@ const CONFIG = '/etc/callguard.yaml';
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'callguard-config-'));
   idp = await createTestIssuer();
+  const decoys = await Promise.all([createTestKey('RS256'), createTestKey('ES256')]);
   await Promise.all([
     writeFile(file('short.secret'), 'too-short\n'),
     writeFile(file('exact.secret'), `${'s'.repeat(32)}\n`),
     writeFile(file('31-plus-newline.secret'), `${'s'.repeat(31)}\n`),
     writeFile(file('jwks.json'), JSON.stringify({ keys: [idp.rs256.publicJwk, idp.es256.publicJwk] })),
+    writeFile(file('kidless.json'), JSON.stringify({ keys: [...decoys, idp.es256, idp.rs256].map(({ publicJwk: { kid, ...jwk } }) => jwk) })),
     writeFile(file('not-json.json'), '{"keys": ['),
     writeFile(file('no-keys.json'), '{"key": []}'),
     writeFile(file('private.json'), JSON.stringify({ keys: [{ ...idp.rs256.publicJwk, d: 'AAAA' }] })),
@@ -86,6 +88,17 @@ describe('createBearerVerifier: configuration', () => {
     const results = await Promise.all([verifier.verify(await idp.mint()), verifier.verify(await idp.mint({ key: idp.es256 }))]);
     expect(results.map((r) => (r.ok ? 'ok' : r.code))).toEqual(['ok', 'ok']);
     expect(idp.requests.jwks).toBe(0);
+    verifier.close();
+  });
+
+  it.each([
+    { name: 'RS256', key: () => idp.rs256 },
+    { name: 'ES256', key: () => idp.es256 },
+  ])('tries each candidate key for a kid-less $name token (RFC 7515 §4.1.4)', async ({ key }) => {
+    const config = testIdentityConfig([testIssuerConfig(idp, { jwksUrl: undefined, jwksFile: file('kidless.json') })]);
+    const verifier = await createBearerVerifier(config);
+    const result = await verifier.verify(await idp.mint({ key: key(), header: { kid: undefined } }));
+    expect(result.ok ? 'ok' : result.code).toBe('ok');
     verifier.close();
   });
 });

@@ -59,7 +59,7 @@ describe('createSchemaCompiler refuses bad schemas with ConfigError', () => {
     const file = content === undefined ? join(dir, 'missing.json') : schemaFile(`${name}.json`, content);
     const problems = problemsOf(() => createSchemaCompiler().compile(inputFor(file), CONFIG, PATH));
     expect(problems.map((p) => p.message)).toHaveLength(messages.length);
-    messages.forEach((message, i) => expect(problems[i]?.message).toMatch(message));
+    for (const [i, message] of messages.entries()) expect(problems[i]?.message).toMatch(message);
     for (const p of problems) expect(p).toMatchObject({ file: inConfigFile ? CONFIG : file, path: PATH });
   });
 

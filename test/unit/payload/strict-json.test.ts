@@ -35,7 +35,7 @@ describe('parseStrictJson refuses', () => {
     { name: 'duplicate key after unescaping', text: '{"a":1,"\\u0061":2}', offset: 7, reason: /duplicate object key/ },
     { name: 'duplicate __proto__', text: '{"__proto__":1,"__proto__":2}', offset: 15, reason: /duplicate object key/ },
     { name: 'depth maxDepth + 1', text: nested(33), offset: 32, reason: /nesting deeper than 32/ },
-    { name: 'depth of objects', text: '{"a":'.repeat(33) + '1' + '}'.repeat(33), offset: 160, reason: /nesting deeper/ },
+    { name: 'depth of objects', text: `${'{"a":'.repeat(33)}1${'}'.repeat(33)}`, offset: 160, reason: /nesting deeper/ },
     { name: 'lone high surrogate', text: '"\\ud83d"', offset: 1, reason: /lone high surrogate/ },
     { name: 'high surrogate then non-surrogate', text: '"\\ud83d\\u0041"', offset: 1, reason: /lone high surrogate/ },
     { name: 'lone low surrogate', text: '"\\ude00"', offset: 1, reason: /lone low surrogate/ },

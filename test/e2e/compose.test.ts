@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ensureDevIssuer } from '../../scripts/lib/dev-issuer.js';
+import { COMPOSE_PATHS, composeLayout, DEFAULT_PORTS, REPO_ROOT, writeStackConfigs } from '../../scripts/lib/stack-config.js';
+import { ENVOY_VERSION } from '../helpers/stack-envoy.js';
+import { createPki } from '../helpers/stack-harness.js';
+
+// No Docker engine here: these checks keep docker-compose.yml and the Dockerfile aligned with what the
+// e2e tests run (same template, same renderer, same ports, files that exist).
+interface Service {
+  image?: string;
+  build?: string;
+  entrypoint?: string[];
+  command?: string[];
+  volumes?: string[];
+  ports?: string[];
+  expose?: string[];
+}
+const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+const services = compose.services;
+const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+
+let stackDir: string;
+beforeAll(async () => {
+  // Render the compose stack for real (file names only matter here; Envoy validates the content
+  // in envoy-validate.test.ts).
+  stackDir = await mkdtemp(path.join(tmpdir(), 'callguard-compose-'));
+  const pkiDir = path.join(stackDir, 'pki');
+  createPki(pkiDir);
+  await ensureDevIssuer(pkiDir);
+  await writeStackConfigs(stackDir, composeLayout({ pkiDir }));
+});
+afterAll(async () => {
+  await rm(stackDir, { recursive: true, force: true });
+});
+
+describe('docker-compose.yml', () => {
+  it('has the four services', () => {
+    expect(Object.keys(services).sort()).toEqual(['callguard', 'envoy', 'function', 'pki']);
+  });
+
+  it('pins Envoy to the version the tests run', () => {
+    expect(services['envoy']?.image).toBe('envoyproxy/envoy:v1.40.0');
+    if (ENVOY_VERSION !== undefined) expect(ENVOY_VERSION).toContain('/1.40.0/');
+  });
+
+  it('builds callguard, function and pki from the repo Dockerfile', () => {
+    for (const name of ['callguard', 'function', 'pki']) expect(services[name]?.build).toBe('.');
+  });
+
+  it('every bind-mounted source exists; every /stack path it names is one the renderer writes', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0] ?? '';
+        if (source.startsWith('.')) expect(existsSync(path.join(REPO_ROOT, source)), `${name}: ${volume}`).toBe(true);
+      }
+      for (const arg of [...(service.entrypoint ?? []), ...(service.command ?? [])]) {
+        if (arg.startsWith(`${COMPOSE_PATHS.stackDir}/`)) {
+          const rel = path.relative(COMPOSE_PATHS.stackDir, arg);
+          expect(existsSync(path.join(stackDir, rel)), `${name}: ${arg}`).toBe(true);
+        } else if (/\.(ts|sh)$/.test(arg)) {
+          expect(existsSync(path.join(REPO_ROOT, arg)), `${name}: ${arg}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('uses the local stack ports inside the network', () => {
+    expect(services['envoy']?.ports).toContain(`${DEFAULT_PORTS.envoy}:${DEFAULT_PORTS.envoy}`);
+    expect(services['envoy']?.ports).toContain(`127.0.0.1:${DEFAULT_PORTS.envoyAdmin}:${DEFAULT_PORTS.envoyAdmin}`);
+    expect(services['callguard']?.expose).toEqual([String(DEFAULT_PORTS.callguard)]);
+    expect(services['function']?.command).toEqual(expect.arrayContaining(['--port', String(DEFAULT_PORTS.function)]));
+    const layout = composeLayout();
+    expect([layout.callguard.host, layout.function.host]).toEqual(['callguard', 'function']);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('copies only paths that exist and runs the CLI', () => {
+    const copies = [...dockerfile.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => (m[1] ?? '').split(/\s+/));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const source of copies) expect(existsSync(path.join(REPO_ROOT, source)), source).toBe(true);
+    expect(dockerfile).toMatch(/^FROM node:20-slim$/m);
+    expect(dockerfile).toContain('"src/cli/main.ts"');
+    expect(existsSync(path.join(REPO_ROOT, 'src/cli/main.ts'))).toBe(true);
+  });
+
+  it('keeps keys, dependencies and build output out of the build context', () => {
+    const ignored = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.dev-pki', 'src/gen']));
+  });
+});

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
+import { type Fixture, startFixture } from '../helpers/callguard-fixture.js';
+import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
+
+const CARD = '4929123456781234';
+const NOTE = 'hunter2-note-secret';
+const COOKIE = 'session=cookie-secret-77';
+const API_KEY = 'apikey-secret-99';
+const QUERY = 'query-secret-55';
+const PASSWORD = 'cGFzc3dvcmQtc2VjcmV0'; // base64 of password-secret
+
+let issuer: TestIssuer;
+let fx: Fixture;
+const tokens: string[] = [];
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+  fx = await startFixture(issuer.jwksUrl, issuer.url);
+});
+afterAll(async () => {
+  await fx.close();
+  await issuer.close();
+});
+
+describe('no secret reaches the decision log or the caller', () => {
+  it('across allow, 401, 403, 400 and 413 paths', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const good = await issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'] } });
+    const expired = await issuer.mint({ claims: { groups: ['orders-writers'], iat: now - 900, exp: now - 600 } });
+    const reader = await issuer.mint({ claims: { groups: ['orders-readers'] } });
+    tokens.push(good, expired, reader);
+    const secretHeaders = { cookie: COOKIE, 'x-api-key': API_KEY, 'content-type': 'application/json' };
+    const body = (extra: Record<string, unknown> = {}) => JSON.stringify({ orderId: 'ord-1', quantity: 1, note: NOTE, card: { number: CARD }, ...extra });
+    const shapes: EnvoyShape[] = [
+      { path: `/orders?api_key=${QUERY}`, headers: { ...secretHeaders, authorization: `Bearer ${good}` }, body: body() },
+      { headers: { ...secretHeaders, authorization: `Bearer ${expired}` }, body: body() },
+      { headers: { ...secretHeaders, authorization: `Bearer ${good.slice(0, -4)}AAAA` }, body: body() },
+      { headers: { ...secretHeaders, authorization: `Basic ${PASSWORD}` }, body: body() },
+      { headers: { ...secretHeaders, authorization: `Bearer ${reader}` }, body: body() },
+      { headers: { ...secretHeaders, authorization: `Bearer ${good}` }, body: body({ quantity: NOTE, card: { number: `x${CARD}` } }) },
+      { headers: { ...secretHeaders, authorization: `Bearer ${good}` }, body: `{"note":"${NOTE}","card":{"number":"${CARD}"},` },
+      { headers: { ...secretHeaders, authorization: `Bearer ${good}` }, body: `{"note":"${NOTE}","note":"${CARD}"}` },
+      { headers: { ...secretHeaders, authorization: `Bearer ${good}` }, body: body(), partial: true },
+      { tls: false, headers: { ...secretHeaders, authorization: `Bearer ${good}` }, body: body() },
+    ];
+    const responses: string[] = [];
+    for (const shape of shapes) {
+      const s = summarize(await fx.client.check(shape));
+      responses.push(JSON.stringify(s));
+    }
+    expect(fx.log.raw.length).toBe(shapes.length);
+    const haystacks = [...fx.log.raw, ...responses.map((r) => r.replace(/"x-callguard-[a-z-]+":"[^"]*"/g, ''))];
+    const needles = [CARD, NOTE, COOKIE, 'cookie-secret', API_KEY, QUERY, PASSWORD, ...tokens, ...tokens.map((t) => t.split('.')[2] as string)];
+    for (const hay of haystacks) {
+      for (const needle of needles) expect(hay.includes(needle), `found ${needle} in: ${hay}`).toBe(false);
+    }
+    // The sensitive field is still visibly accounted for, masked.
+    expect(fx.log.lines[0], JSON.stringify(fx.log.lines[0])).toMatchObject({ outcome: 'allow', payload: { fields: { '/card/number': '[masked]' } } });
+  });
+});
