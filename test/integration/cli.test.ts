@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCheckClient, summarize } from '../helpers/envoy-check.js';
+import { CHARGE_SCHEMA, ORDERS_SCHEMA } from '../helpers/callguard-fixture.js';
+import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
+
+const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
+const TSX = join(import.meta.dirname, '../../node_modules/.bin/tsx');
+const dir = mkdtempSync(join(tmpdir(), 'callguard-cli-'));
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(TSX, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+let issuer: TestIssuer;
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+  writeFileSync(join(dir, 'orders.json'), JSON.stringify(ORDERS_SCHEMA));
+  writeFileSync(join(dir, 'charge.json'), JSON.stringify(CHARGE_SCHEMA));
+  writeFileSync(join(dir, 'broken.json'), '{"type": "object", "properties": {"a": {"type": "strin"}}}');
+  writeFileSync(join(dir, 'redos.json'), '{"type": "string", "pattern": "^(a)\\\\1$"}');
+  writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [issuer.rs256.publicJwk] }));
+});
+afterAll(() => issuer.close());
+
+const GOOD = (logFile: string) => `
+server: { listen: "127.0.0.1:0" }
+identity:
+  issuers:
+    - { name: corp, issuer: "${'https://issuer.example.test'}", audiences: [callguard], algorithms: [RS256], jwksFile: jwks.json }
+functions:
+  - name: orders.create
+    match: { method: POST, path: /orders }
+    allow: [{ issuer: corp, groups: [orders-writers] }]
+    input: { schema: orders.json }
+decisionLog: { destination: ${logFile} }
+`;
+
+describe('callguard check', () => {
+  it('accepts a valid configuration', async () => {
+    writeFileSync(join(dir, 'good.yaml'), GOOD('decisions.log'));
+    const result = await run(['check', '--config', join(dir, 'good.yaml')]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/good\.yaml: ok \(1 functions, 1 issuers\)/);
+  });
+
+  it('lists every problem (config keys and function schemas) and exits 1', async () => {
+    const bad = GOOD('decisions.log')
+      .replace('algorithms: [RS256]', 'algorithms: [none]')
+      .replace('allow: [{ issuer: corp', 'alow: 1\n    allow: [{ issuer: corp')
+      .concat(`  - name: f2\n    allow: [{ issuer: corp, groups: [g] }]\n    input: { schema: broken.json }\n  - name: f3\n    allow: [{ issuer: corp, groups: [g] }]\n    input: { schema: redos.json }\n`);
+    writeFileSync(join(dir, 'bad.yaml'), bad.replace('decisionLog: { destination: decisions.log }\n', '') + 'decisionLog: { destination: decisions.log }\n');
+    const result = await run(['check', '--config', join(dir, 'bad.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/bad\.yaml: \/identity\/issuers\/0\/algorithms\/0: must be equal to one of the allowed values/);
+    expect(result.stderr).toMatch(/bad\.yaml: \/functions\/0: unknown key "alow"/);
+  });
+
+  it('lists every function schema problem once the config itself is valid', async () => {
+    const text = GOOD('decisions.log').replace(
+      'decisionLog:',
+      '  - name: f2\n    allow: [{ issuer: corp, groups: [g] }]\n    input: { schema: broken.json }\n  - name: f3\n    allow: [{ issuer: corp, groups: [g] }]\n    input: { schema: redos.json }\n  - name: f4\n    allow: [{ issuer: corp, groups: [g] }]\n    input: { schema: missing.json }\ndecisionLog:',
+    );
+    writeFileSync(join(dir, 'schemas.yaml'), text);
+    const result = await run(['check', '--config', join(dir, 'schemas.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/broken\.json: \/functions\/1\/input\/schema: /);
+    expect(result.stderr).toMatch(/redos\.json: \/functions\/2\/input\/schema: /);
+    expect(result.stderr).toMatch(/\/functions\/3\/input\/schema: .*missing\.json|missing\.json.*\/functions\/3\/input\/schema/);
+  });
+
+  it('explains usage errors', async () => {
+    const result = await run(['check']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/missing --config FILE/);
+  });
+});
+
+describe('callguard serve', () => {
+  it('refuses to start on an invalid configuration', async () => {
+    writeFileSync(join(dir, 'refuse.yaml'), `${GOOD('decisions.log')}\nbogus: true\n`);
+    const result = await run(['serve', '--config', join(dir, 'refuse.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/refuse\.yaml: \/: unknown key "bogus"[\s\S]*refusing to start/);
+  });
+
+  it('serves, writes the decision log to a file, answers health checks, drains on SIGTERM', async () => {
+    const logFile = join(dir, 'serve-decisions.log');
+    writeFileSync(join(dir, 'serve.yaml'), GOOD(logFile));
+    const child = spawn(TSX, [CLI, 'serve', '--config', join(dir, 'serve.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines = createInterface({ input: child.stderr });
+    let address = '';
+    for await (const line of lines) {
+      if (line.includes('"msg":"callguard listening"')) {
+        address = (JSON.parse(line) as { address: string }).address;
+        break;
+      }
+    }
+    expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+    const client = createCheckClient(address);
+    const s = summarize(await client.check({ headers: { 'x-request-id': 'cli-1' } }));
+    expect(s.allow).toBe(false);
+    client.close();
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ requestId: 'cli-1', outcome: 'deny', code: 'ERR_CREDENTIAL_MISSING' });
+  });
+});
