@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { discoveryUrl } from '../../../src/identity/discovery.js';
+import { createJwksUriResolver, discoveryUrl } from '../../../src/identity/discovery.js';
 import { createFetchJson } from '../../../src/identity/fetch-json.js';
 import { createBearerVerifier, type BearerVerifier } from '../../../src/identity/verify-bearer.js';
 import { testIdentityConfig, testIssuerConfig } from '../../helpers/jwt-config.js';
@@ -37,6 +37,16 @@ describe('OIDC discovery', () => {
     const result = await verifier.verify(await idp.mint());
     expect(result.ok ? 'ok' : result.code).toBe('ok');
     expect(idp.requests).toEqual({ discovery: 1, jwks: 1 });
+  });
+
+  it.each([
+    { name: 'an http jwks_uri off loopback', jwksUri: 'http://idp.example/jwks', error: /not https/ },
+    { name: 'a relative jwks_uri', jwksUri: '/jwks', error: /not https/ },
+    { name: 'no jwks_uri', jwksUri: undefined, error: /not https/ },
+    { name: 'another issuer', issuer: 'https://impostor.test', jwksUri: 'https://idp.test/jwks', error: /does not equal/ },
+  ])('refuses a discovery document with $name', async ({ issuer, jwksUri, error }) => {
+    const fetchJson = async () => ({ issuer: issuer ?? 'https://idp.test', jwks_uri: jwksUri });
+    await expect(createJwksUriResolver('https://idp.test', fetchJson)(AbortSignal.timeout(1000))).rejects.toThrow(error);
   });
 
   it('refuses a discovery document naming another issuer', async () => {

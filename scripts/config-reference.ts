@@ -1,0 +1,16 @@
+// Prints the configuration reference (Markdown) generated from src/config/schema.json.
+// `npm run docs` rewrites the README section between the config-reference markers.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { configReference } from '../src/config/config-reference.js';
+import { reasonTable } from '../src/reason-table.js';
+
+const README = new URL('../README.md', import.meta.url);
+const write = process.argv.includes('--write');
+let text = readFileSync(README, 'utf8');
+for (const [name, body] of [['config-reference', configReference()], ['reason-codes', reasonTable()]] as const) {
+  const pattern = new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`);
+  if (!pattern.test(text)) throw new Error(`README.md has no ${name} markers`);
+  text = text.replace(pattern, `$1${body}$2`);
+}
+if (write) writeFileSync(README, text);
+else process.stdout.write(text);
