@@ -8,9 +8,9 @@ const README = new URL('../README.md', import.meta.url);
 const write = process.argv.includes('--write');
 let text = readFileSync(README, 'utf8');
 for (const [name, body] of [['config-reference', configReference()], ['reason-codes', reasonTable()]] as const) {
-  const pattern = new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`);
+  const pattern = new RegExp(`<!-- ${name}:start -->[\\s\\S]*?<!-- ${name}:end -->`);
   if (!pattern.test(text)) throw new Error(`README.md has no ${name} markers`);
-  text = text.replace(pattern, `$1${body}$2`);
+  text = text.replace(pattern, () => `<!-- ${name}:start -->\n${body}\n<!-- ${name}:end -->`);
 }
 if (write) writeFileSync(README, text);
 else process.stdout.write(text);
