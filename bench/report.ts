@@ -39,11 +39,13 @@ export interface Targets {
 }
 
 export function machineInfo(ghz: string): MachineInfo {
+  // `go install` builds report "dev" from --version; the module version is in the binary's build info.
   let version = 'ghz';
   try {
-    version = `ghz ${execFileSync(ghz, ['--version'], { encoding: 'utf8' }).trim()}`;
+    const info = execFileSync('go', ['version', '-m', ghz], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    version = `ghz ${/\tmod\t\S+\t(\S+)/.exec(info)?.[1] ?? ''}`.trim();
   } catch {
-    // older ghz builds have no --version; the name is enough
+    // no Go toolchain: the name is enough
   }
   return {
     nproc: availableParallelism(),

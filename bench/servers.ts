@@ -119,8 +119,13 @@ function running(child: ChildProcess, address: string, pids: readonly number[], 
   };
 }
 
-/** How to run callguard: the built CLI when `dist/` exists (what users run), else the sources through tsx. */
+/**
+ * How to run callguard: `$CALLGUARD_MAIN` (a built `cli/main.js` elsewhere), else the built CLI when `dist/`
+ * exists (what users run), else the sources through tsx.
+ */
 export function callguardCommand(root: string): { args: string[]; runtime: string } | undefined {
+  const override = process.env.CALLGUARD_MAIN;
+  if (override !== undefined && existsSync(override)) return { args: [override], runtime: `node ${override}` };
   const built = join(root, 'dist/cli/main.js');
   if (existsSync(built)) return { args: [built], runtime: 'node dist/cli/main.js' };
   const source = join(root, 'src/cli/main.ts');

@@ -17,10 +17,10 @@ const PERCENTILES: readonly { key: keyof LatencyMs; label: string; colour: strin
 
 const escape = (text: string): string => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** Rounds `value` up to 1, 2 or 5 × a power of ten. */
+/** Rounds `value` up to a round number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × a power of ten). */
 function niceCeil(value: number): number {
   const power = 10 ** Math.floor(Math.log10(value));
-  return ([1, 2, 5, 10].find((step) => step * power >= value) ?? 10) * power;
+  return ([1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((step) => step * power >= value) ?? 10) * power;
 }
 
 export function latencyChart(series: readonly ScenarioResult[], subtitle: string): string {

@@ -6,13 +6,13 @@
  *   tsx scripts/stack.ts [--envoy-port 8443] [--admin-port 9901] [--callguard-port 9191]
  *                        [--function-port 9443] [--pki .dev-pki]
  */
-import { spawnSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureDevIssuer } from './lib/dev-issuer.js';
-import type { StackProcess } from './lib/process.js';
-import { DEFAULT_PORTS, localLayout, REPO_ROOT, writeStackConfigs } from './lib/stack-config.js';
-import { envoyVersion, startCallguard, startEnvoy, startFunction } from './lib/stack-processes.js';
+import type { DevIssuer } from './lib/dev-issuer.js';
+import { DEFAULT_PORTS, REPO_ROOT } from './lib/stack-config.js';
+import { envoyVersion } from './lib/stack-processes.js';
+import { type RunningStack, startStack } from './lib/start-stack.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,19 +37,15 @@ if (envoyVersion() === undefined) {
 }
 
 const pkiDir = path.resolve(values.pki);
-const pki = spawnSync('sh', [path.join(REPO_ROOT, 'scripts/dev-pki.sh'), pkiDir], { stdio: 'inherit' });
-if (pki.status !== 0) process.exit(pki.status ?? 1);
-const issuer = await ensureDevIssuer(pkiDir);
-const stackDir = path.join(pkiDir, 'stack');
-const layout = localLayout({ pkiDir, decisionLog: 'stdout', ports });
-const configs = await writeStackConfigs(stackDir, layout);
+const configDir = path.join(pkiDir, 'stack');
+await mkdir(configDir, { recursive: true });
 
-const running: Array<StackProcess<unknown>> = [];
+let stack: RunningStack | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    await Promise.all(running.reverse().map((p) => p.stop()));
+    await stack?.stop();
   }
   process.exit(code);
 }
@@ -57,27 +53,29 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
-  const accessLogLine = (line: string) => /^\[\S+T\S+\] "/.test(line) || /\]\[(warning|error|critical)\]/.test(line);
-  const fn = await startFunction({ pkiDir, port: ports.function, echo: true });
-  running.push(fn);
-  const callguard = await startCallguard({ config: configs.callguardConfig, echo: true });
-  running.push(callguard);
-  const envoy = await startEnvoy({ config: configs.envoyConfig, echo: accessLogLine });
-  running.push(envoy);
-  for (const p of running) {
+  // Envoy's startup chatter stays quiet; its access log and warnings are shown.
+  const accessLogOrWarning = (line: string) => /^\[\S+T\S+\] "/.test(line) || /\]\[(warning|error|critical)\]/.test(line);
+  stack = await startStack({
+    pkiDir,
+    configDir,
+    ports,
+    decisionLog: 'stdout',
+    echo: { callguard: true, fn: true, envoy: accessLogOrWarning },
+  });
+  for (const p of [stack.fn, stack.callguard, stack.envoy]) {
     p.child.once('exit', (code) => {
       if (stopping) return;
       process.stderr.write(`${p.name} exited unexpectedly (code ${code}); stopping the stack\n`);
       void shutdown(1);
     });
   }
-  printTryIt(await mintExamples());
+  printTryIt(await mintExamples(stack.issuer));
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   await shutdown(1);
 }
 
-async function mintExamples() {
+async function mintExamples(issuer: DevIssuer) {
   return {
     writer: await issuer.mint({ subject: 'alice', groups: ['orders-writers'] }),
     reader: await issuer.mint({ subject: 'bob', groups: ['orders-readers'] }),
@@ -93,6 +91,7 @@ function printTryIt(tokens: { writer: string; reader: string }): void {
   const order = `'{"sku":"ABC-123","quantity":2,"card":{"number":"4111111111111111","expiry":"12/30"}}'`;
   process.stdout.write(`
 callguard stack is up: Envoy ${base} (admin http://127.0.0.1:${ports.envoyAdmin}), callguard 127.0.0.1:${ports.callguard} (mTLS), function 127.0.0.1:${ports.function} (TLS)
+Rendered configs: ${configDir}
 Decision log: the [callguard] lines below. Tokens are valid for 1 hour (new ones: npm run mint-token -- --groups orders-readers).
 
 WRITER=${tokens.writer}

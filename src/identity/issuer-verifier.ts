@@ -25,15 +25,20 @@ export interface IssuerContext {
 /** Tokens without a `kid` may match several keys; try at most this many (RFC 7515 §4.1.4). */
 const MAX_CANDIDATE_KEYS = 8;
 
+/** Timeout of the one fetch made while callguard starts. */
+const STARTUP_FETCH_TIMEOUT_MS = 5000;
+
 async function createKeySet(config: IssuerConfig, index: number, ctx: IssuerContext): Promise<KeySet | ConfigProblem | undefined> {
   if (config.jwksFile !== undefined) return loadJwksFile(config.jwksFile, `${issuerPath(index)}/jwksFile`);
   const { jwksUrl } = config;
   const resolveUrl = jwksUrl !== undefined ? async () => jwksUrl : config.discovery ? createJwksUriResolver(config.issuer, ctx.fetchJson) : undefined;
   if (resolveUrl === undefined) return undefined;
   const keySet = createRemoteKeySet({ issuer: config.name, resolveUrl, fetchJson: ctx.fetchJson, fetch: config.fetch, now: ctx.now, onEvent: ctx.onEvent });
-  // The first fetch is awaited (bounded by timeoutMs) but never fails creation: an IdP that is
-  // down at start must not stop callguard; its tokens get ERR_KEYS_UNAVAILABLE until it is back.
-  await keySet.refresh();
+  // The first fetch is awaited but never fails creation: an IdP that is down at start must not stop
+  // callguard; its tokens get ERR_KEYS_UNAVAILABLE until it is back. That fetch is on no request's
+  // path, so a cold process (whose first fetch loads Node's HTTP client) gets more than the
+  // per-request budget: a slow first fetch must not cost a cooldown of denials.
+  await keySet.refresh(Math.max(config.fetch.timeoutMs, STARTUP_FETCH_TIMEOUT_MS));
   return keySet;
 }
 

@@ -20,8 +20,11 @@ export interface RemoteKeySetOptions {
 }
 
 export interface RemoteKeySet extends KeySet {
-  /** Fetches now, or joins the fetch in flight; never rejects (failures become events). */
-  refresh(): Promise<void>;
+  /**
+   * Fetches now, or joins the fetch in flight; never rejects (failures become events).
+   * `timeoutMs` overrides `fetch.timeoutMs` (the start-up fetch is on no request's path).
+   */
+  refresh(timeoutMs?: number): Promise<void>;
 }
 
 const unavailable = () => new CallguardError('ERR_KEYS_UNAVAILABLE', "the issuer's signing keys could not be fetched");
@@ -45,9 +48,15 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
   let lastUnknownKidAt = Number.NEGATIVE_INFINITY;
 
-  async function load(): Promise<void> {
+  async function load(timeoutMs: number): Promise<void> {
+    // An explicit timer rather than AbortSignal.any([..., AbortSignal.timeout()]): on Node 20 a
+    // signal made by any() can be collected before its timeout fires, leaving the fetch unbounded.
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const timer = setTimeout(() => controller.abort(new DOMException('timed out', 'TimeoutError')), timeoutMs);
+    const onClose = () => controller.abort(closing.signal.reason);
+    closing.signal.addEventListener('abort', onClose, { once: true });
     try {
-      const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(limits.timeoutMs)]);
       const url = await options.resolveUrl(signal);
       const lookup = toLocalKeyLookup(await options.fetchJson(url, signal));
       current = { lookup, fetchedAt: now() };
@@ -56,13 +65,16 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
       if (closing.signal.aborted) return;
       const msg = `fetching signing keys failed: ${describeFetchError(error)}`;
       options.onEvent({ level: 'warn', msg, issuer: options.issuer });
+    } finally {
+      clearTimeout(timer);
+      closing.signal.removeEventListener('abort', onClose);
     }
   }
 
-  function refresh(): Promise<void> {
+  function refresh(timeoutMs = limits.timeoutMs): Promise<void> {
     if (inFlight === undefined && !closing.signal.aborted) {
       lastAttemptAt = now();
-      inFlight = load().finally(() => {
+      inFlight = load(timeoutMs).finally(() => {
         inFlight = undefined;
       });
     }

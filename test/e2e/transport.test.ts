@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { connect as connectH2 } from 'node:http2';
+import path from 'node:path';
+import { connect as connectTls } from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import type { TestStack } from '../helpers/stack-harness.js';
@@ -39,6 +43,39 @@ describeWithEnvoy('e2e: transport — TLS only, mTLS peers, normalized paths', (
     const absolute = await sendRaw(stack.envoyPort, 'GET https://localhost/orders/1 HTTP/1.1\r\nHost: localhost\r\n\r\n');
     expect(absolute).not.toMatch(/^HTTP\/1\.[01] /);
     expect(stack.fn.requests.length).toBe(before);
+  });
+
+  it.each(['h2', 'http/1.1'])('negotiates %s by ALPN', async (protocol) => {
+    const ca = readFileSync(path.join(stack.pkiDir, 'ca.crt'));
+    const negotiated = await new Promise<string | false | null>((resolve, reject) => {
+      const socket = connectTls({ host: '127.0.0.1', port: stack.envoyPort, servername: 'envoy', ca, ALPNProtocols: [protocol] }, () => {
+        resolve(socket.alpnProtocol);
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+    expect(negotiated).toBe(protocol);
+  });
+
+  it('an allowed call over HTTP/2 reaches the function', async () => {
+    const ca = readFileSync(path.join(stack.pkiDir, 'ca.crt'));
+    const session = connectH2(`https://127.0.0.1:${stack.envoyPort}`, { ca, servername: 'envoy' });
+    try {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({ ':method': 'GET', ':path': '/orders/42', authorization: `Bearer ${token}` });
+        let status = 0;
+        let body = '';
+        req.on('response', (headers) => void (status = Number(headers[':status'])));
+        req.on('data', (chunk: Buffer) => void (body += chunk.toString('utf8')));
+        req.on('end', () => resolve({ status, body }));
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe(200);
+      expect(JSON.parse(body)).toMatchObject({ function: '/orders/42', identity: { 'x-callguard-function': 'orders.get' } });
+    } finally {
+      session.close();
+    }
   });
 
   it('forwarding headers a caller forges are overwritten or removed by Envoy', async () => {

@@ -3,6 +3,12 @@ import type { FetchConfig, IdentityConfig, IssuerConfig } from '../../src/config
 /** Schema defaults for `fetch` (see src/config/schema.json). */
 export const DEFAULT_FETCH: FetchConfig = { timeoutMs: 150, refreshSeconds: 300, unknownKidCooldownSeconds: 30, maxStaleSeconds: 3600 };
 
+/**
+ * What {@link testIssuerConfig} uses: the schema defaults but a 2 s timeout, because a process's first
+ * `fetch` loads undici and a loaded CI box can exceed 150 ms; tests about timeouts set their own.
+ */
+export const TEST_FETCH: FetchConfig = { ...DEFAULT_FETCH, timeoutMs: 2000 };
+
 /** Overrides for {@link testIssuerConfig}; `undefined` removes an optional field (e.g. `jwksUrl`). */
 export type IssuerOverrides = { [K in Exclude<keyof IssuerConfig, 'fetch'>]?: IssuerConfig[K] | undefined } & {
   fetch?: Partial<FetchConfig>;
@@ -18,7 +24,7 @@ export function testIssuerConfig(issuer: { url: string; jwksUrl: string } | unde
     algorithms: ['RS256', 'ES256'],
     groupsClaim: 'groups',
     discovery: false,
-    fetch: { ...DEFAULT_FETCH, ...fetch },
+    fetch: { ...TEST_FETCH, ...fetch },
     ...(issuer === undefined ? {} : { jwksUrl: issuer.jwksUrl }),
   };
   const merged: Record<string, unknown> = { ...base, ...rest };

@@ -10,11 +10,12 @@ import { CHARGE_SCHEMA, ORDERS_SCHEMA } from '../helpers/callguard-fixture.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
 
 const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = join(import.meta.dirname, '../../node_modules/.bin/tsx');
+// One process (no tsx wrapper in between), so signals reach callguard itself.
+const NODE_ARGS = ['--import', 'tsx', CLI];
 const dir = mkdtempSync(join(tmpdir(), 'callguard-cli-'));
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(TSX, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -98,7 +99,7 @@ describe('callguard serve', () => {
   it('serves, writes the decision log to a file, answers health checks, drains on SIGTERM', async () => {
     const logFile = join(dir, 'serve-decisions.log');
     writeFileSync(join(dir, 'serve.yaml'), GOOD(logFile));
-    const child = spawn(TSX, [CLI, 'serve', '--config', join(dir, 'serve.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--config', join(dir, 'serve.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines = createInterface({ input: child.stderr });
     let address = '';
     for await (const line of lines) {

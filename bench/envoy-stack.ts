@@ -1,0 +1,59 @@
+/**
+ * The slice of the Envoy stack helpers (scripts/lib) the through-path benchmark uses, typed here and loaded
+ * dynamically, so the benchmark still type-checks and runs (skipping that part) before the stack lands.
+ * Also derives the "App and Envoy" configuration: the stack's own Envoy config with ext_authz removed.
+ */
+
+interface StackProcess<T> {
+  readonly ready: T;
+  stop(graceMs?: number): Promise<void>;
+}
+
+interface StackPorts {
+  envoy: number;
+  envoyAdmin: number;
+  callguard: number;
+  function: number;
+}
+
+export interface StackModules {
+  readonly config: {
+    localLayout(options: { pkiDir: string; decisionLog: string; ports: StackPorts }): unknown;
+    writeStackConfigs(outDir: string, layout: unknown): Promise<{ envoyConfig: string; callguardConfig: string }>;
+  };
+  readonly processes: {
+    envoyVersion(): string | undefined;
+    startFunction(options: { pkiDir: string; port: number }): Promise<StackProcess<number>>;
+    startCallguard(options: { config: string }): Promise<StackProcess<number>>;
+    startEnvoy(options: { config: string }): Promise<StackProcess<{ adminAddress: string; listenPort: number }>>;
+  };
+  readonly issuer: {
+    ensureDevIssuer(dir: string): Promise<{ mint(claims: { subject: string; groups?: readonly string[] }): Promise<string> }>;
+  };
+}
+
+const EXT_AUTHZ = 'envoy.filters.http.ext_authz';
+
+/**
+ * Returns a copy of a parsed Envoy bootstrap without the ext_authz HTTP filter and its per-route settings
+ * (Envoy rejects per-route config for a filter that is not in the chain). Everything else, TLS included,
+ * stays as the stack configures it.
+ */
+export function stripExtAuthz(bootstrap: unknown): unknown {
+  if (Array.isArray(bootstrap)) {
+    return bootstrap
+      .filter((item) => !(typeof item === 'object' && item !== null && (item as { name?: unknown }).name === EXT_AUTHZ))
+      .map(stripExtAuthz);
+  }
+  if (typeof bootstrap !== 'object' || bootstrap === null) return bootstrap;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(bootstrap)) {
+    if (key === 'typed_per_filter_config' && typeof value === 'object' && value !== null) {
+      const rest = Object.fromEntries(Object.entries(value).filter(([name]) => name !== EXT_AUTHZ));
+      if (Object.keys(rest).length > 0) copy[key] = stripExtAuthz(rest);
+      continue;
+    }
+    copy[key] = stripExtAuthz(value);
+  }
+  return copy;
+}

@@ -1,0 +1,96 @@
+/**
+ * Keeps `npm run bench` from rotting without timing anything: the request builder, the no-op baseline, the
+ * probe and the report writers run for real; the ghz-driven run only when ghz is installed. Assertions are
+ * about shape, never about speed.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFixtures, type Fixtures } from '../../bench/fixtures.js';
+import { findGhz } from '../../bench/ghz.js';
+import { startNoopServer } from '../../bench/noop-server.js';
+import { probeCheck } from '../../bench/probe.js';
+import { type BenchResults, writeResults } from '../../bench/report.js';
+import { buildCheckRequest, encodeCountDelimited } from '../../bench/requests.js';
+import { CheckRequestSchema } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+
+describe('bench harness', () => {
+  let dir: string;
+  let fixtures: Fixtures;
+  let token: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'callguard-bench-'));
+    fixtures = await createFixtures(dir);
+    [token = ''] = await fixtures.mintTokens(1);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('builds an Envoy-shaped CheckRequest that survives the ghz framing', () => {
+    const request = buildCheckRequest({ path: '/api/v1/fn-0000/orders', token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: 7 });
+    const framed = encodeCountDelimited([request]);
+    const length = toBinary(CheckRequestSchema, request).length;
+    // varint length prefix: 7 bits per byte, high bit = more
+    expect((framed[0] ?? 0) & 0x80).toBe(0x80);
+    expect(((framed[0] ?? 0) & 0x7f) + ((framed[1] ?? 0) << 7)).toBe(length);
+    const decoded = fromBinary(CheckRequestSchema, framed.subarray(2));
+    const http = decoded.attributes?.request?.http;
+    expect(http?.method).toBe('POST');
+    expect(http?.headers.authorization).toBe(`Bearer ${token}`);
+    expect(http?.headers['x-envoy-auth-partial-body']).toBe('false');
+    expect(decoded.attributes?.destination?.principal).not.toBe('');
+    expect(decodeURIComponent(decoded.attributes?.source?.certificate ?? '')).toContain('BEGIN CERTIFICATE');
+    expect(http?.rawBody.length).toBeGreaterThan(700);
+  });
+
+  it('the no-op baseline answers OK and the probe reads it', async () => {
+    const server = await startNoopServer();
+    try {
+      const request = buildCheckRequest({ path: '/x', token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: 1 });
+      await expect(probeCheck(server.address, request)).resolves.toEqual({ rpcCode: 0 });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('writes JSON, Markdown and SVG from a result set', () => {
+    const latencyMs = { p50: 1, p90: 2, p99: 3, p999: 4, max: 5 };
+    const point = { targetRate: null, achievedRps: 100, ok: 100, errors: 0, latencyMs, serverCores: 1, overloaded: false };
+    const results: BenchResults = {
+      schemaVersion: 1,
+      startedAt: new Date(0).toISOString(),
+      durationSeconds: 1,
+      machine: { nproc: 2, cpuModel: 'test', memoryGiB: 1, kernel: 'test', node: 'v20', loadGenerator: 'ghz' },
+      settings: {},
+      scenarios: ['baseline', 'cached'].map((id) => ({ id, target: id === 'baseline' ? 'baseline' : 'callguard', description: id, functions: 0, workers: 1, concurrency: 1, connections: 1, points: [point] })),
+      envoy: { skipped: 'test' },
+    };
+    const [json, md, svg] = writeResults(join(dir, 'report'), results);
+    expect(JSON.parse(readFileSync(json ?? '', 'utf8')).targets.saturationRatio.measured).toBe(1);
+    expect(readFileSync(md ?? '', 'utf8')).toContain('| cached | saturation |');
+    expect(readFileSync(svg ?? '', 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
+  });
+
+  it.skipIf(findGhz(ROOT) === undefined)('a --quick baseline-only run writes a result file of the expected shape', async () => {
+    const out = join(dir, 'run');
+    await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', 'baseline', '--seconds', '1', '--rates', '1000', '--out', out], { cwd: ROOT });
+    const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResults;
+    expect(results.machine.nproc).toBeTypeOf('number');
+    const [baseline] = results.scenarios;
+    expect(baseline?.id).toBe('baseline');
+    expect(baseline?.skipped).toBeUndefined();
+    expect(baseline?.points.map((p) => p.targetRate)).toEqual([null, 1000]);
+    for (const p of baseline?.points ?? []) {
+      expect(Object.keys(p.latencyMs).sort()).toEqual(['max', 'p50', 'p90', 'p99', 'p999']);
+      expect(p.ok).toBeGreaterThan(0);
+    }
+    expect(readFileSync(join(out, 'latency.svg'), 'utf8')).toContain('<svg');
+  }, 60_000);
+});
