@@ -35,7 +35,7 @@ export interface ProfileSummary {
   readonly selfByFunction: { frame: string; percent: number }[];
   /** Self time per source file, npm package or Node internal module, % of busy time. */
   readonly selfByModule: { frame: string; percent: number }[];
-  /** Inclusive time of callguard's own functions (src/), % of busy time: where the decision path goes. */
+  /** Inclusive time of callguard's own functions, % of busy time: where the decision path goes. */
   readonly inclusiveSrc: { frame: string; percent: number }[];
 }
 
@@ -44,6 +44,9 @@ function fileOf(url: string): string {
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
   return path.startsWith('/') ? relative(ROOT, path) : path;
 }
+
+/** callguard's own code: anything in the repo outside node_modules (src/ through tsx, or a built dist/). */
+const isOwnCode = (file: string): boolean => !file.includes('node_modules') && !file.startsWith('node:') && file !== '(native)' && file !== '';
 
 function moduleOf(file: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
@@ -79,7 +82,7 @@ export function summarizeProfile(profile: CpuProfile, top: number): ProfileSumma
     const seen = new Set<string>();
     for (let cur: number | undefined = nodeId; cur !== undefined; cur = parentOf.get(cur)) {
       const ancestor = byId.get(cur);
-      if (ancestor === undefined || !fileOf(ancestor.callFrame.url).startsWith('src/')) continue;
+      if (ancestor === undefined || !isOwnCode(fileOf(ancestor.callFrame.url))) continue;
       const key = frame(ancestor);
       if (!seen.has(key)) add(inclusive, key, delta);
       seen.add(key);
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
     `${values.scenario}, ${functions} functions, ${callguard.runtime}: ${point.achievedRps} req/s, p99 ${point.latencyMs.p99} ms; idle ${summary.idlePercent} % of samples\nprofile: ${join(profileDir, main.name)}\n` +
       table('Self time by function', summary.selfByFunction) +
       table('Self time by module', summary.selfByModule) +
-      table('Inclusive time of src/ functions', summary.inclusiveSrc),
+      table("Inclusive time of callguard's own functions", summary.inclusiveSrc),
   );
 }
 

@@ -80,6 +80,12 @@ const mib = (bytes: number | undefined): string => (bytes === undefined ? '–' 
 const fmt = (value: number | boolean | null | undefined, unit = ''): string =>
   value === null || value === undefined || Number.isNaN(value) ? '–' : `${value === true ? 'yes' : value === false ? 'NO' : value}${unit}`;
 
+function clusterNote(results: BenchResults): string {
+  const workers = results.scenarios.find((s) => s.workers > 1)?.workers;
+  if (workers === undefined) return 'not run';
+  return workers >= results.machine.nproc ? `${workers} workers on ${results.machine.nproc} cores shared with ghz: understated` : '';
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const m = results.machine;
   const t = results.targets;
@@ -95,7 +101,7 @@ export function renderMarkdown(results: BenchResults): string {
     '|---|---|---|',
     `| saturation ≥ 70 % of baseline | ${fmt(t?.saturationRatio.measured)} | ${fmt(t?.saturationRatio.met)} |`,
     `| p99 ≤ 2 ms at 2000 req/s | ${fmt(t?.p99At2kMs.measured, ' ms')} | ${fmt(t?.p99At2kMs.met)} |`,
-    `| all-cores scale-up (cluster / single) | callguard ${fmt(t?.clusterScaleUp.callguard)}×, baseline ${fmt(t?.clusterScaleUp.baseline)}× | |`,
+    `| all-cores scale-up (cluster / single) | callguard ${fmt(t?.clusterScaleUp.callguard)}×, baseline ${fmt(t?.clusterScaleUp.baseline)}× | ${clusterNote(results)} |`,
     '',
     '## Load points',
     '',

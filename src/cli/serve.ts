@@ -1,6 +1,7 @@
 import pino from 'pino';
-import { buildCallguard } from '../build-callguard.js';
+import { buildCallguard, type Callguard } from '../build-callguard.js';
 import { loadConfig } from '../config/load-config.js';
+import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { startGrpcServer } from '../server/grpc-server.js';
 import { configArg } from './config-arg.js';
@@ -9,8 +10,8 @@ import { configArg } from './config-arg.js';
 export async function runServe(args: string[]): Promise<number> {
   const ops = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (l) => ({ level: l }) } }, pino.destination(2));
   const file = configArg(args);
-  let callguard;
-  let config;
+  let callguard: Callguard;
+  let config: Config;
   try {
     config = loadConfig(file);
     callguard = await buildCallguard(config, { onEvent: (e) => ops[e.level]({ issuer: e.issuer }, e.msg) });

@@ -39,7 +39,7 @@ function walk(node: Node, path: string, rows: string[], required: ReadonlySet<st
   if (resolved.items) walk(resolved.items, `${path}[]`, rows, required);
   if (resolved.oneOf) {
     for (const branch of resolved.oneOf) {
-      rows.push(`| \`${path}\` (one form) | object | | ${escape(branch.description ?? '')} |`);
+      rows.push(`| \`${path}\` (one form) | object | | ${escapeCell(branch.description ?? '')} |`);
       walk(branch, path, rows, required);
     }
   }
@@ -50,7 +50,7 @@ function row(node: Node, path: string, rows: string[], isRequired: boolean): voi
   const type = resolved.enum ? resolved.enum.map((v) => `\`${String(v)}\``).join(', ') : typeName(resolved);
   const dflt = resolved.default === undefined ? (isRequired ? '*required*' : '') : `\`${JSON.stringify(resolved.default)}\``;
   const range = resolved.minimum !== undefined || resolved.maximum !== undefined ? ` (${resolved.minimum ?? ''}–${resolved.maximum ?? ''})` : '';
-  rows.push(`| \`${path}\` | ${type}${range} | ${dflt} | ${escape(resolved.description ?? node.description ?? '')} |`);
+  rows.push(`| \`${path}\` | ${type}${range} | ${dflt} | ${escapeCell(resolved.description ?? node.description ?? '')} |`);
 }
 
 function typeName(node: Node): string {
@@ -68,6 +68,6 @@ function resolve(node: Node): Node {
   return { ...target, ...(node.description ? { description: node.description } : {}) };
 }
 
-function escape(text: string): string {
+function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }

@@ -65,8 +65,12 @@ describeWithEnvoy('e2e: transport — TLS only, mTLS peers, normalized paths', (
         const req = session.request({ ':method': 'GET', ':path': '/orders/42', authorization: `Bearer ${token}` });
         let status = 0;
         let body = '';
-        req.on('response', (headers) => void (status = Number(headers[':status'])));
-        req.on('data', (chunk: Buffer) => void (body += chunk.toString('utf8')));
+        req.on('response', (headers) => {
+          status = Number(headers[':status']);
+        });
+        req.on('data', (chunk: Buffer) => {
+          body += chunk.toString('utf8');
+        });
         req.on('end', () => resolve({ status, body }));
         req.on('error', reject);
         req.end();
