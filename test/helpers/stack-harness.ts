@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type RunningStack, startStack } from '../../scripts/lib/start-stack.js';
+import { send } from './stack-http.js';
 
 export { createPki } from '../../scripts/lib/start-stack.js';
 
@@ -25,7 +26,7 @@ export async function startTestStack(options: { functionCert?: 'function' | 'fun
       functionCert: options.functionCert ?? 'function',
       echo: { callguard: echo, fn: echo, envoy: echo },
     });
-    return {
+    const running: TestStack = {
       ...stack,
       dir,
       decisionLog,
@@ -34,8 +35,27 @@ export async function startTestStack(options: { functionCert?: 'function' | 'fun
         await rm(dir, { recursive: true, force: true });
       },
     };
+    await warmUp(running);
+    return running;
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Readiness through the whole path, not just each process: the first calls of a cold stack pay for
+ * TLS handshakes on every hop, JIT and the first token verification, and on a loaded 2-core machine
+ * that can exceed Envoy's 200 ms ext_authz timeout (503). Probe with a verified token that callguard
+ * denies (403: never reaches the function, so tests counting function hits are unaffected) until
+ * callguard answers, bounded.
+ */
+async function warmUp(stack: TestStack): Promise<void> {
+  const token = await stack.issuer.mint({ subject: 'warm-up', groups: ['warm-up'], ttlSeconds: 60 });
+  let last = 0;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    last = (await send(stack, { path: '/orders/0', token, headers: { 'x-request-id': `warm-up-${attempt}` } })).status;
+    if (last === 403) return;
+  }
+  throw new Error(`stack did not become ready: last warm-up status ${last}`);
 }
