@@ -46,7 +46,9 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     inputs,
     newDecisionId,
   });
-  const log = createDecisionLog(options.decisionLog ?? config.decisionLog.destination);
+  const log = createDecisionLog(options.decisionLog ?? config.decisionLog.destination, (why) =>
+    options.onEvent?.({ level: 'warn', msg: `${why}; refusing all calls until restarted`, issuer: '' }),
+  );
   const handleCheck = createCheckHandler({ decide, log, headerPrefix: config.upstream.headerPrefix, newDecisionId });
   return {
     decide,

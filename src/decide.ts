@@ -54,6 +54,9 @@ export function createDecide(parts: DecideParts): Decide {
     const named = attempt.contextExtensions[FUNCTION_EXTENSION];
     const fn = named !== undefined ? registry.byName(named) : registry.match(attempt.method, attempt.path);
     if (fn === undefined) return deny('ERR_FUNCTION_UNKNOWN', named !== undefined ? { internal: `route names unknown function "${named}"` } : {});
+    if (named !== undefined && !registry.accepts(fn, attempt.method, attempt.path)) {
+      return deny('ERR_FUNCTION_UNKNOWN', { internal: `route names "${named}" but the method or path does not match it` });
+    }
     const functionName = fn.name;
 
     // 3. mTLS peer. Required peers must be valid; an optional one counts only when it is valid.

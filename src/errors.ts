@@ -19,6 +19,7 @@ export type ReasonCode =
   | 'ERR_TOKEN_EXPIRED'
   | 'ERR_TOKEN_NOT_YET_VALID'
   | 'ERR_TOKEN_CLAIMS'
+  | 'ERR_TOKEN_LIFETIME'
   | 'ERR_TOKEN_SIGNATURE'
   | 'ERR_TOKEN_KEY_UNKNOWN'
   | 'ERR_KEYS_UNAVAILABLE'
@@ -31,6 +32,8 @@ export type ReasonCode =
   | 'ERR_BODY_INVALID_JSON'
   | 'ERR_BODY_SCHEMA'
   // adapter / internal
+  | 'ERR_CALLER_UNTRUSTED'
+  | 'ERR_DECISION_LOG_UNAVAILABLE'
   | 'ERR_REQUEST_MALFORMED'
   | 'ERR_INTERNAL';
 
@@ -56,6 +59,7 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_TOKEN_EXPIRED: { status: 401, title: 'The bearer token has expired' },
   ERR_TOKEN_NOT_YET_VALID: { status: 401, title: 'The bearer token is not yet valid' },
   ERR_TOKEN_CLAIMS: { status: 401, title: 'The bearer token lacks a required claim' },
+  ERR_TOKEN_LIFETIME: { status: 401, title: 'The bearer token lives longer than this issuer allows' },
   ERR_TOKEN_SIGNATURE: { status: 401, title: 'The bearer token signature is invalid' },
   ERR_TOKEN_KEY_UNKNOWN: { status: 401, title: 'The bearer token was signed with an unknown key' },
   ERR_KEYS_UNAVAILABLE: { status: 503, title: "The issuer's signing keys are unavailable" },
@@ -65,6 +69,8 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_CONTENT_TYPE: { status: 400, title: 'The content type is not accepted by this function' },
   ERR_BODY_INVALID_JSON: { status: 400, title: 'The request body is not acceptable JSON' },
   ERR_BODY_SCHEMA: { status: 400, title: "The request body does not match the function's schema" },
+  ERR_CALLER_UNTRUSTED: { status: 403, title: 'The authorization request did not come from the trusted proxy' },
+  ERR_DECISION_LOG_UNAVAILABLE: { status: 503, title: 'Decisions cannot be recorded; calls are refused until they can' },
   ERR_REQUEST_MALFORMED: { status: 400, title: 'The authorization request is malformed' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 });

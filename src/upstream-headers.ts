@@ -1,9 +1,14 @@
 import type { Principal } from './principal.js';
 
+/** Every identity header callguard may set, without the prefix. */
+const IDENTITY_HEADERS = ['function', 'decision-id', 'subject', 'issuer', 'groups', 'spiffe-id'] as const;
+
 /**
  * Headers for an allowed call: the verified identity goes upstream, the credential does not.
- * Caller headers carrying our prefix are removed first, so identity headers cannot be spoofed;
- * ours are set with overwrite semantics (Envoy OVERWRITE_IF_EXISTS_OR_ADD).
+ * Every identity header callguard did not set on this call is removed (whether or not callguard saw
+ * the caller send it: Envoy may be configured to forward only some headers to ext_authz), and so is
+ * any other caller header carrying the prefix. Ours are set with overwrite semantics
+ * (Envoy OVERWRITE_IF_EXISTS_OR_ADD replaces every instance).
  */
 export function upstreamHeaders(
   callerHeaders: Readonly<Record<string, string>>,
@@ -19,25 +24,32 @@ export function upstreamHeaders(
   if (principal.jwt) {
     setHeaders[`${prefix}subject`] = headerValue(principal.jwt.subject);
     setHeaders[`${prefix}issuer`] = headerValue(principal.jwt.issuer);
-    setHeaders[`${prefix}groups`] = principal.jwt.groups.map(listItem).join(',');
+    setHeaders[`${prefix}groups`] = principal.jwt.groups.map(headerValue).join(',');
   }
   if (principal.peer) setHeaders[`${prefix}spiffe-id`] = principal.peer.spiffeId;
 
-  const removeHeaders = ['authorization'];
-  for (const name of Object.keys(callerHeaders)) {
-    // Envoy applies headers_to_remove after setting headers: never remove one we set.
-    if (name.startsWith(prefix) && !(name in setHeaders)) removeHeaders.push(name);
+  // Envoy applies headers_to_remove after setting headers: never remove one we set.
+  const remove = new Set(['authorization']);
+  for (const name of IDENTITY_HEADERS) remove.add(`${prefix}${name}`);
+  for (const name of Object.keys(callerHeaders)) if (name.startsWith(prefix)) remove.add(name);
+  for (const name of Object.keys(setHeaders)) remove.delete(name);
+  return { setHeaders, removeHeaders: [...remove] };
+}
+
+/** Characters passed through as they are: no space, comma, semicolon, quote or percent. */
+const SAFE = /^[A-Za-z0-9\-._~:/@!$&'()*+=]*$/;
+
+/**
+ * Claim values are caller-influenced (an IdP may let users pick names): anything outside a safe
+ * set is percent-encoded as UTF-8, so no parser can trim, split or reinterpret it (RFC 9110 §5.5:
+ * leading/trailing spaces are stripped, commas separate list members).
+ */
+export function headerValue(value: string): string {
+  if (SAFE.test(value)) return value;
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += byte < 0x80 && SAFE.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
-  return { setHeaders, removeHeaders };
-}
-
-const PRINTABLE = /^[\x20-\x7e]*$/;
-
-/** Claim values are caller-influenced: anything outside printable ASCII is percent-encoded. */
-function headerValue(value: string): string {
-  return PRINTABLE.test(value) && !value.includes('%') ? value : encodeURIComponent(value);
-}
-
-function listItem(value: string): string {
-  return PRINTABLE.test(value) && !value.includes(',') && !value.includes('%') ? value : encodeURIComponent(value);
+  return out;
 }

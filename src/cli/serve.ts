@@ -22,7 +22,7 @@ export async function runServe(args: string[]): Promise<number> {
     }
     throw err;
   }
-  const server = await startGrpcServer(config.server, callguard.handleCheck);
+  const server = await startGrpcServer(config.server, callguard.handleCheck, () => callguard.log.healthy());
   ops.info({ address: server.address, tls: config.server.tls !== undefined, mtls: config.server.tls?.clientCa !== undefined, functions: config.functions.length }, 'callguard listening');
 
   const stop = async (signal: string): Promise<void> => {

@@ -12,6 +12,9 @@ export function checkSemantics(config: Config): ConfigProblem[] {
     problems.push({ file, path, message });
   };
 
+  const tls = config.server.tls;
+  if (tls && tls.clientSans.length > 0 && tls.clientCa === undefined) add('/server/tls/clientSans', 'requires clientCa');
+
   const issuerNames = new Set<string>();
   config.identity.issuers.forEach((issuer, i) => {
     const at = `/identity/issuers/${i}`;
@@ -25,6 +28,9 @@ export function checkSemantics(config: Config): ConfigProblem[] {
     if (hmac && issuer.hmacSecretFile === undefined) add(`${at}/algorithms`, 'HS* algorithms require hmacSecretFile');
     if (!hmac && issuer.hmacSecretFile !== undefined) add(`${at}/hmacSecretFile`, 'hmacSecretFile given but no HS* algorithm is allowed');
     if (issuer.jwksUrl !== undefined && !isSafeUrl(issuer.jwksUrl)) add(`${at}/jwksUrl`, 'must be https (http only on loopback)');
+    if (issuer.fetch.maxStaleSeconds < issuer.fetch.refreshSeconds) {
+      add(`${at}/fetch/maxStaleSeconds`, 'must be at least refreshSeconds (keys would go stale before their first refresh)');
+    }
     if (issuer.discovery && !isSafeUrl(issuer.issuer)) add(`${at}/issuer`, 'discovery needs an https issuer URL (http only on loopback)');
   });
 

@@ -66,7 +66,7 @@ function resolvePaths(config: Config, file: string): Config {
     ...config,
     file,
     server: tls
-      ? { ...config.server, tls: { cert: abs(tls.cert), key: abs(tls.key), ...(tls.clientCa ? { clientCa: abs(tls.clientCa) } : {}) } }
+      ? { ...config.server, tls: { ...tls, cert: abs(tls.cert), key: abs(tls.key), ...(tls.clientCa ? { clientCa: abs(tls.clientCa) } : {}) } }
       : config.server,
     identity: {
       ...config.identity,

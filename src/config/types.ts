@@ -19,7 +19,7 @@ export interface Config {
 
 export interface ServerConfig {
   readonly listen: string;
-  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string; readonly clientSans: readonly string[] };
 }
 
 export interface IdentityConfig {
@@ -36,6 +36,7 @@ export interface IssuerConfig {
   readonly audiences: readonly string[];
   readonly algorithms: readonly JwtAlgorithm[];
   readonly groupsClaim: string;
+  readonly maxTokenLifetimeSeconds: number;
   readonly jwksUrl?: string;
   readonly discovery: boolean;
   readonly jwksFile?: string;

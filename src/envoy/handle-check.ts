@@ -21,15 +21,22 @@ export interface CheckHandlerParts {
  * line per call. Never rejects: a malformed request or any internal error is a denial (ERR_*),
  * because a gRPC error would let Envoy's failure mode decide instead of us.
  */
-export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array) => Promise<Uint8Array> {
+export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array, caller?: { untrusted?: string }) => Promise<Uint8Array> {
   const { decide, log, headerPrefix } = parts;
-  return async (requestBytes) => {
+  return async (requestBytes, caller = {}) => {
     const started = process.hrtime.bigint();
     let attempt: CallAttempt | undefined;
     let decision: Decision;
     try {
       const converted = toCallAttempt(fromBinary(CheckRequestSchema, requestBytes));
-      if (converted.ok) {
+      if (!log.healthy()) {
+        // Fail closed on audit: a call that cannot be recorded is not allowed.
+        if (converted.ok) attempt = converted.attempt;
+        decision = internalDeny(parts.newDecisionId(), 'ERR_DECISION_LOG_UNAVAILABLE', 'decision log sink failed');
+      } else if (caller.untrusted !== undefined) {
+        if (converted.ok) attempt = converted.attempt;
+        decision = internalDeny(parts.newDecisionId(), 'ERR_CALLER_UNTRUSTED', caller.untrusted);
+      } else if (converted.ok) {
         attempt = converted.attempt;
         decision = await decide(attempt);
       } else {

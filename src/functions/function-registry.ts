@@ -5,6 +5,11 @@ import { type PathTemplate, parsePathTemplate, requestPathSegments } from './pat
 export interface FunctionRegistry {
   byName(name: string): FunctionConfig | undefined;
   match(method: string, path: string): FunctionConfig | undefined;
+  /**
+   * Whether a request may reach `fn` when its route names it: the path must be canonical, and a
+   * function with a `match` must match the method and path too (a route is not a way around them).
+   */
+  accepts(fn: FunctionConfig, method: string, path: string): boolean;
   readonly size: number;
 }
 
@@ -18,12 +23,14 @@ export function createFunctionRegistry(functions: readonly FunctionConfig[]): Fu
   const byName = new Map<string, FunctionConfig>();
   const exact = new Map<string, FunctionConfig>();
   const templates = new Map<string, TemplateEntry[]>();
+  const ownTemplate = new Map<string, PathTemplate>();
   for (const fn of functions) {
     byName.set(fn.name, fn);
     if (!fn.match) continue;
     const parsed = parsePathTemplate(fn.match.path);
     if (!parsed.ok) throw new TypeError(`unvalidated path template for ${fn.name}`);
     const { template } = parsed;
+    ownTemplate.set(fn.name, template);
     if (template.literal) {
       exact.set(`${fn.match.method} /${template.segments.join('/')}`, fn);
     } else {
@@ -36,6 +43,13 @@ export function createFunctionRegistry(functions: readonly FunctionConfig[]): Fu
   return {
     size: byName.size,
     byName: (name) => byName.get(name),
+    accepts(fn, method, path) {
+      const segments = requestPathSegments(path);
+      if (segments === undefined) return false;
+      const template = ownTemplate.get(fn.name);
+      if (fn.match === undefined || template === undefined) return true;
+      return fn.match.method === method && template.segments.length === segments.length && matches(template, segments);
+    },
     match(method, path) {
       const segments = requestPathSegments(path);
       if (segments === undefined) return undefined;

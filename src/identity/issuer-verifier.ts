@@ -25,6 +25,9 @@ export interface IssuerContext {
 /** Tokens without a `kid` may match several keys; try at most this many (RFC 7515 §4.1.4). */
 const MAX_CANDIDATE_KEYS = 8;
 
+/** In `u` mode a surrogate pair is one code point, so this matches only unpaired surrogates. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** Timeout of the one fetch made while callguard starts. */
 const STARTUP_FETCH_TIMEOUT_MS = 5000;
 
@@ -108,8 +111,13 @@ export async function createIssuerVerifier(config: IssuerConfig, index: number, 
       if (typeof payload.iat === 'number' && payload.iat > nowSeconds + ctx.clockSkewSeconds) {
         throw new errors.JWTClaimValidationFailed('"iat" is in the future', payload, 'iat', 'check_failed');
       }
-      if (typeof payload.sub !== 'string' || payload.sub === '') {
-        throw new CallguardError('ERR_TOKEN_CLAIMS', 'the "sub" claim is not a non-empty string');
+      if (typeof payload.sub !== 'string' || payload.sub === '' || LONE_SURROGATE.test(payload.sub)) {
+        throw new CallguardError('ERR_TOKEN_CLAIMS', 'the "sub" claim is not a non-empty, well-formed string');
+      }
+      // Short-lived credentials only: a token minted to live for years is a static key in disguise.
+      const lifetime = (payload.exp as number) - (typeof payload.iat === 'number' ? payload.iat : nowSeconds);
+      if (lifetime > config.maxTokenLifetimeSeconds) {
+        throw new CallguardError('ERR_TOKEN_LIFETIME', `the token lives longer than ${config.maxTokenLifetimeSeconds} seconds`);
       }
       return payload;
     },

@@ -6,7 +6,13 @@ import { HEALTH_SERVICE, healthHandlers } from './health.js';
 export const AUTHORIZATION_SERVICE_NAME = 'envoy.service.auth.v3.Authorization';
 
 /** Bytes-in/bytes-out Check: protobuf decoding stays in src/envoy, grpc-js stays here. */
-export type CheckBytesHandler = (request: Uint8Array) => Promise<Uint8Array>;
+export type CheckBytesHandler = (request: Uint8Array, caller: CallerFacts) => Promise<Uint8Array>;
+
+/** What the transport knows about who sent the CheckRequest (should be Envoy). */
+export interface CallerFacts {
+  /** Set when the gRPC client is not the pinned proxy: why (for the decision log). */
+  readonly untrusted?: string;
+}
 
 const identity = (b: Buffer): Buffer => b;
 const AUTHORIZATION_SERVICE: grpc.ServiceDefinition = {
@@ -28,22 +34,23 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startGrpcServer(config: ServerConfig, handleCheck: CheckBytesHandler): Promise<RunningServer> {
+export async function startGrpcServer(config: ServerConfig, handleCheck: CheckBytesHandler, isHealthy: () => boolean = () => true): Promise<RunningServer> {
   let serving = true;
+  const clientSans = new Set(config.tls?.clientSans ?? []);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(AUTHORIZATION_SERVICE, {
     Check(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) {
-      handleCheck(call.request).then(
+      handleCheck(call.request, callerFacts(call, clientSans)).then(
         (bytes) => callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
         // Unreachable by contract (the handler never rejects); fail closed if it ever does.
         () => callback({ code: grpc.status.INTERNAL, details: 'internal error' }),
       );
     },
   });
-  server.addService(HEALTH_SERVICE, healthHandlers(new Set([AUTHORIZATION_SERVICE_NAME]), () => serving));
+  server.addService(HEALTH_SERVICE, healthHandlers(new Set([AUTHORIZATION_SERVICE_NAME]), () => serving && isHealthy()));
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(config.listen, credentials(config), (err, bound) => (err ? reject(err) : resolve(bound)));
@@ -72,4 +79,17 @@ function credentials(config: ServerConfig): grpc.ServerCredentials {
   const ca = tls.clientCa !== undefined ? readFileSync(tls.clientCa) : null;
   // With a client CA, Envoy must present a certificate signed by it (mTLS on the Envoy→callguard hop).
   return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }], ca !== null);
+}
+
+/**
+ * With `server.tls.clientSans`, the gRPC client certificate (already verified against `clientCa`)
+ * must carry one of those SANs: a workload certificate from the same CA must not be able to ask
+ * callguard for decisions or write decision-log lines in a caller's name.
+ */
+function callerFacts(call: grpc.ServerUnaryCall<Buffer, Buffer>, clientSans: ReadonlySet<string>): CallerFacts {
+  if (clientSans.size === 0) return {};
+  const certificate = call.getAuthContext().sslPeerCertificate;
+  const sans = (certificate?.subjectaltname ?? '').split(', ').map((entry) => entry.replace(/^(DNS|URI):/, ''));
+  if (sans.some((san) => clientSans.has(san))) return {};
+  return { untrusted: certificate ? 'client certificate carries none of server.tls.clientSans' : 'no client certificate' };
 }

@@ -62,7 +62,7 @@ describe('bench harness', () => {
 
   it('writes JSON, Markdown and SVG from a result set', () => {
     const latencyMs = { p50: 1, p90: 2, p99: 3, p999: 4, max: 5 };
-    const point = { targetRate: null, achievedRps: 100, ok: 100, errors: 0, latencyMs, serverCores: 1, overloaded: false };
+    const point = { targetRate: null, achievedRps: 100, ok: 100, errors: 0, latencyMs, serverCores: 1, serverCpuMicrosPerCall: 10, overloaded: false };
     const results: BenchResults = {
       schemaVersion: 1,
       startedAt: new Date(0).toISOString(),

@@ -23,6 +23,7 @@ export function testIssuerConfig(issuer: { url: string; jwksUrl: string } | unde
     audiences: ['callguard'],
     algorithms: ['RS256', 'ES256'],
     groupsClaim: 'groups',
+    maxTokenLifetimeSeconds: 86400,
     discovery: false,
     fetch: { ...TEST_FETCH, ...fetch },
     ...(issuer === undefined ? {} : { jwksUrl: issuer.jwksUrl }),

@@ -31,6 +31,8 @@ beforeAll(async () => {
   tokens.wrongAud = await issuer.mint({ claims: { groups: ['orders-writers'], aud: 'someone-else' } });
   tokens.wrongIss = await issuer.mint({ claims: { groups: ['orders-writers'], iss: 'https://evil.example' } });
   tokens.noExp = await issuer.mint({ claims: { groups: ['orders-writers'], exp: undefined } });
+  tokens.longLived = await issuer.mint({ claims: { groups: ['orders-writers'], exp: now + 10 * 365 * 86400 } });
+  tokens.loneSurrogate = await issuer.mint({ claims: { sub: 'ali\uD800ce', groups: ['orders-writers'] } });
   tokens.unknownKid = await issuer.mint({ key: other, claims: { groups: ['orders-writers'] } });
   tokens.hsWithPublicKey = await issuer.mint({ key: new TextEncoder().encode(issuer.rs256.spkiPem), alg: 'HS256', header: { kid: issuer.rs256.kid }, claims: { groups: ['orders-writers'] } });
   tokens.none = forgeToken({ alg: 'none' }, { iss: issuer.url, sub: 'alice', aud: 'callguard', exp: now + 300, groups: ['orders-writers'] }, '');
@@ -64,6 +66,9 @@ const cases: Case[] = [
   // routing
   { name: 'unknown path', shape: () => ({ path: '/admin/drop', headers: bearer('writer') }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
   { name: 'route names an unknown function', shape: () => ({ headers: bearer('writer'), contextExtensions: { function: 'nope' } }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
+  { name: 'route names a function but the method differs', shape: () => ({ method: 'DELETE', path: '/orders/42', headers: bearer('reader'), contextExtensions: { function: 'orders.get' } }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
+  { name: 'route names a function, non-canonical path', shape: () => ({ method: 'GET', path: '/orders/%2e%2e', headers: bearer('reader'), contextExtensions: { function: 'orders.get' } }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
+  { name: 'route names a function, matching request', shape: () => ({ method: 'GET', path: '/orders/42', headers: bearer('reader'), contextExtensions: { function: 'orders.get' } }), status: 200 },
   { name: 'double-slash variant', shape: () => ({ path: '//orders', headers: { ...bearer('writer'), ...json }, body: order() }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
   { name: 'encoded-slash variant', shape: () => ({ method: 'GET', path: '/orders%2F42', headers: bearer('reader') }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
   // 401
@@ -79,6 +84,8 @@ const cases: Case[] = [
   { name: 'wrong audience', shape: () => ({ headers: bearer('wrongAud') }), status: 401, code: 'ERR_TOKEN_AUDIENCE' },
   { name: 'wrong issuer', shape: () => ({ headers: bearer('wrongIss') }), status: 401, code: 'ERR_TOKEN_ISSUER' },
   { name: 'no exp', shape: () => ({ headers: bearer('noExp') }), status: 401, code: 'ERR_TOKEN_CLAIMS' },
+  { name: 'token minted to live ten years', shape: () => ({ headers: bearer('longLived') }), status: 401, code: 'ERR_TOKEN_LIFETIME' },
+  { name: 'sub with a lone surrogate', shape: () => ({ headers: bearer('loneSurrogate') }), status: 401, code: 'ERR_TOKEN_CLAIMS' },
   { name: 'alg none', shape: () => ({ headers: bearer('none') }), status: 401, code: 'ERR_TOKEN_ALGORITHM' },
   { name: 'HS256 signed with the RSA public key', shape: () => ({ headers: bearer('hsWithPublicKey') }), status: 401, code: 'ERR_TOKEN_ALGORITHM' },
   { name: 'unknown kid', shape: () => ({ headers: bearer('unknownKid') }), status: 401, code: 'ERR_TOKEN_KEY_UNKNOWN' },

@@ -20,7 +20,7 @@ beforeAll(async () => {
   const serverCert = certs.leaf('callguard', 'DNS:callguard,IP:127.0.0.1');
   envoyClient = certs.leaf('envoy-client', 'DNS:envoy');
   server = await startGrpcServer(
-    { listen: '127.0.0.1:0', tls: { cert: serverCert.certFile, key: serverCert.keyFile, clientCa: `${certs.dir}/ca.pem` } },
+    { listen: '127.0.0.1:0', tls: { cert: serverCert.certFile, key: serverCert.keyFile, clientCa: `${certs.dir}/ca.pem`, clientSans: [] } },
     echo,
   );
 });
@@ -70,5 +70,35 @@ describe('grpc.health.v1.Health/Check', () => {
     client.close();
     if ('ok' in result) expect([...result.ok]).toEqual([0x08, status]);
     else expect(result.err.code).toBe(status);
+  });
+});
+
+describe('server.tls.clientSans pins the proxy', () => {
+  let pinned: RunningServer;
+  const seen: ({ untrusted?: string } | undefined)[] = [];
+  let workload: { certFile: string; keyFile: string };
+  beforeAll(async () => {
+    const serverCert = certs.leaf('callguard-pinned', 'DNS:callguard,IP:127.0.0.1');
+    workload = certs.leaf('workload', 'URI:spiffe://example.org/ns/default/sa/billing');
+    pinned = await startGrpcServer(
+      { listen: '127.0.0.1:0', tls: { cert: serverCert.certFile, key: serverCert.keyFile, clientCa: `${certs.dir}/ca.pem`, clientSans: ['envoy'] } },
+      async (bytes, caller) => {
+        seen.push(caller);
+        return echo(bytes);
+      },
+    );
+  });
+  afterAll(() => pinned.close(500));
+
+  it.each([
+    { name: 'the proxy certificate', who: 'envoy', untrusted: undefined },
+    { name: 'a workload certificate from the same CA', who: 'workload', untrusted: 'client certificate carries none of server.tls.clientSans' },
+  ])('$name', async ({ who, untrusted }) => {
+    const { readFileSync } = await import('node:fs');
+    const cert = who === 'envoy' ? envoyClient : workload;
+    const client = createCheckClient(pinned.address, grpc.credentials.createSsl(ca(), readFileSync(cert.keyFile), readFileSync(cert.certFile)));
+    await client.checkBytes(envoyCheckBytes());
+    client.close();
+    expect(seen.at(-1)?.untrusted).toBe(untrusted);
   });
 });

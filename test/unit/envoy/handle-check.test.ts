@@ -6,7 +6,7 @@ import { decodeCheckResponse, envoyCheckBytes, summarize } from '../../helpers/e
 
 function memoryLog(): DecisionLog & { records: DecisionRecord[] } {
   const records: DecisionRecord[] = [];
-  return { records, write: (r) => void records.push(r), flush: () => {} };
+  return { records, write: (r) => void records.push(r), healthy: () => true, failure: undefined, flush: () => {} };
 }
 
 describe('createCheckHandler: every outcome is an explicit decision', () => {
@@ -28,8 +28,25 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     expect(log.records[0]).toMatchObject({ outcome: 'deny', code, decisionId: 'd-1' });
   });
 
+  it.each([
+    { name: 'gRPC client is not the pinned proxy', caller: { untrusted: 'client certificate carries none of server.tls.clientSans' }, healthy: true, code: 'ERR_CALLER_UNTRUSTED', status: 403 },
+    { name: 'decision log sink failed', caller: {}, healthy: false, code: 'ERR_DECISION_LOG_UNAVAILABLE', status: 503 },
+  ])('denies without deciding when $name', async ({ caller, healthy, code, status }) => {
+    const log = { ...memoryLog(), healthy: () => healthy };
+    let decided = 0;
+    const decide = async () => {
+      decided++;
+      return { allow: true } as never;
+    };
+    const handle = createCheckHandler({ decide, log, headerPrefix: 'x-callguard-', newDecisionId: () => 'd-3' });
+    const s = summarize(decodeCheckResponse(await handle(envoyCheckBytes(), caller)));
+    expect(s.allow ? undefined : s.problem.code).toBe(code);
+    expect(s.allow ? 200 : s.status).toBe(status);
+    expect(decided).toBe(0);
+  });
+
   it('still answers when the log sink throws', async () => {
-    const log: DecisionLog = { write: () => { throw new Error('disk full'); }, flush: () => {} };
+    const log: DecisionLog = { write: () => { throw new Error('disk full'); }, healthy: () => true, failure: undefined, flush: () => {} };
     const handle = createCheckHandler({ decide: async () => { throw new Error('x'); }, log, headerPrefix: 'x-callguard-', newDecisionId: () => 'd-2' });
     const s = summarize(decodeCheckResponse(await handle(envoyCheckBytes())));
     expect(s.allow).toBe(false);

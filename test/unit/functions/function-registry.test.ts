@@ -94,3 +94,19 @@ describe('isPermitted', () => {
     expect(isPermitted(target, principal)).toBe(want);
   });
 });
+
+describe('registry.accepts (routes that name their function)', () => {
+  const registry = createFunctionRegistry([fn('orders.get', 'GET', '/orders/{id}'), { name: 'named.only', requireMtls: false, allow: [] }]);
+  const get = registry.byName('orders.get') as FunctionConfig;
+  const named = registry.byName('named.only') as FunctionConfig;
+  it.each([
+    { name: 'matching method and path', target: get, method: 'GET', path: '/orders/42', want: true },
+    { name: 'other method', target: get, method: 'DELETE', path: '/orders/42', want: false },
+    { name: 'other path', target: get, method: 'GET', path: '/admin/42', want: false },
+    { name: 'non-canonical path', target: get, method: 'GET', path: '/orders/%2e%2e', want: false },
+    { name: 'function without match, any canonical path', target: named, method: 'POST', path: '/anything', want: true },
+    { name: 'function without match, dot-dot path', target: named, method: 'POST', path: '/x/../admin', want: false },
+  ])('$name', ({ target, method, path, want }) => {
+    expect(registry.accepts(target, method, path)).toBe(want);
+  });
+});
