@@ -92,7 +92,7 @@ export function createDecide(parts: DecideParts): Decide {
     if (!isPermitted(fn, principal)) return deny('ERR_NOT_PERMITTED', { functionName, principal });
 
     // 6. Payload, inline, against the function's schema.
-    const payload = inspectPayload(inputs.get(fn.name), attempt.body, attempt.headers['content-type'], { maxDepth });
+    const payload = inspectPayload(inputs.get(fn.name), attempt.body, attempt.headers['content-type'], { maxDepth }, attempt.headers['content-encoding']);
     if (!payload.ok) {
       return deny(payload.code, { functionName, principal, detail: payload.detail, violations: payload.violations, payload: payload.summary });
     }

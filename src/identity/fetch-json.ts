@@ -31,7 +31,8 @@ async function readCapped(response: Response, maxBytes: number): Promise<Uint8Ar
 /** Creates a {@link FetchJson} over `fetchImpl` that checks status, media type and body size. */
 export function createFetchJson(fetchImpl: typeof fetch, maxBytes = MAX_KEY_DOCUMENT_BYTES): FetchJson {
   return async (url, signal) => {
-    const response = await fetchImpl(url, { signal, headers: { accept: 'application/json' } });
+    // No redirects: a redirect could lead from the configured https URL to plain http or elsewhere.
+    const response = await fetchImpl(url, { signal, redirect: 'error', headers: { accept: 'application/json' } });
     if (response.status !== 200) {
       await response.body?.cancel();
       throw new Error(`GET ${url}: HTTP ${response.status}`);

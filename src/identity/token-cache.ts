@@ -21,27 +21,31 @@ export function toTokenHash(digest: string): string {
   return Buffer.from(digest, 'base64url').subarray(0, 16).toString('base64url');
 }
 
+/** How long a verification is reused: a key removed from the issuer's JWKS stops working within this. */
+export const TOKEN_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
+
 /**
  * Creates a bounded LRU of verified identities (a `Map` keeps insertion order; a hit re-inserts).
- * `capacity` 0 disables caching. `now` is milliseconds since the epoch.
+ * `capacity` 0 disables caching. `now` is milliseconds since the epoch. An entry is served until
+ * the token's `exp` or `maxAgeMs` after it was verified, whichever comes first.
  */
-export function createTokenCache(capacity: number, now: () => number): TokenCache {
-  const entries = new Map<string, JwtIdentity>();
+export function createTokenCache(capacity: number, now: () => number, maxAgeMs = TOKEN_CACHE_MAX_AGE_MS): TokenCache {
+  const entries = new Map<string, { identity: JwtIdentity; until: number }>();
   return {
     get(key) {
       if (capacity === 0) return undefined;
-      const identity = entries.get(key);
-      if (identity === undefined) return undefined;
+      const entry = entries.get(key);
+      if (entry === undefined) return undefined;
       entries.delete(key);
       // RFC 7519 §4.1.4: not accepted on or after `exp`.
-      if (now() >= identity.expiresAt * 1000) return undefined;
-      entries.set(key, identity);
-      return identity;
+      if (now() >= entry.until) return undefined;
+      entries.set(key, entry);
+      return entry.identity;
     },
     set(key, identity) {
       if (capacity === 0) return;
       entries.delete(key);
-      entries.set(key, identity);
+      entries.set(key, { identity, until: Math.min(identity.expiresAt * 1000, now() + maxAgeMs) });
       if (entries.size > capacity) {
         const oldest = entries.keys().next();
         if (oldest.done !== true) entries.delete(oldest.value);

@@ -24,6 +24,7 @@ export function inspectPayload(
   body: RequestBody,
   contentType: string | undefined,
   limits: { maxDepth: number },
+  contentEncoding?: string,
 ): PayloadResult {
   const bytes = body.bytes?.length ?? 0;
   const media = contentType === undefined ? undefined : parseMediaType(contentType);
@@ -42,6 +43,11 @@ export function inspectPayload(
   }
   // Envoy ext_authz `allow_partial_message`: a truncated body is a prefix; validating it proves nothing.
   if (body.partial) return deny('ERR_BODY_PARTIAL', 'the request body exceeds the size callguard inspects');
+  // The bytes validated must be the bytes the function decodes: a compressed body would be checked
+  // as raw bytes (RFC 9110 §8.4). Only the identity coding is accepted.
+  if (contentEncoding !== undefined && contentEncoding.trim().toLowerCase() !== 'identity') {
+    return deny('ERR_CONTENT_TYPE', 'content-encoding is not accepted; send the body uncompressed');
+  }
   if (media === undefined || media.essence !== input.contentType) {
     return deny('ERR_CONTENT_TYPE', `the content type must be ${input.contentType}`);
   }

@@ -236,6 +236,7 @@ class Parser {
       if (!isDigit(t.charCodeAt(++i))) throw new ParseFailure(i, 'expected a digit after the decimal point');
       while (isDigit(t.charCodeAt(i))) i++;
     }
+    const mantissaEnd = i;
     if ((t.charCodeAt(i) | 0x20) === 0x65) {
       const sign = t.charCodeAt(++i);
       if (sign === 0x2b || sign === 0x2d) i++;
@@ -248,7 +249,23 @@ class Parser {
     if (this.exactNumbers && Math.abs(value) > Number.MAX_SAFE_INTEGER) {
       throw new ParseFailure(start, 'integer beyond ±(2^53−1) cannot be represented exactly (RFC 8259 §6)');
     }
+    // A literal with more than 15 significant digits may name a value no double holds: then the
+    // schema would check one number and a decimal-exact function read another (100.000000000000001
+    // passing `maximum: 100`). Such literals must be exactly the shortest form of their double.
+    if (this.exactNumbers && value === 0 && significand(t.slice(start, mantissaEnd)) !== '') {
+      throw new ParseFailure(start, 'number underflows to zero');
+    }
+    if (this.exactNumbers && mantissaEnd - start > 15 && significand(t.slice(start, i)) !== significand(String(value))) {
+      throw new ParseFailure(start, 'number has more precision than a double holds');
+    }
     this.pos = i;
     return value;
   }
+}
+
+/** The significant digits of a decimal literal: no sign, point, exponent, leading or trailing zeros. */
+function significand(literal: string): string {
+  const e = literal.search(/[eE]/);
+  const digits = (e === -1 ? literal : literal.slice(0, e)).replace(/[-+.]/g, '');
+  return digits.replace(/^0+/, '').replace(/0+$/, '');
 }

@@ -45,12 +45,17 @@ function inspect(peer: PeerCertificate, domains: ReadonlySet<string>): PeerResul
   } catch {
     return { ok: false, code: 'ERR_PEER_INVALID', internal: 'peer certificate does not parse' };
   }
+  // A CA certificate is never a workload identity (SPIFFE X509-SVID §4.1: leaf SVIDs have cA=false).
+  if (cert.ca) return { ok: false, code: 'ERR_PEER_INVALID', internal: 'peer certificate is a CA certificate' };
   const uris = uriSans(cert.subjectAltName);
   if (uris.length !== 1) {
     return { ok: false, code: 'ERR_PEER_INVALID', internal: `peer certificate has ${uris.length} URI SANs, want exactly 1` };
   }
   const spiffe = parseSpiffeId(uris[0] as string);
-  if (spiffe === undefined) return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN is not a valid SPIFFE ID' };
+  // A bare trust domain names no workload (SPIFFE-ID §2.2); only workload IDs are identities here.
+  if (spiffe === undefined || spiffe.id === `spiffe://${spiffe.trustDomain}`) {
+    return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN is not a SPIFFE workload ID' };
+  }
   if (spiffe.id !== peer.principal) {
     return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN differs from the principal Envoy reported' };
   }

@@ -34,7 +34,13 @@ describe('bench harness', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('builds an Envoy-shaped CheckRequest that survives the ghz framing', () => {
-    const request = buildCheckRequest({ path: '/api/v1/fn-0000/orders', token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: 7 });
+    const request = buildCheckRequest({
+      path: '/api/v1/fn-0000/orders',
+      token,
+      body: fixtures.validBody,
+      peerCertificate: fixtures.peerCertificate,
+      sequence: 7,
+    });
     const framed = encodeCountDelimited([request]);
     const length = toBinary(CheckRequestSchema, request).length;
     // varint length prefix: 7 bits per byte, high bit = more
@@ -69,7 +75,16 @@ describe('bench harness', () => {
       durationSeconds: 1,
       machine: { nproc: 2, cpuModel: 'test', memoryGiB: 1, kernel: 'test', node: 'v20', loadGenerator: 'ghz' },
       settings: {},
-      scenarios: ['baseline', 'cached'].map((id) => ({ id, target: id === 'baseline' ? 'baseline' : 'callguard', description: id, functions: 0, workers: 1, concurrency: 1, connections: 1, points: [point] })),
+      scenarios: ['baseline', 'cached'].map((id) => ({
+        id,
+        target: id === 'baseline' ? 'baseline' : 'callguard',
+        description: id,
+        functions: 0,
+        workers: 1,
+        concurrency: 1,
+        connections: 1,
+        points: [point],
+      })),
       envoy: { skipped: 'test' },
     };
     const [json, md, svg] = writeResults(join(dir, 'report'), results);
@@ -78,19 +93,25 @@ describe('bench harness', () => {
     expect(readFileSync(svg ?? '', 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
   });
 
-  it.skipIf(findGhz(ROOT) === undefined)('a --quick baseline-only run writes a result file of the expected shape', async () => {
-    const out = join(dir, 'run');
-    await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', 'baseline', '--seconds', '1', '--rates', '1000', '--out', out], { cwd: ROOT });
-    const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResults;
-    expect(results.machine.nproc).toBeTypeOf('number');
-    const [baseline] = results.scenarios;
-    expect(baseline?.id).toBe('baseline');
-    expect(baseline?.skipped).toBeUndefined();
-    expect(baseline?.points.map((p) => p.targetRate)).toEqual([null, 1000]);
-    for (const p of baseline?.points ?? []) {
-      expect(Object.keys(p.latencyMs).sort()).toEqual(['max', 'p50', 'p90', 'p99', 'p999']);
-      expect(p.ok).toBeGreaterThan(0);
-    }
-    expect(readFileSync(join(out, 'latency.svg'), 'utf8')).toContain('<svg');
-  }, 60_000);
+  it.skipIf(findGhz(ROOT) === undefined)(
+    'a --quick baseline-only run writes a result file of the expected shape',
+    async () => {
+      const out = join(dir, 'run');
+      await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', 'baseline', '--seconds', '1', '--rates', '1000', '--out', out], {
+        cwd: ROOT,
+      });
+      const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResults;
+      expect(results.machine.nproc).toBeTypeOf('number');
+      const [baseline] = results.scenarios;
+      expect(baseline?.id).toBe('baseline');
+      expect(baseline?.skipped).toBeUndefined();
+      expect(baseline?.points.map((p) => p.targetRate)).toEqual([null, 1000]);
+      for (const p of baseline?.points ?? []) {
+        expect(Object.keys(p.latencyMs).sort()).toEqual(['max', 'p50', 'p90', 'p99', 'p999']);
+        expect(p.ok).toBeGreaterThan(0);
+      }
+      expect(readFileSync(join(out, 'latency.svg'), 'utf8')).toContain('<svg');
+    },
+    60_000,
+  );
 });

@@ -73,11 +73,19 @@ describe('docker-compose.yml', () => {
 
   it('uses the local stack ports inside the network', () => {
     expect(services['envoy']?.ports).toContain(`${DEFAULT_PORTS.envoy}:${DEFAULT_PORTS.envoy}`);
-    expect(services['envoy']?.ports).toContain(`127.0.0.1:${DEFAULT_PORTS.envoyAdmin}:${DEFAULT_PORTS.envoyAdmin}`);
     expect(services['callguard']?.expose).toEqual([String(DEFAULT_PORTS.callguard)]);
     expect(services['function']?.command).toEqual(expect.arrayContaining(['--port', String(DEFAULT_PORTS.function)]));
     const layout = composeLayout();
     expect([layout.callguard.host, layout.function.host]).toEqual(['callguard', 'function']);
+  });
+
+  it("does not publish Envoy's admin port (it binds 127.0.0.1 inside the container)", () => {
+    expect(services['envoy']?.ports).toEqual([`${DEFAULT_PORTS.envoy}:${DEFAULT_PORTS.envoy}`]);
+    expect(composeLayout().envoy.adminHost).toBe('127.0.0.1');
+  });
+
+  it('starts the function with mTLS: the dev CA, so only Envoy can call it', () => {
+    expect(services['function']?.command).toEqual(expect.arrayContaining(['--ca', `${COMPOSE_PATHS.pkiDir}/ca.crt`]));
   });
 });
 

@@ -3,11 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ensureDevIssuer } from '../../scripts/lib/dev-issuer.js';
 import { renderTemplate } from '../../scripts/lib/render-template.js';
 import {
   composeLayout,
   DEFAULT_PORTS,
+  ENVOY_SPIFFE_ID,
   localLayout,
   REPO_ROOT,
   renderCallguardConfig,
@@ -65,6 +67,18 @@ describeWithEnvoy('envoy --mode validate on every rendered Envoy configuration',
   });
 });
 
+describe("Envoy's admin API (unauthenticated) listens on loopback only", () => {
+  it.each(layouts)('$name', ({ layout }) => {
+    const rendered = parse(renderEnvoyConfig(layout())) as { admin: { address: { socket_address: { address: string } } } };
+    expect(rendered.admin.address.socket_address.address).toBe('127.0.0.1');
+  });
+
+  it.each(['0.0.0.0', '::', '10.0.0.5', 'envoy'])('the renderer refuses admin on %s', (adminHost) => {
+    const layout = composeLayout({ pkiDir });
+    expect(() => renderEnvoyConfig({ ...layout, envoy: { ...layout.envoy, adminHost } })).toThrow(/admin interface must bind to loopback/);
+  });
+});
+
 describe('the callguard stack configuration', () => {
   it.each(layouts)('$name: derived from examples/callguard.yaml and accepted by callguard', async ({ name, layout }) => {
     const file = path.join(dir, `callguard-${name.replace(/\W+/g, '-')}.yaml`);
@@ -74,5 +88,7 @@ describe('the callguard stack configuration', () => {
     const example = loadConfig(path.join(REPO_ROOT, 'examples/callguard.yaml'));
     expect(config.functions.map((f) => f.name)).toEqual(example.functions.map((f) => f.name));
     expect(config.server.tls?.clientCa).toBe(path.join(pkiDir, 'ca.crt'));
+    // Only Envoy's client certificate may ask for decisions (not a workload's from the same CA).
+    expect(config.server.tls?.clientSans).toEqual([ENVOY_SPIFFE_ID]);
   });
 });

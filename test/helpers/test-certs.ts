@@ -20,6 +20,12 @@ export function createTestCerts() {
       run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(serial++), '-days', '2', '-out', `${name}.pem`, '-extfile', ext);
       return { pem: readFileSync(join(dir, `${name}.pem`), 'utf8'), certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}.key`) };
     },
+    /** A self-signed CA certificate that also carries a SAN (a CA must never pass as a workload). */
+    caWithSan(san: string): { pem: string } {
+      writeFileSync(join(dir, 'ca-san.ext'), `basicConstraints=critical,CA:TRUE\nsubjectAltName=${san}\n`);
+      run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca-san.key', '-out', 'ca-san.pem', '-days', '2', '-subj', '/CN=ca-san', '-extensions', 'v3_ca', '-addext', `subjectAltName=${san}`);
+      return { pem: readFileSync(join(dir, 'ca-san.pem'), 'utf8') };
+    },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

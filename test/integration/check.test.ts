@@ -122,3 +122,13 @@ describe('Check over gRPC with Envoy-shaped requests', () => {
     if (status === 401) expect(s.headers['www-authenticate']).toMatch(/^Bearer realm="callguard"/);
   });
 });
+
+describe('payload edge cases through the server', () => {
+  it.each([
+    { name: 'compressed body', headers: { 'content-encoding': 'gzip' }, body: order(), code: 'ERR_CONTENT_TYPE' },
+    { name: 'decimal beyond double precision', headers: {}, body: order({ quantity: 1 }).replace('"quantity":1', '"quantity":1.0000000000000000001'), code: 'ERR_BODY_INVALID_JSON' },
+  ])('$name → $code', async ({ headers, body, code }) => {
+    const s = summarize(await fx.client.check({ headers: { ...bearer('writer'), ...json, ...headers }, body }));
+    expect(s.allow ? undefined : s.problem.code).toBe(code);
+  });
+});

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBearerVerifier, type BearerVerifier } from '../../../src/identity/verify-bearer.js';
-import { createTokenCache } from '../../../src/identity/token-cache.js';
+import { TOKEN_CACHE_MAX_AGE_MS, createTokenCache } from '../../../src/identity/token-cache.js';
 import { testIdentityConfig, testIssuerConfig } from '../../helpers/jwt-config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/jwt-issuer.js';
 
@@ -116,5 +116,19 @@ describe('createTokenCache', () => {
     clock = at;
     expect(cache.get('k') !== undefined).toBe(hit);
     expect(cache.size).toBe(hit ? 1 : 0);
+  });
+});
+
+describe('createTokenCache: verifications are reused for a bounded time', () => {
+  const identity = { issuerName: 'i', issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 3600 };
+  it.each([
+    { name: 'just before max age', at: T0 + TOKEN_CACHE_MAX_AGE_MS - 1, hit: true },
+    { name: 'at max age (token still valid)', at: T0 + TOKEN_CACHE_MAX_AGE_MS, hit: false },
+  ])('$name', ({ at, hit }) => {
+    let clock = T0;
+    const cache = createTokenCache(4, () => clock);
+    cache.set('k', identity);
+    clock = at;
+    expect(cache.get('k') !== undefined).toBe(hit);
   });
 });

@@ -121,3 +121,20 @@ describe('parseStrictJson object construction', () => {
     expect(() => parseStrictJson(utf8('1'), { maxDepth: 0 })).toThrow(TypeError);
   });
 });
+
+describe('parseStrictJson: numbers must mean what they say', () => {
+  const parse = (text: string) => parseStrictJson(new TextEncoder().encode(text), { maxDepth: 8 });
+  it.each([
+    { name: 'more precision than a double', text: '100.000000000000001', ok: false },
+    { name: 'tiny fraction on an integer', text: '1.0000000000000000001', ok: false },
+    { name: 'underflow to zero', text: '1e-400', ok: false },
+    { name: 'shortest double form with 17 digits', text: '0.30000000000000004', ok: true },
+    { name: 'same with trailing zeros', text: '0.300000000000000040000', ok: true },
+    { name: 'ordinary decimal', text: '0.1', ok: true },
+    { name: 'zero with many digits', text: '0.0000000000000000000', ok: true },
+    { name: 'negative long decimal', text: '-123.456789012345678', ok: false },
+    { name: 'exponent form', text: '1.5e-7', ok: true },
+  ])('$name', ({ text, ok }) => {
+    expect(parse(text).ok).toBe(ok);
+  });
+});

@@ -41,6 +41,8 @@ describe('createPeerVerifier', () => {
     pems.dns = certs.leaf('dns', 'DNS:client.example.org').pem;
     pems.foreign = certs.leaf('foreign', 'URI:spiffe://evil.org/ns/default/sa/billing').pem;
     pems.notSpiffe = certs.leaf('https', 'URI:https://example.org/x').pem;
+    pems.bare = certs.leaf('bare', 'URI:spiffe://example.org').pem;
+    pems.ca = certs.caWithSan('URI:spiffe://example.org/ns/default/sa/ca').pem;
   });
   afterAll(() => certs.cleanup());
 
@@ -51,6 +53,8 @@ describe('createPeerVerifier', () => {
     { name: 'no URI SAN', cert: 'dns', principal: 'client.example.org', code: 'ERR_PEER_INVALID' },
     { name: 'untrusted domain', cert: 'foreign', principal: 'spiffe://evil.org/ns/default/sa/billing', code: 'ERR_PEER_UNTRUSTED' },
     { name: 'not a SPIFFE URI', cert: 'notSpiffe', principal: 'https://example.org/x', code: 'ERR_PEER_INVALID' },
+    { name: 'bare trust domain', cert: 'bare', principal: 'spiffe://example.org', code: 'ERR_PEER_INVALID' },
+    { name: 'CA certificate', cert: 'ca', principal: 'spiffe://example.org/ns/default/sa/ca', code: 'ERR_PEER_INVALID' },
     { name: 'principal differs from SAN', cert: 'good', principal: 'spiffe://example.org/other', code: 'ERR_PEER_INVALID' },
     { name: 'certificate missing', cert: undefined, principal: 'spiffe://example.org/ns/default/sa/billing', code: 'ERR_PEER_INVALID' },
     { name: 'certificate garbage', cert: 'garbage', principal: 'spiffe://example.org/x', code: 'ERR_PEER_INVALID' },
