@@ -12,8 +12,10 @@ export interface PatternMatcher {
  * matches in time linear in the input: a schema author's `^(a+)+$` cannot become a ReDoS against us.
  *
  * A pattern must be valid ECMA-262 (JSON Schema 2020-12 Validation §6.3.3) and also compile on RE2,
- * so backreferences and lookaround are refused. Semantics follow RE2: `.` excludes only `\n`, `\s` is
- * ASCII whitespace. A refused pattern does not throw (ajv would stop at the first): it is recorded for
+ * so backreferences and lookaround are refused. Where RE2 and ECMA-262 differ on the same text, the
+ * pattern is rewritten to ECMA-262's meaning first ({@link toEcmaSemantics}): `.` excludes every line
+ * terminator and `\s`/`\S` are Unicode whitespace, so `^\S+$` refuses a no-break space as a schema
+ * author expects. A refused pattern does not throw (ajv would stop at the first): it is recorded for
  * {@link Re2Engine.takeRejected} and replaced by a matcher that never matches.
  */
 export interface Re2Engine {
@@ -34,7 +36,9 @@ export function createRe2Engine(): Re2Engine {
       return refuse(`pattern ${JSON.stringify(pattern)} is not an ECMA-262 regular expression`);
     }
     try {
-      return RE2JS.compile(RE2JS.translateRegExp(pattern));
+      const rewritten = toEcmaSemantics(pattern);
+      if (typeof rewritten !== 'string') return refuse(`pattern ${JSON.stringify(pattern)}: ${rewritten.problem}`);
+      return RE2JS.compile(RE2JS.translateRegExp(rewritten));
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       return refuse(`pattern ${JSON.stringify(pattern)} is not supported by the linear-time RE2 engine (${why})`);
@@ -54,4 +58,39 @@ export function createRe2Engine(): Re2Engine {
       return out;
     },
   });
+}
+
+/** ECMA-262 WhiteSpace and LineTerminator code points (what `\s` means there), as class contents. */
+const ECMA_SPACE = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+/** ECMA-262 `.` without the `s` flag: anything but a line terminator. */
+const ECMA_DOT = '[^\\n\\r\\u2028\\u2029]';
+
+/**
+ * Rewrites `.`, `\s` and `\S` to their ECMA-262 meaning, leaving everything else as written.
+ * `\S` inside a character class has no class-content equivalent and is refused.
+ */
+export function toEcmaSemantics(pattern: string): string | { problem: string } {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      i++;
+      if (next === 's') out += inClass ? ECMA_SPACE : `[${ECMA_SPACE}]`;
+      else if (next === 'S') {
+        if (inClass) return { problem: '\\S inside a character class is not supported; write a negated class instead' };
+        out += `[^${ECMA_SPACE}]`;
+      } else out += c + next;
+    } else if (c === '[' && !inClass) {
+      inClass = true;
+      out += c;
+      // A `]` right after `[` or `[^` is a literal in ECMA-262 only as `\]`; nothing to special-case.
+    } else if (c === ']' && inClass) {
+      inClass = false;
+      out += c;
+    } else if (c === '.' && !inClass) out += ECMA_DOT;
+    else out += c;
+  }
+  return out;
 }

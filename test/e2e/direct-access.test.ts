@@ -76,7 +76,7 @@ describeWithEnvoy('e2e: nothing behind Envoy can be called around it', () => {
     const reached = stack.fn.requests.length;
     const refused = stack.fn.refusals.length;
     const result = await callFunctionDirectly('client');
-    expect(result).toEqual({ error: expect.any(String) });
+    expect(result).toEqual({ status: 403 });
     expect(await nextRefusal(refused)).toMatchObject({ reason: 'client certificate is not Envoy', peer: BILLING_SAN });
     expect(stack.fn.requests.length).toBe(reached);
   });
