@@ -41,7 +41,8 @@ issue() {
 # Envoy's downstream listener. Its SAN is what Envoy reports as `destination.principal`,
 # which callguard reads as "this call arrived over TLS".
 issue envoy envoy serverAuth "DNS:envoy,DNS:localhost,IP:127.0.0.1"
-# Envoy's client certificate for the Envoy -> callguard mTLS hop.
+# Envoy's client certificate, presented on both hops Envoy originates (-> callguard, -> function).
+# callguard (server.tls.clientSans) and the function (--envoy-san) accept its SPIFFE ID and nothing else.
 issue envoy-client envoy-client clientAuth "DNS:envoy-client,URI:spiffe://example.org/ns/edge/sa/envoy"
 # callguard's gRPC server (Envoy checks the DNS SAN `callguard`).
 issue callguard callguard serverAuth "DNS:callguard,DNS:localhost,IP:127.0.0.1"

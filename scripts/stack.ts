@@ -90,7 +90,7 @@ function printTryIt(tokens: { writer: string; reader: string }): void {
   const json = `-H 'content-type: application/json'`;
   const order = `'{"sku":"ABC-123","quantity":2,"card":{"number":"4111111111111111","expiry":"12/30"}}'`;
   process.stdout.write(`
-callguard stack is up: Envoy ${base} (admin http://127.0.0.1:${ports.envoyAdmin}), callguard 127.0.0.1:${ports.callguard} (mTLS), function 127.0.0.1:${ports.function} (TLS)
+callguard stack is up: Envoy ${base} (admin http://127.0.0.1:${ports.envoyAdmin}), callguard 127.0.0.1:${ports.callguard} (mTLS), function 127.0.0.1:${ports.function} (mTLS, accepts only Envoy)
 Rendered configs: ${configDir}
 Decision log: the [callguard] lines below. Tokens are valid for 1 hour (new ones: npm run mint-token -- --groups orders-readers).
 

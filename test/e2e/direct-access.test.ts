@@ -7,7 +7,7 @@ import { createCheckClient, type EnvoyShape, summarize } from '../helpers/envoy-
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import type { TestStack } from '../helpers/stack-harness.js';
 import { startTestStack } from '../helpers/stack-harness.js';
-import { decisionsFor, send } from '../helpers/stack-http.js';
+import { decisionsFor, functionRequestsReach, send } from '../helpers/stack-http.js';
 
 const BILLING_SAN = 'URI:spiffe://example.org/ns/default/sa/billing';
 
@@ -86,7 +86,7 @@ describeWithEnvoy('e2e: nothing behind Envoy can be called around it', () => {
     const res = await send(stack, { path: '/orders/1', token: readerToken, headers: { 'x-callguard-subject': 'admin' } });
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({ function: '/orders/1', identity: { 'x-callguard-subject': 'bob', 'x-callguard-function': 'orders.get' } });
-    expect(stack.fn.requests.length).toBe(reached + 1);
+    expect(await functionRequestsReach(stack, reached + 1)).toBe(reached + 1);
   });
 
   /** A Check sent straight to callguard over mTLS with the given client certificate. */
