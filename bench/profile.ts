@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeBenchConfig, functionPath } from './configs.js';
+import { functionPath, writeBenchConfig } from './configs.js';
 import { createFixtures } from './fixtures.js';
 import { findGhz, runLoadPoint } from './ghz.js';
 import { writeGhzData } from './requests.js';
@@ -127,7 +127,10 @@ async function main(): Promise<void> {
   const tokens = await fixtures.mintTokens(missing ? 4096 : 1);
   const body = values.scenario === 'schema-violation' ? fixtures.violatingBody : fixtures.validBody;
   const dataFile = join(workDir, 'profile.bin');
-  writeGhzData(dataFile, tokens.map((token, sequence) => ({ path: functionPath(functions - 1), token, body, peerCertificate: fixtures.peerCertificate, sequence })));
+  writeGhzData(
+    dataFile,
+    tokens.map((token, sequence) => ({ path: functionPath(functions - 1), token, body, peerCertificate: fixtures.peerCertificate, sequence })),
+  );
   const protoset = join(workDir, 'auth.binpb');
   execFileSync(join(ROOT, 'node_modules/.bin/buf'), ['build', 'proto', '--path', 'proto/deps/envoy-api/envoy/service/auth/v3', '-o', protoset], { cwd: ROOT });
 
@@ -158,7 +161,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench:profile: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench:profile: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

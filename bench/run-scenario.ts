@@ -12,7 +12,7 @@ import type { Fixtures } from './fixtures.js';
 import { type GhzTarget, type PointResult, runLoadPoint } from './ghz.js';
 import { assertProbe, type ProbeResult, probeCheck } from './probe.js';
 import type { Scenario } from './scenarios.js';
-import { launchServer, type LaunchSpec, type RunningServer } from './servers.js';
+import { type LaunchSpec, launchServer, type RunningServer } from './servers.js';
 
 export interface ScenarioResult {
   readonly id: string;
@@ -41,6 +41,8 @@ export interface ScenarioContext {
   readonly pin: boolean;
   readonly pointSeconds: number;
   readonly warmupSeconds: number;
+  /** Runs per fixed-rate point (the median-p99 run is kept). */
+  readonly repeat: number;
   readonly onPoint?: (scenarioId: string, point: PointResult) => void;
 }
 
@@ -128,6 +130,13 @@ async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started>
   }
 }
 
+/** The run with the median p99, annotated with every run's p99 when there was more than one. */
+function medianByP99(points: readonly PointResult[]): PointResult {
+  const sorted = [...points].sort((a, b) => a.latencyMs.p99 - b.latencyMs.p99);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as PointResult;
+  return points.length > 1 ? { ...median, p99RunsMs: points.map((p) => p.latencyMs.p99) } : median;
+}
+
 /**
  * Runs scenarios side by side: every server is started and warmed up first, then each load point is run
  * for every scenario in turn (baseline 1k, callguard 1k, baseline 2k, …), so a burst of noise from the rest
@@ -140,16 +149,22 @@ export async function runScenarios(scenarios: readonly Scenario[], ctx: Scenario
     for (const scenario of scenarios) started.push(await start(scenario, ctx));
     const rates = [...new Set(scenarios.flatMap((s) => s.rates))];
     for (const rate of rates) {
-      for (const s of started) {
-        if (s.target === undefined || s.failure !== undefined || !s.scenario.rates.includes(rate)) continue;
-        try {
-          const point = await runLoadPoint(s.target, { rate, durationSeconds: ctx.pointSeconds, ...s.load });
-          ctx.onPoint?.(s.scenario.id, point);
-          s.points.push(point);
-        } catch (error) {
-          s.failure = `failed: ${error instanceof Error ? error.message : String(error)}`;
+      const runs = new Map<Started, PointResult[]>();
+      // Fixed-rate tails swing with whatever else the machine does: run them `repeat` times, interleaved,
+      // and keep the run with the median p99 (all p99s are kept in `p99RunsMs`).
+      for (let round = 0; round < (rate === null ? 1 : ctx.repeat); round++) {
+        for (const s of started) {
+          if (s.target === undefined || s.failure !== undefined || !s.scenario.rates.includes(rate)) continue;
+          try {
+            const point = await runLoadPoint(s.target, { rate, durationSeconds: ctx.pointSeconds, ...s.load });
+            ctx.onPoint?.(s.scenario.id, point);
+            runs.set(s, [...(runs.get(s) ?? []), point]);
+          } catch (error) {
+            s.failure = `failed: ${error instanceof Error ? error.message : String(error)}`;
+          }
         }
       }
+      for (const [s, points] of runs) s.points.push(medianByP99(points));
     }
     return started.map((s) => ({
       ...s.base,

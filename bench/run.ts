@@ -2,7 +2,8 @@
  * `npm run bench`: the no-op baseline and callguard under the same ghz load, back to back in one run, then
  * Envoy through-path numbers when the stack is available. Writes bench/results/latest.{json,md} and
  * latency.svg. Flags: --quick (~20 s), --only ID[,ID], --seconds N (per point), --rates 1000,2000,5000,
- * --workers N (cluster size, default all cores), --no-pin, --no-envoy, --out DIR.
+ * --repeat N (runs per fixed-rate point, median p99 kept; default 3, 1 with --quick), --workers N (cluster
+ * size, default all cores), --no-pin, --no-envoy, --out DIR.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { runEnvoyPath } from './envoy-path.js';
 import { createFixtures } from './fixtures.js';
 import { findGhz } from './ghz.js';
-import { machineInfo, writeResults, type BenchResults } from './report.js';
+import { type BenchResults, machineInfo, writeResults } from './report.js';
 import { runScenarios, type ScenarioResult } from './run-scenario.js';
 import { buildMatrix } from './scenarios.js';
 import { callguardCommand } from './servers.js';
@@ -26,6 +27,7 @@ function options() {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       seconds: { type: 'string' },
+      repeat: { type: 'string' },
       rates: { type: 'string', default: '1000,2000,5000' },
       workers: { type: 'string', default: String(availableParallelism()) },
       'no-pin': { type: 'boolean', default: false },
@@ -39,6 +41,7 @@ function options() {
     only: values.only?.split(',').filter((id) => id !== ''),
     pointSeconds: Number(values.seconds ?? (quick ? 2 : 4)),
     warmupSeconds: quick ? 1 : 2,
+    repeat: Number(values.repeat ?? (quick ? 1 : 3)),
     rates: (quick && values.rates === '1000,2000,5000' ? '1000,2000' : values.rates).split(',').map(Number),
     workers: Number(values.workers),
     pin: !values['no-pin'] && availableParallelism() >= 2,
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
       pin: opts.pin,
       pointSeconds: opts.pointSeconds,
       warmupSeconds: opts.warmupSeconds,
+      repeat: opts.repeat,
       onPoint: (id, p) =>
         log(
           `  ${id} @ ${p.targetRate === null ? 'saturation' : `${p.targetRate}/s`}: ${p.achievedRps} req/s, p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99} p99.9 ${p.latencyMs.p999} ms, server ${p.serverCores} cores${p.errors > 0 ? `, ${p.errors} errors` : ''}${p.overloaded ? ' (overloaded)' : ''}`,
@@ -98,6 +102,7 @@ async function main(): Promise<void> {
       quick: opts.quick,
       pointSeconds: opts.pointSeconds,
       warmupSeconds: opts.warmupSeconds,
+      fixedRateRepeats: opts.repeat,
       pinning: opts.pin ? { server: '0', loadGenerator: `1-${availableParallelism() - 1}` } : null,
       callguardRuntime: callguard?.runtime ?? null,
       decisionLogOff: '/dev/null (callguard has no off switch; records are built and discarded)',

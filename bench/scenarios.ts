@@ -3,9 +3,9 @@
  * which load points. Each scenario is measured against the same request stream as its baseline.
  */
 import { join } from 'node:path';
-import { writeBenchConfig, functionPath } from './configs.js';
+import { functionPath, writeBenchConfig } from './configs.js';
 import type { Fixtures } from './fixtures.js';
-import { writeGhzData, type CheckRequestSpec } from './requests.js';
+import { type CheckRequestSpec, writeGhzData } from './requests.js';
 
 export type Target = 'baseline' | 'callguard';
 

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 export interface RunningServer {
   readonly address: string;
@@ -53,8 +53,7 @@ function procRssBytes(pid: number): number {
 
 /** Spawns `spec` and resolves once it printed `{"msg": spec.readyMsg, "address": …}` on stderr. */
 export function launchServer(spec: LaunchSpec): Promise<RunningServer> {
-  const [command, args] =
-    spec.cpus === undefined ? [spec.command, spec.args] : ['taskset', ['-c', spec.cpus, spec.command, ...spec.args]];
+  const [command, args] = spec.cpus === undefined ? [spec.command, spec.args] : ['taskset', ['-c', spec.cpus, spec.command, ...spec.args]];
   const child: ChildProcess = spawn(command, args, { cwd: spec.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: string[] = [];
   let pending = '';
@@ -125,7 +124,7 @@ function running(child: ChildProcess, address: string, pids: readonly number[], 
  */
 export function callguardCommand(root: string): { args: string[]; runtime: string } | undefined {
   const override = process.env.CALLGUARD_MAIN;
-  if (override !== undefined && existsSync(override)) return { args: [override], runtime: `node ${override}` };
+  if (override !== undefined && existsSync(override)) return { args: [override], runtime: `node ${relative(root, override)}` };
   const built = join(root, 'dist/cli/main.js');
   if (existsSync(built)) return { args: [built], runtime: 'node dist/cli/main.js' };
   const source = join(root, 'src/cli/main.ts');

@@ -15,7 +15,7 @@ const PERCENTILES: readonly { key: keyof LatencyMs; label: string; colour: strin
   { key: 'p999', label: 'p99.9', colour: '#e7298a' },
 ];
 
-const escape = (text: string): string => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeXml = (text: string): string => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Rounds `value` up to a round number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × a power of ten). */
 function niceCeil(value: number): number {
@@ -37,7 +37,7 @@ export function latencyChart(series: readonly ScenarioResult[], subtitle: string
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
     `<text x="${PAD.left}" y="18" font-size="15" font-weight="bold">Check latency vs request rate</text>`,
-    `<text x="${PAD.left}" y="33" fill="#555">${escape(subtitle)}</text>`,
+    `<text x="${PAD.left}" y="33" fill="#555">${escapeXml(subtitle)}</text>`,
   ];
   for (let exp = minExp; exp <= maxExp; exp++) {
     const ms = 10 ** exp;
@@ -55,7 +55,7 @@ export function latencyChart(series: readonly ScenarioResult[], subtitle: string
   }
   out.push(
     `<rect x="${PAD.left}" y="${PAD.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`,
-    `<text x="${PAD.left + plotW / 2}" y="${HEIGHT - 12}" text-anchor="middle">achieved requests per second (rightmost point of each line: saturation)</text>`,
+    `<text x="${PAD.left + plotW / 2}" y="${HEIGHT - 12}" text-anchor="middle">achieved requests per second (fixed rates 1k, 2k, 5k and saturation: 50 concurrent calls, no rate limit)</text>`,
     `<text transform="translate(16 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle">latency, ms (log scale)</text>`,
   );
   for (const s of series) {
