@@ -41,16 +41,27 @@ export function toCallAttempt(request: CheckRequest): AttemptResult {
   return { ok: true, attempt };
 }
 
+/**
+ * Decoded peer certificates by their URL-encoded form. Callers reuse connections and certificates,
+ * so this saves a decode per call, and hands verify-peer the same string instance each time.
+ */
+const decodedCertificates = new Map<string, PeerCertificate | undefined>();
+const MAX_DECODED_CERTIFICATES = 1024;
+
 function toPeer(source: AttributeContext_Peer | undefined): PeerCertificate | undefined {
   if (source === undefined || source.principal === '') return undefined;
   if (source.certificate === '') return { principal: source.principal };
-  let pem: string;
+  const cached = decodedCertificates.get(source.certificate);
+  if (cached !== undefined && cached.principal === source.principal) return cached;
+  let peer: PeerCertificate;
   try {
-    pem = decodeURIComponent(source.certificate);
+    peer = { principal: source.principal, certificatePem: decodeURIComponent(source.certificate) };
   } catch {
     return { principal: source.principal };
   }
-  return { principal: source.principal, certificatePem: pem };
+  if (decodedCertificates.size >= MAX_DECODED_CERTIFICATES) decodedCertificates.clear();
+  decodedCertificates.set(source.certificate, peer);
+  return peer;
 }
 
 function toAddress(peer: AttributeContext_Peer | undefined): string {

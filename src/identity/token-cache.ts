@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { JwtIdentity } from '../principal.js';
 
-/** Verified identities keyed by token digest: a bounded LRU that never serves a token at or past `exp`. */
+/**
+ * Verified identities keyed by the token itself: a bounded LRU that never serves a token at or past
+ * `exp`. Keyed by the raw token rather than a digest: hashing every call cost more than anything else
+ * on the cached path, and the token is in this process's memory for the request anyway.
+ */
 export interface TokenCache {
   get(key: string): JwtIdentity | undefined;
   set(key: string, identity: JwtIdentity): void;
   readonly size: number;
 }
 
-/**
- * The cache key: sha256 of the token, base64url. The raw token is never held as a key, so a heap
- * dump of the cache holds nothing replayable.
- */
+/** sha256 of the token, base64url: computed once per verification, for `tokenHash`. */
 export function tokenDigest(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }

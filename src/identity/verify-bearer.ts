@@ -66,7 +66,7 @@ export async function createBearerVerifier(identity: IdentityConfig, deps: Beare
   }
   const cache = createTokenCache(identity.tokenCacheSize, now);
 
-  async function verifyUncached(token: string, digest: string): Promise<BearerResult> {
+  async function verifyUncached(token: string): Promise<BearerResult> {
     const inspected = inspectToken(token, identity.maxTokenBytes);
     if (!inspected.ok) return inspected;
     const { alg, iss } = inspected.shape;
@@ -76,8 +76,8 @@ export async function createBearerVerifier(identity: IdentityConfig, deps: Beare
       return { ok: false, code: 'ERR_TOKEN_ALGORITHM', detail: 'the token algorithm is not allowed for this issuer' };
     }
     const payload = await verifier.verify(token);
-    const jwt = toJwtIdentity(verifier.config, payload, toTokenHash(digest));
-    cache.set(digest, jwt);
+    const jwt = toJwtIdentity(verifier.config, payload, toTokenHash(tokenDigest(token)));
+    cache.set(token, jwt);
     return { ok: true, identity: jwt };
   }
 
@@ -87,9 +87,8 @@ export async function createBearerVerifier(identity: IdentityConfig, deps: Beare
         if (token.length > identity.maxTokenBytes) {
           return { ok: false, code: 'ERR_TOKEN_MALFORMED', detail: `the token is longer than ${identity.maxTokenBytes} bytes` };
         }
-        const digest = tokenDigest(token);
-        const hit = cache.get(digest);
-        return hit !== undefined ? { ok: true, identity: hit } : await verifyUncached(token, digest);
+        const hit = cache.get(token);
+        return hit !== undefined ? { ok: true, identity: hit } : await verifyUncached(token);
       } catch (error) {
         return toReason(error);
       }

@@ -23,25 +23,28 @@ export function createPeerVerifier(trustDomains: readonly string[], cacheSize = 
   const cache = new Map<string, PeerResult>();
   return {
     verify(peer) {
-      if (peer.certificatePem === undefined) {
+      const pem = peer.certificatePem;
+      if (pem === undefined) {
         return { ok: false, code: 'ERR_PEER_INVALID', internal: 'Envoy sent no peer certificate (set include_peer_certificate: true)' };
       }
-      const key = `${peer.principal}\n${peer.certificatePem}`;
-      let result = cache.get(key);
+      let result = cache.get(pem);
       if (result === undefined) {
-        result = inspect(peer, domains);
+        result = inspect(pem, domains);
         if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
-        cache.set(key, result);
+        cache.set(pem, result);
+      }
+      if (result.ok && result.identity.spiffeId !== peer.principal) {
+        return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN differs from the principal Envoy reported' };
       }
       return result;
     },
   };
 }
 
-function inspect(peer: PeerCertificate, domains: ReadonlySet<string>): PeerResult {
+function inspect(pem: string, domains: ReadonlySet<string>): PeerResult {
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(peer.certificatePem ?? '');
+    cert = new X509Certificate(pem);
   } catch {
     return { ok: false, code: 'ERR_PEER_INVALID', internal: 'peer certificate does not parse' };
   }
@@ -55,9 +58,6 @@ function inspect(peer: PeerCertificate, domains: ReadonlySet<string>): PeerResul
   // A bare trust domain names no workload (SPIFFE-ID §2.2); only workload IDs are identities here.
   if (spiffe === undefined || spiffe.id === `spiffe://${spiffe.trustDomain}`) {
     return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN is not a SPIFFE workload ID' };
-  }
-  if (spiffe.id !== peer.principal) {
-    return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN differs from the principal Envoy reported' };
   }
   if (!domains.has(spiffe.trustDomain)) {
     return { ok: false, code: 'ERR_PEER_UNTRUSTED', internal: `trust domain ${spiffe.trustDomain} is not configured` };
