@@ -6,6 +6,7 @@ import type { DecisionLog } from '../decision-log/create-decision-log.js';
 import { toDecisionRecord } from '../decision-log/decision-record.js';
 import { REASONS, type ReasonCode } from '../errors.js';
 import { CheckRequestSchema, CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { encodeAllow } from './encode-allow.js';
 import { toCallAttempt } from './to-call-attempt.js';
 import { toCheckResponse } from './to-check-response.js';
 
@@ -52,7 +53,7 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
     } catch {
       // A failing log sink must not turn a decision into a gRPC error; pino reports sink errors itself.
     }
-    return toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
+    return decision.allow ? encodeAllow(decision) : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
   };
 }
 
