@@ -37,6 +37,7 @@ export interface IssuerConfig {
   readonly algorithms: readonly JwtAlgorithm[];
   readonly groupsClaim: string;
   readonly maxTokenLifetimeSeconds: number;
+  readonly tokenType?: string;
   readonly jwksUrl?: string;
   readonly discovery: boolean;
   readonly jwksFile?: string;

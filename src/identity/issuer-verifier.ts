@@ -79,6 +79,7 @@ export async function createIssuerVerifier(config: IssuerConfig, index: number, 
     requiredClaims: ['exp', 'sub'], // RFC 7519 §4.1.4, §4.1.2: we need an expiry and a subject
     clockTolerance: ctx.clockSkewSeconds,
     currentDate: new Date(ctx.now()),
+    ...(config.tokenType !== undefined ? { typ: config.tokenType } : {}),
   });
 
   async function verifyWithCandidates(token: string, multiple: errors.JWKSMultipleMatchingKeys): Promise<JWTPayload> {

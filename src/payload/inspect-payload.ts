@@ -2,6 +2,7 @@ import type { RequestBody } from '../call-attempt.js';
 import type { PayloadSummary, Violation } from '../decision.js';
 import type { ReasonCode } from '../errors.js';
 import type { CompiledInput } from './compile-input.js';
+import { formatPointer, isAtOrUnder, parsePointer } from './json-pointer.js';
 import { maskFields } from './mask-fields.js';
 import { parseMediaType } from './media-type.js';
 import { parseStrictJson } from './strict-json.js';
@@ -68,11 +69,25 @@ export function inspectPayload(
   }
   const violations: Violation[] = found.slice(0, MAX_VIOLATIONS).map((v) => ({
     code: 'ERR_BODY_SCHEMA',
-    pointer: v.pointer,
+    pointer: truncateAtSensitive(v.pointer, input.sensitive),
     keyword: v.keyword,
     detail: v.detail,
   }));
   const count = found.length === 1 ? '1 violation' : `${found.length} violations`;
   const listed = found.length > MAX_VIOLATIONS ? `, first ${MAX_VIOLATIONS} listed` : '';
   return { ok: false, code: 'ERR_BODY_SCHEMA', detail: `the request body does not match the schema (${count}${listed})`, violations, summary };
+}
+
+/**
+ * A violation under a `sensitive` pointer is reported at that pointer: with map-shaped schemas the
+ * deeper keys are the caller's data (a key can itself be a secret), so they are not echoed.
+ */
+function truncateAtSensitive(pointer: string, sensitive: readonly string[]): string {
+  const tokens = parsePointer(pointer);
+  if (tokens === undefined) return pointer;
+  for (const s of sensitive) {
+    const pattern = parsePointer(s);
+    if (pattern !== undefined && isAtOrUnder(tokens, pattern)) return formatPointer(tokens.slice(0, pattern.length));
+  }
+  return pointer;
 }

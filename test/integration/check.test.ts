@@ -132,3 +132,20 @@ describe('payload edge cases through the server', () => {
     expect(s.allow ? undefined : s.problem.code).toBe(code);
   });
 });
+
+describe('issuer tokenType (RFC 8725 §3.11)', () => {
+  it.each([
+    { name: 'access token typ', typ: 'at+jwt', code: undefined },
+    { name: 'typ with application/ prefix', typ: 'application/at+jwt', code: undefined },
+    { name: 'ID token (typ JWT)', typ: 'JWT', code: 'ERR_TOKEN_CLAIMS' },
+    { name: 'no typ', typ: undefined, code: 'ERR_TOKEN_CLAIMS' },
+  ])('$name', async ({ typ, code }) => {
+    const { createBearerVerifier } = await import('../../src/identity/verify-bearer.js');
+    const { testIdentityConfig, testIssuerConfig } = await import('../helpers/jwt-config.js');
+    const verifier = await createBearerVerifier(testIdentityConfig([{ ...testIssuerConfig(issuer), tokenType: 'at+jwt' }]));
+    const token = await issuer.mint({ header: { typ } });
+    const result = await verifier.verify(token);
+    verifier.close();
+    expect(result.ok ? undefined : result.code).toBe(code);
+  });
+});

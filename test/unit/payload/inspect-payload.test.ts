@@ -126,3 +126,22 @@ describe('inspectPayload allows', () => {
     expect(JSON.stringify(result)).not.toContain(SECRET);
   });
 });
+
+describe('inspectPayload: violation pointers under a sensitive field', () => {
+  it.each([
+    { name: 'key under a sensitive map is not echoed', pointer: '/secrets/hunter2-key', want: '/secrets' },
+    { name: 'wildcard sensitive pattern', pointer: '/items/3/token/abc', want: '/items/3/token' },
+    { name: 'elsewhere unchanged', pointer: '/name', want: '/name' },
+  ])('$name', ({ pointer, want }) => {
+    const input = {
+      contentType: 'application/json' as const,
+      schemaFile: 'x.json',
+      validate: () => [{ pointer, keyword: 'type', detail: 'must be string' }],
+      sensitive: ['/secrets', '/items/*/token'],
+      logFields: [],
+    };
+    const result = inspectPayload(input, { bytes: new TextEncoder().encode('{}'), partial: false }, 'application/json', { maxDepth: 8 });
+    expect(result.ok ? undefined : result.code).toBe('ERR_BODY_SCHEMA');
+    if (!result.ok) expect(result.violations[0]?.pointer).toBe(want);
+  });
+});
