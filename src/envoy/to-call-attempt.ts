@@ -20,6 +20,10 @@ export function toCallAttempt(request: CheckRequest): AttemptResult {
   const http = attrs?.request?.http;
   if (attrs === undefined || http === undefined) return { ok: false, internal: 'CheckRequest has no attributes.request.http' };
   if (http.method === '' || http.path === '') return { ok: false, internal: 'CheckRequest has no method or path' };
+  // Envoy always forwards the pseudo-headers in `headers` (they are added even to `allowed_headers`).
+  // Without them the map is not the request's headers (e.g. `encode_raw_headers: true` moves them to
+  // `header_map`), and callguard could neither see the credential nor remove spoofed identity headers.
+  if (http.headers[':method'] === undefined) return { ok: false, internal: 'CheckRequest headers lack :method (encode_raw_headers is not supported)' };
 
   const headers = http.headers;
   const bytes = http.rawBody.length > 0 ? http.rawBody : http.body.length > 0 ? new TextEncoder().encode(http.body) : undefined;

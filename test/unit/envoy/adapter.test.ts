@@ -43,6 +43,7 @@ describe('toCallAttempt: transport facts come only from Envoy', () => {
     { name: 'no attributes', request: create(CheckRequestSchema, {}) },
     { name: 'no http request', request: create(CheckRequestSchema, { attributes: { destination: { principal: 'envoy' } } }) },
     { name: 'no method', request: create(CheckRequestSchema, { attributes: { request: { http: { path: '/x' } } } }) },
+    { name: 'headers without pseudo-headers (encode_raw_headers)', request: create(CheckRequestSchema, { attributes: { request: { http: { method: 'GET', path: '/x', headers: { authorization: 'Bearer x' } } } } }) },
   ])('malformed: $name', ({ request }) => {
     expect(toCallAttempt(request).ok).toBe(false);
   });
