@@ -18,9 +18,7 @@ export interface FieldRules {
  * arrays are summarized (`[object]`, `[array n]`), never copied, so nothing nested can slip through.
  */
 export function maskFields(body: unknown, rules: FieldRules): Record<string, unknown> {
-  const sensitive = rules.sensitive.map(parsePointer);
-  // Fail closed: a malformed sensitive pointer (compile rejects these) masks everything.
-  const maskAll = sensitive.includes(undefined);
+  const { sensitive, logFields, maskAll } = parsedRules(rules);
   const fields: Record<string, unknown> = {};
   let count = 0;
   const record = (tokens: readonly string[], value: unknown): boolean => {
@@ -31,11 +29,30 @@ export function maskFields(body: unknown, rules: FieldRules): Record<string, unk
     fields[pointer] = masked ? MASKED : summarize(value);
     return true;
   };
-  for (const field of rules.logFields) {
-    const pattern = parsePointer(field);
+  for (const pattern of logFields) {
     if (pattern !== undefined && !expand(body, pattern, [], record)) break;
   }
   return fields;
+}
+
+interface ParsedRules {
+  readonly sensitive: readonly (readonly string[] | undefined)[];
+  readonly logFields: readonly (readonly string[] | undefined)[];
+  /** Fail closed: a malformed sensitive pointer (compile rejects these) masks everything. */
+  readonly maskAll: boolean;
+}
+
+/** Rules are per function and fixed at load: parse their pointers once, not on every call. */
+const parsed = new WeakMap<FieldRules, ParsedRules>();
+
+function parsedRules(rules: FieldRules): ParsedRules {
+  let entry = parsed.get(rules);
+  if (entry === undefined) {
+    const sensitive = rules.sensitive.map(parsePointer);
+    entry = { sensitive, logFields: rules.logFields.map(parsePointer), maskAll: sensitive.includes(undefined) };
+    parsed.set(rules, entry);
+  }
+  return entry;
 }
 
 /** Visits each concrete location matching `pattern`; stops (returns false) when `visit` does. */
