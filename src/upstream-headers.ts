@@ -1,7 +1,31 @@
 import type { Principal } from './principal.js';
 
-/** Every identity header callguard may set, without the prefix. */
-const IDENTITY_HEADERS = ['function', 'decision-id', 'subject', 'issuer', 'groups', 'spiffe-id'] as const;
+/** The upstream header names for one prefix, built once (not per call). */
+interface HeaderNames {
+  readonly function: string;
+  readonly decisionId: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly groups: string;
+  readonly spiffeId: string;
+}
+const namesByPrefix = new Map<string, HeaderNames>();
+
+function headerNames(prefix: string): HeaderNames {
+  let names = namesByPrefix.get(prefix);
+  if (names === undefined) {
+    names = {
+      function: `${prefix}function`,
+      decisionId: `${prefix}decision-id`,
+      subject: `${prefix}subject`,
+      issuer: `${prefix}issuer`,
+      groups: `${prefix}groups`,
+      spiffeId: `${prefix}spiffe-id`,
+    };
+    namesByPrefix.set(prefix, names);
+  }
+  return names;
+}
 
 /**
  * Headers for an allowed call: the verified identity goes upstream, the credential does not.
@@ -17,23 +41,24 @@ export function upstreamHeaders(
   decisionId: string,
   prefix: string,
 ): { setHeaders: Record<string, string>; removeHeaders: string[] } {
-  const setHeaders: Record<string, string> = {
-    [`${prefix}function`]: functionName,
-    [`${prefix}decision-id`]: decisionId,
-  };
-  if (principal.jwt) {
-    setHeaders[`${prefix}subject`] = headerValue(principal.jwt.subject);
-    setHeaders[`${prefix}issuer`] = headerValue(principal.jwt.issuer);
-    setHeaders[`${prefix}groups`] = principal.jwt.groups.map(headerValue).join(',');
-  }
-  if (principal.peer) setHeaders[`${prefix}spiffe-id`] = principal.peer.spiffeId;
-
+  const names = headerNames(prefix);
+  const setHeaders: Record<string, string> = { [names.function]: functionName, [names.decisionId]: decisionId };
   // Envoy applies headers_to_remove after setting headers: never remove one we set.
-  const remove = new Set(['authorization']);
-  for (const name of IDENTITY_HEADERS) remove.add(`${prefix}${name}`);
-  for (const name of Object.keys(callerHeaders)) if (name.startsWith(prefix)) remove.add(name);
-  for (const name of Object.keys(setHeaders)) remove.delete(name);
-  return { setHeaders, removeHeaders: [...remove] };
+  const removeHeaders = ['authorization'];
+  const jwt = principal.jwt;
+  if (jwt) {
+    setHeaders[names.subject] = headerValue(jwt.subject);
+    setHeaders[names.issuer] = headerValue(jwt.issuer);
+    setHeaders[names.groups] = jwt.groups.map(headerValue).join(',');
+  } else {
+    removeHeaders.push(names.subject, names.issuer, names.groups);
+  }
+  if (principal.peer) setHeaders[names.spiffeId] = principal.peer.spiffeId;
+  else removeHeaders.push(names.spiffeId);
+  for (const name in callerHeaders) {
+    if (name.startsWith(prefix) && !(name in setHeaders) && !removeHeaders.includes(name)) removeHeaders.push(name);
+  }
+  return { setHeaders, removeHeaders };
 }
 
 /** Characters passed through as they are: no space, comma, semicolon, quote or percent. */

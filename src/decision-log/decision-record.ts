@@ -32,45 +32,53 @@ export interface DecisionRecord {
 }
 
 export function toDecisionRecord(attempt: CallAttempt | undefined, decision: Decision, latencyUs: number): DecisionRecord {
+  // Built imperatively (no conditional spreads): this runs on every call and feeds the GC.
   const jwt = decision.principal?.jwt;
   const peer = decision.principal?.peer;
-  const principal =
-    jwt || peer
-      ? {
-          ...(jwt ? { issuer: jwt.issuer, subject: jwt.subject, groups: jwt.groups, tokenHash: jwt.tokenHash } : {}),
-          ...(jwt?.jti !== undefined ? { jti: jwt.jti } : {}),
-          ...(peer ? { spiffeId: peer.spiffeId } : {}),
-        }
-      : null;
-  const violations = decision.allow
-    ? []
-    : decision.violations.filter((v) => v.pointer !== undefined).map((v) => ({ pointer: v.pointer ?? '', keyword: v.keyword ?? '' }));
+  let principal: Mutable<NonNullable<DecisionRecord['principal']>> | null = null;
+  if (jwt || peer) {
+    principal = {};
+    if (jwt) {
+      principal.issuer = jwt.issuer;
+      principal.subject = jwt.subject;
+      principal.groups = jwt.groups;
+      if (jwt.jti !== undefined) principal.jti = jwt.jti;
+      principal.tokenHash = jwt.tokenHash;
+    }
+    if (peer) principal.spiffeId = peer.spiffeId;
+  }
   const transport = attempt?.transport;
-  return {
+  const tls: Mutable<DecisionRecord['tls']> = { tls: transport?.tls ?? false };
+  if (transport?.sni) tls.sni = transport.sni;
+  if (transport?.peer) tls.peer = transport.peer.principal;
+
+  const record: Mutable<DecisionRecord> = {
     decisionId: decision.decisionId,
     requestId: attempt?.requestId ?? '',
     function: decision.functionName ?? null,
     outcome: decision.allow ? 'allow' : 'deny',
     status: decision.status,
     code: decision.allow ? null : decision.code,
-    reasons: decision.allow ? [] : [...new Set([decision.code, ...decision.violations.map((v) => v.code)])],
-    ...(violations.length > 0 ? { violations } : {}),
+    reasons: decision.allow ? [] : reasonsOf(decision),
     principal,
-    request: {
-      method: attempt?.method ?? '',
-      path: stripQuery(attempt?.path ?? ''),
-      host: attempt?.host ?? '',
-    },
-    tls: {
-      tls: transport?.tls ?? false,
-      ...(transport?.sni ? { sni: transport.sni } : {}),
-      ...(transport?.peer ? { peer: transport.peer.principal } : {}),
-    },
+    request: { method: attempt?.method ?? '', path: stripQuery(attempt?.path ?? ''), host: attempt?.host ?? '' },
+    tls,
     source: attempt?.sourceAddress ?? '',
-    ...(decision.payload ? { payload: decision.payload } : {}),
     latencyUs,
-    ...(!decision.allow && decision.internal !== undefined ? { internal: decision.internal } : {}),
   };
+  if (!decision.allow) {
+    const violations = decision.violations.filter((v) => v.pointer !== undefined).map((v) => ({ pointer: v.pointer ?? '', keyword: v.keyword ?? '' }));
+    if (violations.length > 0) record.violations = violations;
+    if (decision.internal !== undefined) record.internal = decision.internal;
+  }
+  if (decision.payload) record.payload = decision.payload;
+  return record;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function reasonsOf(decision: Extract<Decision, { allow: false }>): string[] {
+  return [...new Set([decision.code, ...decision.violations.map((v) => v.code)])];
 }
 
 /** Query strings carry secrets often enough (`?api_key=`) that they are never logged. */
