@@ -37,6 +37,8 @@ export interface PointResult {
   readonly serverCpuMicrosPerCall: number;
   /** p99 of every run of this point when it was repeated (the reported run is the median one). */
   readonly p99RunsMs?: readonly number[];
+  /** Saturation only: req/s of every run when the point ran more than once (the median run is kept). */
+  readonly rpsRuns?: readonly number[];
   /** True when a fixed rate was not reached (achieved < 95 % of target): the server is past saturation. */
   readonly overloaded: boolean;
 }

@@ -122,7 +122,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## Load points',
     '',
-    'Latency in ms from ghz per-request details (successful calls). "server cores" = CPU the server processes used during the point (≈1 for a single process: the server, not ghz, was the limit; well below 1 at saturation: the machine was busy elsewhere). "CPU µs/call" = that CPU time divided by the calls served. Fixed-rate points run several times, interleaved across scenarios; the run with the median p99 is shown, with every run\'s p99 in parentheses.',
+    'Latency in ms from ghz per-request details (successful calls). "server cores" = CPU the server processes used during the point (≈1 for a single process: the server, not ghz, was the limit; well below 1 at saturation: the machine was busy elsewhere). "CPU µs/call" = that CPU time divided by the calls served. Every point runs several times, interleaved across scenarios: fixed rates show the run with the median p99 (every run\'s p99 in parentheses), saturation the run with the median throughput (every run\'s req/s in parentheses).',
     '',
     '| scenario | load | achieved req/s | × baseline | p50 | p90 | p99 | p99.9 | server cores | CPU µs/call | errors |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
@@ -137,7 +137,7 @@ export function renderMarkdown(results: BenchResults): string {
       const load = p.targetRate === null ? 'saturation' : `${p.targetRate}/s${p.overloaded ? ' (overloaded)' : ''}`;
       const l = p.latencyMs;
       lines.push(
-        `| ${s.id} | ${load} | ${p.achievedRps} | ${p.targetRate === null ? fmt(ratio(p.achievedRps, baselineRps(s))) : ''} | ${l.p50} | ${l.p90} | ${l.p99}${p.p99RunsMs === undefined ? '' : ` (runs: ${p.p99RunsMs.join(', ')})`} | ${l.p999} | ${p.serverCores} | ${p.serverCpuMicrosPerCall} | ${p.errors} |`,
+        `| ${s.id} | ${load} | ${p.achievedRps}${p.rpsRuns === undefined ? '' : ` (runs: ${p.rpsRuns.join(', ')})`} | ${p.targetRate === null ? fmt(ratio(p.achievedRps, baselineRps(s))) : ''} | ${l.p50} | ${l.p90} | ${l.p99}${p.p99RunsMs === undefined ? '' : ` (runs: ${p.p99RunsMs.join(', ')})`} | ${l.p999} | ${p.serverCores} | ${p.serverCpuMicrosPerCall} | ${p.errors} |`,
       );
     }
   }

@@ -130,6 +130,13 @@ async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started>
   }
 }
 
+/** Saturation: the run with the median throughput, annotated with every run's req/s. */
+function medianByRps(points: readonly PointResult[]): PointResult {
+  const sorted = [...points].sort((a, b) => a.achievedRps - b.achievedRps);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as PointResult;
+  return points.length > 1 ? { ...median, rpsRuns: points.map((p) => p.achievedRps) } : median;
+}
+
 /** The run with the median p99, annotated with every run's p99 when there was more than one. */
 function medianByP99(points: readonly PointResult[]): PointResult {
   const sorted = [...points].sort((a, b) => a.latencyMs.p99 - b.latencyMs.p99);
@@ -150,9 +157,10 @@ export async function runScenarios(scenarios: readonly Scenario[], ctx: Scenario
     const rates = [...new Set(scenarios.flatMap((s) => s.rates))];
     for (const rate of rates) {
       const runs = new Map<Started, PointResult[]>();
-      // Fixed-rate tails swing with whatever else the machine does: run them `repeat` times, interleaved,
-      // and keep the run with the median p99 (all p99s are kept in `p99RunsMs`).
-      for (let round = 0; round < (rate === null ? 1 : ctx.repeat); round++) {
+      // Results swing with whatever else the machine does: run every point `repeat` times, interleaved,
+      // and keep the run with the median p99 (fixed rates; all p99s in `p99RunsMs`) or the median
+      // throughput (saturation; all in `rpsRuns`), so one noisy run cannot make or break a ratio.
+      for (let round = 0; round < ctx.repeat; round++) {
         for (const s of started) {
           if (s.target === undefined || s.failure !== undefined || !s.scenario.rates.includes(rate)) continue;
           try {
@@ -164,7 +172,7 @@ export async function runScenarios(scenarios: readonly Scenario[], ctx: Scenario
           }
         }
       }
-      for (const [s, points] of runs) s.points.push(medianByP99(points));
+      for (const [s, points] of runs) s.points.push(rate === null ? medianByRps(points) : medianByP99(points));
     }
     return started.map((s) => ({
       ...s.base,
