@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { buildCallguard, type Callguard } from '../../src/build-callguard.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { type RunningServer, startGrpcServer } from '../../src/server/grpc-server.js';
 import { createCheckClient } from './envoy-check.js';
+import { createTestIssuer, type TestIssuer } from './jwt-issuer.js';
 import { createMemoryDestination } from './memory-destination.js';
 
 export const ORDERS_SCHEMA = {
@@ -93,6 +95,32 @@ export async function startFixture(jwksUrl: string, issuer: string, now?: () => 
       client.close();
       await server.close(1000);
       callguard.close();
+    },
+  };
+}
+
+/**
+ * Registers beforeAll/afterAll for a suite: a local test issuer (JWKS on port 0) and the fixture
+ * server against it. Read `issuer` and `fx` inside tests (they exist once beforeAll ran).
+ */
+export function useCallguardFixture(): { readonly issuer: TestIssuer; readonly fx: Fixture } {
+  const state: { issuer?: TestIssuer; fx?: Fixture } = {};
+  beforeAll(async () => {
+    state.issuer = await createTestIssuer();
+    state.fx = await startFixture(state.issuer.jwksUrl, state.issuer.url);
+  });
+  afterAll(async () => {
+    await state.fx?.close();
+    await state.issuer?.close();
+  });
+  return {
+    get issuer() {
+      if (state.issuer === undefined) throw new TypeError('useCallguardFixture: read issuer inside a test');
+      return state.issuer;
+    },
+    get fx() {
+      if (state.fx === undefined) throw new TypeError('useCallguardFixture: read fx inside a test');
+      return state.fx;
     },
   };
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { connect } from 'node:net';
 import path from 'node:path';
+import type { DecisionRecord } from '../../src/decision-log/decision-record.js';
 import type { TestStack } from './stack-harness.js';
 
 export interface StackResponse {
@@ -80,16 +81,8 @@ export function sendRaw(port: number, bytes: string): Promise<string> {
   });
 }
 
-/** A decision-log line, as far as these tests look at it. */
-export interface LoggedDecision {
-  readonly decisionId: string;
-  readonly requestId: string;
-  readonly function: string | null;
-  readonly outcome: 'allow' | 'deny';
-  readonly status: number;
-  readonly code: string | null;
-  readonly principal: { issuer?: string; subject?: string; groups?: string[]; spiffeId?: string; jti?: string; tokenHash?: string } | null;
-}
+/** A decision-log line, as far as these tests look at it (the fields of the real record type). */
+export type LoggedDecision = Pick<DecisionRecord, 'decisionId' | 'requestId' | 'function' | 'outcome' | 'status' | 'code' | 'principal'>;
 
 export async function readDecisions(stack: TestStack): Promise<LoggedDecision[]> {
   let text: string;

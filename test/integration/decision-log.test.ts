@@ -1,26 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { summarize } from '../helpers/envoy-check.js';
-import { type Fixture, startFixture } from '../helpers/callguard-fixture.js';
-import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
+import { useCallguardFixture } from '../helpers/callguard-fixture.js';
 
-let issuer: TestIssuer;
-let fx: Fixture;
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-  fx = await startFixture(issuer.jwksUrl, issuer.url);
-});
-afterAll(async () => {
-  await fx.close();
-  await issuer.close();
-});
+const suite = useCallguardFixture();
 
-const lastLine = () => fx.log.lines.at(-1) as Record<string, unknown>;
+const lastLine = () => suite.fx.log.lines.at(-1) as Record<string, unknown>;
 
 describe('upstream hygiene on allow', () => {
   it('removes the credential and spoofed identity headers, adds the verified identity', async () => {
-    const token = await issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers', 'x,y'] } });
+    const token = await suite.issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers', 'x,y'] } });
     const s = summarize(
-      await fx.client.check({
+      await suite.fx.client.check({
         headers: {
           authorization: `Bearer ${token}`,
           'content-type': 'application/json',
@@ -36,7 +26,7 @@ describe('upstream hygiene on allow', () => {
       'x-callguard-function': 'orders.create',
       'x-callguard-decision-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
       'x-callguard-subject': 'alice',
-      'x-callguard-issuer': issuer.url,
+      'x-callguard-issuer': suite.issuer.url,
       'x-callguard-groups': 'orders-writers,x%2Cy',
     });
     expect([...s.remove].sort()).toEqual(['authorization', 'x-callguard-roles', 'x-callguard-spiffe-id']);
@@ -46,14 +36,14 @@ describe('upstream hygiene on allow', () => {
 
 describe('decision log: one line per decision, field by field', () => {
   it('records an allow', async () => {
-    const before = fx.log.lines.length;
-    const token = await issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'], jti: 'jti-42' } });
-    await fx.client.check({
+    const before = suite.fx.log.lines.length;
+    const token = await suite.issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'], jti: 'jti-42' } });
+    await suite.fx.client.check({
       path: '/orders?api_key=abc',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': 'rid-allow' },
       body: JSON.stringify({ orderId: 'ord-7', quantity: 3, card: { number: '4111111111111111' } }),
     });
-    expect(fx.log.lines.length).toBe(before + 1);
+    expect(suite.fx.log.lines.length).toBe(before + 1);
     const line = lastLine();
     expect(line).toEqual({
       level: 'info',
@@ -66,7 +56,7 @@ describe('decision log: one line per decision, field by field', () => {
       status: 200,
       code: null,
       reasons: [],
-      principal: { issuer: issuer.url, subject: 'alice', groups: ['orders-writers'], jti: 'jti-42', tokenHash: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) },
+      principal: { issuer: suite.issuer.url, subject: 'alice', groups: ['orders-writers'], jti: 'jti-42', tokenHash: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) },
       request: { method: 'POST', path: '/orders?…', host: 'functions.internal' },
       tls: { tls: true, sni: 'functions.internal' },
       source: '10.0.0.7:51234',
@@ -76,8 +66,8 @@ describe('decision log: one line per decision, field by field', () => {
   });
 
   it('records a denial with its reasons and violations', async () => {
-    const token = await issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'] } });
-    await fx.client.check({
+    const token = await suite.issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'] } });
+    await suite.fx.client.check({
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': 'rid-deny' },
       body: JSON.stringify({ orderId: 'bad', quantity: 1, card: { number: '4111111111111111' } }),
     });
@@ -95,12 +85,12 @@ describe('decision log: one line per decision, field by field', () => {
   });
 
   it('records an unauthenticated denial without a principal', async () => {
-    await fx.client.check({ method: 'GET', path: '/orders/1', headers: { 'x-request-id': 'rid-anon' } });
+    await suite.fx.client.check({ method: 'GET', path: '/orders/1', headers: { 'x-request-id': 'rid-anon' } });
     expect(lastLine()).toMatchObject({ requestId: 'rid-anon', outcome: 'deny', status: 401, code: 'ERR_CREDENTIAL_MISSING', principal: null, function: 'orders.get' });
   });
 
   it('records a malformed CheckRequest as a denial, not a gRPC error', async () => {
-    const response = await fx.client.checkBytes(new Uint8Array([0x0a, 0xff, 0xff, 0xff]));
+    const response = await suite.fx.client.checkBytes(new Uint8Array([0x0a, 0xff, 0xff, 0xff]));
     const { decodeCheckResponse } = await import('../helpers/envoy-check.js');
     const s = summarize(decodeCheckResponse(response));
     expect(s.allow).toBe(false);
@@ -111,20 +101,20 @@ describe('decision log: one line per decision, field by field', () => {
 
 describe('JWKS server down after the first fetch', () => {
   it('keeps verifying with keys already fetched', async () => {
-    const first = await issuer.mint({ claims: { sub: 'carol', groups: ['orders-readers'] } });
-    expect(summarize(await fx.client.check({ method: 'GET', path: '/orders/1', headers: { authorization: `Bearer ${first}` } })).allow).toBe(true);
-    issuer.setMode('refuse');
+    const first = await suite.issuer.mint({ claims: { sub: 'carol', groups: ['orders-readers'] } });
+    expect(summarize(await suite.fx.client.check({ method: 'GET', path: '/orders/1', headers: { authorization: `Bearer ${first}` } })).allow).toBe(true);
+    suite.issuer.setMode('refuse');
     try {
       // A token never seen before (not in the token cache), signed by a key fetched earlier.
-      const second = await issuer.mint({ key: issuer.es256, claims: { sub: 'dave', groups: ['orders-readers'] } });
-      expect(summarize(await fx.client.check({ method: 'GET', path: '/orders/2', headers: { authorization: `Bearer ${second}` } })).allow).toBe(true);
+      const second = await suite.issuer.mint({ key: suite.issuer.es256, claims: { sub: 'dave', groups: ['orders-readers'] } });
+      expect(summarize(await suite.fx.client.check({ method: 'GET', path: '/orders/2', headers: { authorization: `Bearer ${second}` } })).allow).toBe(true);
       // An unknown key cannot be fetched now: denied, never allowed.
-      const unknown = await issuer.mint({ key: await issuer.createKey('RS256', 'rotated'), claims: { groups: ['orders-readers'] } });
-      const s = summarize(await fx.client.check({ method: 'GET', path: '/orders/3', headers: { authorization: `Bearer ${unknown}` } }));
+      const unknown = await suite.issuer.mint({ key: await suite.issuer.createKey('RS256', 'rotated'), claims: { groups: ['orders-readers'] } });
+      const s = summarize(await suite.fx.client.check({ method: 'GET', path: '/orders/3', headers: { authorization: `Bearer ${unknown}` } }));
       expect(s.allow).toBe(false);
       if (!s.allow) expect(['ERR_TOKEN_KEY_UNKNOWN', 'ERR_KEYS_UNAVAILABLE']).toContain(s.problem.code);
     } finally {
-      issuer.setMode('ok');
+      suite.issuer.setMode('ok');
     }
   });
 });

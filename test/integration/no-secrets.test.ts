@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
-import { type Fixture, startFixture } from '../helpers/callguard-fixture.js';
-import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
+import { useCallguardFixture } from '../helpers/callguard-fixture.js';
 
 const CARD = '4929123456781234';
 const NOTE = 'hunter2-note-secret';
@@ -10,24 +9,15 @@ const API_KEY = 'apikey-secret-99';
 const QUERY = 'query-secret-55';
 const PASSWORD = 'cGFzc3dvcmQtc2VjcmV0'; // base64 of password-secret
 
-let issuer: TestIssuer;
-let fx: Fixture;
+const suite = useCallguardFixture();
 const tokens: string[] = [];
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-  fx = await startFixture(issuer.jwksUrl, issuer.url);
-});
-afterAll(async () => {
-  await fx.close();
-  await issuer.close();
-});
 
 describe('no secret reaches the decision log or the caller', () => {
   it('across allow, 401, 403, 400 and 413 paths', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const good = await issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'] } });
-    const expired = await issuer.mint({ claims: { groups: ['orders-writers'], iat: now - 900, exp: now - 600 } });
-    const reader = await issuer.mint({ claims: { groups: ['orders-readers'] } });
+    const good = await suite.issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'] } });
+    const expired = await suite.issuer.mint({ claims: { groups: ['orders-writers'], iat: now - 900, exp: now - 600 } });
+    const reader = await suite.issuer.mint({ claims: { groups: ['orders-readers'] } });
     tokens.push(good, expired, reader);
     const secretHeaders = { cookie: COOKIE, 'x-api-key': API_KEY, 'content-type': 'application/json' };
     const body = (extra: Record<string, unknown> = {}) => JSON.stringify({ orderId: 'ord-1', quantity: 1, note: NOTE, card: { number: CARD }, ...extra });
@@ -45,16 +35,16 @@ describe('no secret reaches the decision log or the caller', () => {
     ];
     const responses: string[] = [];
     for (const shape of shapes) {
-      const s = summarize(await fx.client.check(shape));
+      const s = summarize(await suite.fx.client.check(shape));
       responses.push(JSON.stringify(s));
     }
-    expect(fx.log.raw.length).toBe(shapes.length);
-    const haystacks = [...fx.log.raw, ...responses.map((r) => r.replace(/"x-callguard-[a-z-]+":"[^"]*"/g, ''))];
+    expect(suite.fx.log.raw.length).toBe(shapes.length);
+    const haystacks = [...suite.fx.log.raw, ...responses.map((r) => r.replace(/"x-callguard-[a-z-]+":"[^"]*"/g, ''))];
     const needles = [CARD, NOTE, COOKIE, 'cookie-secret', API_KEY, QUERY, PASSWORD, ...tokens, ...tokens.map((t) => t.split('.')[2] as string)];
     for (const hay of haystacks) {
       for (const needle of needles) expect(hay.includes(needle), `found ${needle} in: ${hay}`).toBe(false);
     }
     // The sensitive field is still visibly accounted for, masked.
-    expect(fx.log.lines[0], JSON.stringify(fx.log.lines[0])).toMatchObject({ outcome: 'allow', payload: { fields: { '/card/number': '[masked]' } } });
+    expect(suite.fx.log.lines[0], JSON.stringify(suite.fx.log.lines[0])).toMatchObject({ outcome: 'allow', payload: { fields: { '/card/number': '[masked]' } } });
   });
 });
