@@ -1,8 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import { parsePathTemplate } from '../functions/path-template.js';
+import { checkIssuers, issuerPath } from './check-issuers.js';
 import type { Config } from './types.js';
-
-const HMAC = /^HS/;
 
 /** Cross-field rules JSON Schema cannot express. Returns every problem found. */
 export function checkSemantics(config: Config): ConfigProblem[] {
@@ -15,18 +14,12 @@ export function checkSemantics(config: Config): ConfigProblem[] {
   const tls = config.server.tls;
   if (tls && tls.clientSans.length > 0 && tls.clientCa === undefined) add('/server/tls/clientSans', 'requires clientCa');
 
+  problems.push(...checkIssuers(config.identity.issuers, file));
   const issuerNames = new Set<string>();
   config.identity.issuers.forEach((issuer, i) => {
-    const at = `/identity/issuers/${i}`;
+    const at = issuerPath(i);
     if (issuerNames.has(issuer.name)) add(`${at}/name`, `duplicate issuer name "${issuer.name}"`);
     issuerNames.add(issuer.name);
-    const sources = [issuer.jwksUrl !== undefined, issuer.discovery, issuer.jwksFile !== undefined].filter(Boolean).length;
-    const asymmetric = issuer.algorithms.some((a) => !HMAC.test(a));
-    const hmac = issuer.algorithms.some((a) => HMAC.test(a));
-    if (asymmetric && sources !== 1) add(at, 'exactly one of jwksUrl, discovery, jwksFile is required for asymmetric algorithms');
-    if (!asymmetric && sources > 0) add(at, 'jwksUrl/discovery/jwksFile given but only HS* algorithms are allowed');
-    if (hmac && issuer.hmacSecretFile === undefined) add(`${at}/algorithms`, 'HS* algorithms require hmacSecretFile');
-    if (!hmac && issuer.hmacSecretFile !== undefined) add(`${at}/hmacSecretFile`, 'hmacSecretFile given but no HS* algorithm is allowed');
     if (issuer.jwksUrl !== undefined && !isSafeUrl(issuer.jwksUrl)) add(`${at}/jwksUrl`, 'must be https (http only on loopback)');
     if (issuer.fetch.maxStaleSeconds < issuer.fetch.refreshSeconds) {
       add(`${at}/fetch/maxStaleSeconds`, 'must be at least refreshSeconds (keys would go stale before their first refresh)');

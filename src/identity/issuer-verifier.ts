@@ -1,7 +1,7 @@
 import { errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { IssuerConfig } from '../config/types.js';
 import { CallguardError, type ConfigProblem } from '../errors.js';
-import { isHmacAlgorithm, issuerPath } from './check-issuer.js';
+import { isHmacAlgorithm, issuerPath } from '../config/check-issuers.js';
 import { createJwksUriResolver } from './discovery.js';
 import type { FetchJson } from './fetch-json.js';
 import { readHmacSecret } from './hmac-secret.js';

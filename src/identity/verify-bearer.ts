@@ -1,7 +1,7 @@
 import type { IdentityConfig } from '../config/types.js';
 import { ConfigError, type ConfigProblem, type ReasonCode } from '../errors.js';
 import type { JwtIdentity } from '../principal.js';
-import { checkIssuers } from './check-issuer.js';
+import { checkIssuers } from '../config/check-issuers.js';
 import { createFetchJson } from './fetch-json.js';
 import { createIssuerVerifier, type IssuerVerifier } from './issuer-verifier.js';
 import type { KeySetEvent } from './remote-key-set.js';

@@ -1,4 +1,4 @@
-import type { IssuerConfig, JwtAlgorithm } from '../config/types.js';
+import type { IssuerConfig, JwtAlgorithm } from './types.js';
 import type { ConfigProblem } from '../errors.js';
 
 /** RFC 7518 §3.2: the HMAC algorithms, verified with a shared secret rather than a public key. */
@@ -12,8 +12,9 @@ export function issuerPath(index: number): string {
 }
 
 /**
- * Checks what the JSON Schema cannot: exactly one key source for asymmetric algorithms, HS* only
- * with `hmacSecretFile`, and no two entries for the same `iss`. Returns every problem found.
+ * Issuer rules the JSON Schema cannot express: exactly one key source for asymmetric algorithms,
+ * HS* only with `hmacSecretFile` (and a secret only with HS*), no two entries for the same `iss`.
+ * The one place for them: config loading reports them, and the verifier re-checks what it is given.
  */
 export function checkIssuers(issuers: readonly IssuerConfig[], configFile: string): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -26,17 +27,12 @@ export function checkIssuers(issuers: readonly IssuerConfig[], configFile: strin
     seen.set(issuer.issuer, index);
 
     const sources = [issuer.jwksUrl !== undefined, issuer.discovery, issuer.jwksFile !== undefined].filter(Boolean).length;
-    const hmac = issuer.algorithms.filter(isHmacAlgorithm);
-    const asymmetric = issuer.algorithms.length - hmac.length;
-    if (sources > 1) problem('', 'set exactly one of jwksUrl, discovery, jwksFile');
-    if (asymmetric > 0 && sources === 0) problem('', 'asymmetric algorithms need one of jwksUrl, discovery, jwksFile');
-    if (asymmetric === 0 && sources > 0) problem('/algorithms', 'a key set is configured but only HS* algorithms are allowed');
-    if (hmac.length > 0 && issuer.hmacSecretFile === undefined) {
-      problem('/algorithms', `${hmac.join(', ')} requires hmacSecretFile`);
-    }
-    if (hmac.length === 0 && issuer.hmacSecretFile !== undefined) {
-      problem('/hmacSecretFile', 'an HMAC secret is configured but no HS* algorithm is allowed');
-    }
+    const hmac = issuer.algorithms.some(isHmacAlgorithm);
+    const asymmetric = issuer.algorithms.some((alg) => !isHmacAlgorithm(alg));
+    if (asymmetric && sources !== 1) problem('', 'exactly one of jwksUrl, discovery, jwksFile is required for asymmetric algorithms');
+    if (!asymmetric && sources > 0) problem('/algorithms', 'jwksUrl/discovery/jwksFile given but only HS* algorithms are allowed');
+    if (hmac && issuer.hmacSecretFile === undefined) problem('/algorithms', 'HS* algorithms require hmacSecretFile');
+    if (!hmac && issuer.hmacSecretFile !== undefined) problem('/hmacSecretFile', 'hmacSecretFile given but no HS* algorithm is allowed');
   }
   return problems;
 }
