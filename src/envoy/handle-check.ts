@@ -51,7 +51,7 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
     try {
       log.write(toDecisionRecord(attempt, decision, latencyUs));
     } catch {
-      // A failing log sink must not turn a decision into a gRPC error; pino reports sink errors itself.
+      // A failing log sink must not turn a decision into a gRPC error; the log reports sink errors itself (fail closed).
     }
     return decision.allow ? encodeAllow(decision) : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
   };
