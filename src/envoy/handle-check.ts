@@ -1,12 +1,13 @@
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { toBinary } from '@bufbuild/protobuf';
 import type { CallAttempt } from '../call-attempt.js';
 import type { Decide } from '../decide.js';
 import type { Decision, Deny } from '../decision.js';
 import type { DecisionLog } from '../decision-log/create-decision-log.js';
 import { toDecisionRecord } from '../decision-log/decision-record.js';
 import { REASONS, type ReasonCode } from '../errors.js';
-import { CheckRequestSchema, CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { encodeAllow } from './encode-allow.js';
+import { readCheckRequest } from './read-check-request.js';
 import { toCallAttempt } from './to-call-attempt.js';
 import { toCheckResponse } from './to-check-response.js';
 
@@ -29,7 +30,7 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
     let attempt: CallAttempt | undefined;
     let decision: Decision;
     try {
-      const converted = toCallAttempt(fromBinary(CheckRequestSchema, requestBytes));
+      const converted = toCallAttempt(readCheckRequest(requestBytes));
       if (!log.healthy()) {
         // Fail closed on audit: a call that cannot be recorded is not allowed.
         if (converted.ok) attempt = converted.attempt;

@@ -1,6 +1,5 @@
 import type { CallAttempt, PeerCertificate } from '../call-attempt.js';
-import type { AttributeContext_Peer } from '../gen/envoy/service/auth/v3/attribute_context_pb.js';
-import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import type { CheckRequestFacts, PeerFacts } from './read-check-request.js';
 
 export type AttemptResult = { ok: true; attempt: CallAttempt } | { ok: false; internal: string };
 
@@ -8,14 +7,14 @@ export type AttemptResult = { ok: true; attempt: CallAttempt } | { ok: false; in
 const PARTIAL_BODY = 'x-envoy-auth-partial-body';
 
 /**
- * CheckRequest → CallAttempt. Only facts Envoy sets itself decide transport security:
+ * CheckRequest (read by readCheckRequest, or any generated `CheckRequest`) → CallAttempt. Only facts Envoy sets itself decide transport security:
  * - TLS: `destination.principal` is filled from Envoy's own certificate only when the downstream
  *   connection has TLS (Envoy check_request_utils.cc setAttrContextPeer, `connection.ssl()`).
  *   `:scheme` and `x-forwarded-proto` are caller-controlled on HTTP/2 and are never consulted.
  * - Peer: `source.principal` is set only for a certificate the TLS handshake verified;
  *   `source.certificate` (include_peer_certificate) is its URL-encoded PEM.
  */
-export function toCallAttempt(request: CheckRequest): AttemptResult {
+export function toCallAttempt(request: CheckRequestFacts): AttemptResult {
   const attrs = request.attributes;
   const http = attrs?.request?.http;
   if (attrs === undefined || http === undefined) return { ok: false, internal: 'CheckRequest has no attributes.request.http' };
@@ -52,7 +51,7 @@ export function toCallAttempt(request: CheckRequest): AttemptResult {
 const decodedCertificates = new Map<string, PeerCertificate | undefined>();
 const MAX_DECODED_CERTIFICATES = 1024;
 
-function toPeer(source: AttributeContext_Peer | undefined): PeerCertificate | undefined {
+function toPeer(source: PeerFacts | undefined): PeerCertificate | undefined {
   if (source === undefined || source.principal === '') return undefined;
   if (source.certificate === '') return { principal: source.principal };
   const cached = decodedCertificates.get(source.certificate);
@@ -68,7 +67,7 @@ function toPeer(source: AttributeContext_Peer | undefined): PeerCertificate | un
   return peer;
 }
 
-function toAddress(peer: AttributeContext_Peer | undefined): string {
+function toAddress(peer: PeerFacts | undefined): string {
   const address = peer?.address?.address;
   if (address?.case !== 'socketAddress') return '';
   const port = address.value.portSpecifier.case === 'portValue' ? `:${address.value.portSpecifier.value}` : '';
