@@ -18,6 +18,8 @@ export interface StrictJsonOptions {
   readonly maxDepth: number;
   /** Refuse numbers beyond ±(2^53−1), which no IEEE double holds exactly (RFC 8259 §6). Default true. */
   readonly exactNumbers?: boolean;
+  /** Try the native fast path first (default true; tests turn it off to compare both paths). */
+  readonly fastPath?: boolean;
 }
 
 // RFC 8259 §8.1: UTF-8 only. `ignoreBOM` keeps a BOM in the text so it is refused, not silently dropped.
@@ -38,13 +40,96 @@ export function parseStrictJson(bytes: Uint8Array, options: StrictJsonOptions): 
   } catch {
     return { ok: false, offset: invalidUtf8Offset(bytes), reason: 'invalid UTF-8 (RFC 8259 §8.1)' };
   }
-  const parser = new Parser(text, options.maxDepth, options.exactNumbers ?? true);
+  const exactNumbers = options.exactNumbers ?? true;
+  if (options.fastPath ?? true) {
+    const fast = parseFast(text, options.maxDepth, exactNumbers);
+    if (fast !== NOT_FAST) return { ok: true, value: fast };
+  }
+  const parser = new Parser(text, options.maxDepth, exactNumbers);
   try {
     return { ok: true, value: parser.document() };
   } catch (err) {
     if (err instanceof ParseFailure) return { ok: false, offset: err.offset, reason: err.reason };
     throw err;
   }
+}
+
+const NOT_FAST: unique symbol = Symbol('not-fast');
+
+/**
+ * The fast path: `JSON.parse` (native) after one scan that proves the text has none of the things on
+ * which it is lenient and the strict parser is not. The scan counts object members, tracks depth and
+ * looks at every `\u` escape and number token; `JSON.parse` checks the grammar. Anything unusual
+ * (a surrogate escape, a number with an exponent or more than 15 characters, nesting past the limit,
+ * a syntax error, fewer members after parsing than in the text, i.e. a duplicate key) returns
+ * NOT_FAST, and the strict parser then decides and words the error. Where the fast path answers,
+ * its value is the strict parser's (same keys in the same order, same numbers; `__proto__` stays an
+ * own key with `JSON.parse` too); a differential test holds them together.
+ */
+function parseFast(text: string, maxDepth: number, exactNumbers: boolean): unknown {
+  let depth = 0;
+  let members = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // String: skip to the closing quote; only `\u` escapes need a look (lone surrogates).
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x22) break;
+        if (d === 0x5c) {
+          if (text.charCodeAt(i + 1) === 0x75 && isSurrogateEscape(text, i + 2)) return NOT_FAST;
+          i++;
+        }
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) return NOT_FAST;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    } else if (c === 0x3a) {
+      members++;
+    } else if (exactNumbers && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
+      const start = i;
+      for (; i + 1 < n; i++) {
+        const d = text.charCodeAt(i + 1);
+        if ((d | 0x20) === 0x65) return NOT_FAST; // exponent: range and precision checks needed
+        if (!((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x2b || d === 0x2d)) break;
+      }
+      // ≤ 15 characters: at most 15 significant digits, below 2^53, no precision check needed.
+      if (i + 1 - start > 15) return NOT_FAST;
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return NOT_FAST;
+  }
+  return countMembers(value) === members ? value : NOT_FAST;
+}
+
+/** `\uXXXX` at `i` (the four hex digits) names a UTF-16 surrogate (D800–DFFF). */
+function isSurrogateEscape(text: string, i: number): boolean {
+  return (text.charCodeAt(i) | 0x20) === 0x64 && isHighHexDigit(text.charCodeAt(i + 1));
+}
+
+/** 8, 9, a–f, A–F: the second hex digit of D800–DFFF. */
+function isHighHexDigit(c: number): boolean {
+  return c === 0x38 || c === 0x39 || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/** Object members in a parsed value, all levels. */
+function countMembers(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += countMembers(item);
+    return count;
+  }
+  for (const key in value) {
+    count += 1 + countMembers((value as Record<string, unknown>)[key]);
+  }
+  return count;
 }
 
 /** Control flow only: thrown inside the parser, converted to a result above, never escapes this module. */

@@ -138,3 +138,71 @@ describe('parseStrictJson: numbers must mean what they say', () => {
     expect(parse(text).ok).toBe(ok);
   });
 });
+
+// The native fast path must answer exactly as the strict parser whenever it answers at all.
+describe('parseStrictJson fast path agrees with the strict parser', () => {
+  const both = (text: string, maxDepth = 8) => {
+    const bytes = utf8(text);
+    return [parseStrictJson(bytes, { maxDepth }), parseStrictJson(bytes, { maxDepth, fastPath: false })];
+  };
+  const corpus = [
+    '{"a":1,"b":[true,false,null],"c":{"d":"e"}}',
+    '{"a":1,"a":2}',
+    '{"a":{"b":1,"b":1}}',
+    '[{"a":1},{"a":1}]',
+    '{"a":1,"\\u0061":2}',
+    '{"__proto__":{"x":1}}',
+    '{"__proto__":1,"__proto__":2}',
+    '{"1":1,"0":0,"b":2,"a":1}',
+    '"\\ud83d\\ude00"',
+    '"\\ud83d"',
+    '"\\uDC00x"',
+    '"\\u00e9\\uD7FF\\uE000"',
+    '"a:b{c}[d]\\"e\\\\"',
+    '[1.5,-0,0.1,123456789012345,1234567890123456,9007199254740993,1e400,1e-400,-1.0e2]',
+    '[100.000000000000001, 0.30000000000000004, 12345678901234567890]',
+    '[[[[[[[[1]]]]]]]]',
+    '[[[[[[[[[1]]]]]]]]]',
+    '{"a":[1,2,{"b":[3,{"c":4}]}],"d":"x:y"}',
+    '{"a":1,}',
+    '[1,2',
+    '01',
+    '{"a" 1}',
+    ' \t\n{"k": "v"} \r\n',
+    '"\u2028\u2029"',
+    '"raw\u0001control"',
+    'nul',
+    '{"a":"\\x"}',
+  ];
+  it.each(corpus)('%s', (text) => {
+    const [fast, strict] = both(text);
+    expect(fast).toEqual(strict);
+    if (fast?.ok && strict?.ok) expect(Object.keys(fast.value as object ?? {})).toEqual(Object.keys(strict.value as object ?? {}));
+  });
+
+  it('agrees on seeded random documents and their mutations', () => {
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const keys = ['a', 'b', 'a', '__proto__', '0', 'é', 'k:v', '\\u0061'];
+    const scalars = ['1', '-2.5', '0', '123456789012345678', '1e3', 'true', 'null', '"s"', '"\\ud800"', '"x\\"y"', '"é😀"'];
+    const gen = (depth: number): string => {
+      const r = random(depth > 4 ? 1 : 3);
+      if (r === 0) return scalars[random(scalars.length)] as string;
+      if (r === 1) return `[${Array.from({ length: random(4) }, () => gen(depth + 1)).join(',')}]`;
+      return `{${Array.from({ length: random(4) }, () => `"${keys[random(keys.length)]}":${gen(depth + 1)}`).join(',')}}`;
+    };
+    const chars = ['"', ':', ',', '{', '}', '[', ']', '\\', 'u', '1', 'e', ' '];
+    for (let i = 0; i < 3000; i++) {
+      let text = gen(0);
+      if (i % 3 === 0) {
+        const at = random(text.length + 1);
+        text = text.slice(0, at) + chars[random(chars.length)] + text.slice(at + (random(2) === 0 ? 1 : 0));
+      }
+      const [fast, strict] = both(text);
+      expect([text, fast]).toEqual([text, strict]);
+    }
+  });
+});
