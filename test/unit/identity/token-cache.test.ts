@@ -80,10 +80,10 @@ describe('token cache', () => {
     expect(jose).toHaveBeenCalledTimes(2);
   });
 
-  it('evicts the least recently used token', async () => {
+  it('evicts a token not used since it was cached before one that was (second chance)', async () => {
     const verify = await verifierWith({ tokenCacheSize: 2 });
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => idp.mint({ claims: { sub } })));
-    for (const token of [a, b, a, c]) await verify(token as string); // c evicts b, the least recent
+    for (const token of [a, b, a, c]) await verify(token as string); // c evicts b: a was used again
     expect(jose).toHaveBeenCalledTimes(3);
     await verify(a as string);
     await verify(c as string);
@@ -116,6 +116,19 @@ describe('createTokenCache', () => {
     clock = at;
     expect(cache.get('k') !== undefined).toBe(hit);
     expect(cache.size).toBe(hit ? 1 : 0);
+  });
+});
+
+describe('createTokenCache: bounded', () => {
+  const identity = { issuerName: 'i', issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 3600 };
+  it('never holds more than its capacity, whatever is used', () => {
+    const cache = createTokenCache(8, () => T0);
+    for (let i = 0; i < 1000; i++) {
+      cache.set(`k${i}`, identity);
+      if (i % 3 === 0) cache.get(`k${i - 1}`);
+      expect(cache.size).toBeLessThanOrEqual(8);
+    }
+    expect(cache.get('k999')).toBeDefined();
   });
 });
 
