@@ -37,15 +37,7 @@ export function createDecide(parts: DecideParts): Decide {
 
   return async function decide(attempt) {
     const decisionId = parts.newDecisionId();
-    const deny = (code: ReasonCode, extra: Partial<Omit<Deny, 'allow' | 'code' | 'status' | 'decisionId'>> = {}): Deny => ({
-      allow: false,
-      decisionId,
-      code,
-      status: REASONS[code].status,
-      detail: extra.detail ?? REASONS[code].title,
-      violations: extra.violations ?? [],
-      ...withoutUndefined(extra),
-    });
+    const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra);
 
     // 1. Encryption in transit, judged only from what Envoy itself reports about the connection.
     if (!attempt.transport.tls) return deny('ERR_TLS_REQUIRED');
@@ -86,7 +78,7 @@ export function createDecide(parts: DecideParts): Decide {
     if (jwt === undefined && peer === undefined) {
       return deny('ERR_CREDENTIAL_MISSING', { functionName, wwwAuthenticate: challenge('ERR_CREDENTIAL_MISSING') });
     }
-    const principal: Principal = { ...(jwt ? { jwt } : {}), ...(peer ? { peer } : {}) };
+    const principal: Principal = jwt === undefined ? { peer: peer as PeerIdentity } : peer === undefined ? { jwt } : { jwt, peer };
 
     // 5. Default deny.
     if (!isPermitted(fn, principal)) return deny('ERR_NOT_PERMITTED', { functionName, principal });
@@ -97,6 +89,20 @@ export function createDecide(parts: DecideParts): Decide {
       return deny(payload.code, { functionName, principal, detail: payload.detail, violations: payload.violations, payload: payload.summary });
     }
     return allow(decisionId, fn, principal, payload.summary, attempt, config.upstream.headerPrefix);
+  };
+}
+
+type DenyExtra = Partial<Omit<Deny, 'allow' | 'code' | 'status' | 'decisionId'>>;
+
+function denial(decisionId: string, code: ReasonCode, extra: DenyExtra = {}): Deny {
+  return {
+    allow: false,
+    decisionId,
+    code,
+    status: REASONS[code].status,
+    detail: extra.detail ?? REASONS[code].title,
+    violations: extra.violations ?? [],
+    ...withoutUndefined(extra),
   };
 }
 

@@ -26,7 +26,7 @@ export interface CheckHandlerParts {
 export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array, caller?: { untrusted?: string }) => Promise<Uint8Array> {
   const { decide, log, headerPrefix } = parts;
   return async (requestBytes, caller = {}) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     let attempt: CallAttempt | undefined;
     let decision: Decision;
     try {
@@ -48,7 +48,7 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
       const malformed = attempt === undefined;
       decision = internalDeny(parts.newDecisionId(), malformed ? 'ERR_REQUEST_MALFORMED' : 'ERR_INTERNAL', describe(err));
     }
-    const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
+    const latencyUs = Math.round((performance.now() - started) * 1000);
     try {
       log.write(toDecisionRecord(attempt, decision, latencyUs));
     } catch {

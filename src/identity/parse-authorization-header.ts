@@ -15,11 +15,10 @@ const BEARER = /^bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
  */
 export function parseAuthorizationHeader(value: string | undefined): AuthorizationHeaderResult | undefined {
   if (value === undefined) return undefined;
-  if (value.includes(',')) {
-    return { ok: false, code: 'ERR_TOKEN_MALFORMED', detail: 'more than one Authorization header value' };
-  }
   const token = BEARER.exec(value)?.[1];
   if (token === undefined) {
+    // b64token has no comma, so only a failed match needs telling apart from joined duplicates.
+    if (value.includes(',')) return { ok: false, code: 'ERR_TOKEN_MALFORMED', detail: 'more than one Authorization header value' };
     return {
       ok: false,
       code: 'ERR_TOKEN_MALFORMED',

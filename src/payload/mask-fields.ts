@@ -18,7 +18,8 @@ export interface FieldRules {
  * arrays are summarized (`[object]`, `[array n]`), never copied, so nothing nested can slip through.
  */
 export function maskFields(body: unknown, rules: FieldRules): Record<string, unknown> {
-  const { sensitive, logFields, maskAll } = parsedRules(rules);
+  const { sensitive, logFields, maskAll, fixed } = parsedRules(rules);
+  if (fixed !== undefined) return maskFixed(body, fixed);
   const fields: Record<string, unknown> = {};
   let count = 0;
   const record = (tokens: readonly string[], value: unknown): boolean => {
@@ -40,6 +41,48 @@ interface ParsedRules {
   readonly logFields: readonly (readonly string[] | undefined)[];
   /** Fail closed: a malformed sensitive pointer (compile rejects these) masks everything. */
   readonly maskAll: boolean;
+  /**
+   * When no logFields pointer has a wildcard (the usual case), each one's pointer text and masking
+   * are fixed at load: the call only looks the value up. Same result as the general path (tested).
+   */
+  readonly fixed: readonly FixedField[] | undefined;
+}
+
+interface FixedField {
+  readonly tokens: readonly string[];
+  readonly pointer: string;
+  readonly masked: boolean;
+}
+
+function maskFixed(body: unknown, fixed: readonly FixedField[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  let count = 0;
+  for (const field of fixed) {
+    const found = lookup(body, field.tokens);
+    if (found === NOT_FOUND || Object.hasOwn(fields, field.pointer)) continue;
+    if (count++ >= MAX_LOGGED_FIELDS) break;
+    fields[field.pointer] = field.masked ? MASKED : summarize(found);
+  }
+  return fields;
+}
+
+const NOT_FOUND: unique symbol = Symbol('not-found');
+
+/** The value at `tokens` (no wildcards), with the same rules as {@link expand}. */
+function lookup(value: unknown, tokens: readonly string[]): unknown {
+  let at = value;
+  for (const token of tokens) {
+    if (typeof at !== 'object' || at === null) return NOT_FOUND;
+    if (Array.isArray(at)) {
+      const index = isArrayIndex(token) ? Number(token) : -1;
+      if (index < 0 || index >= at.length) return NOT_FOUND;
+      at = at[index];
+    } else {
+      if (!Object.hasOwn(at, token)) return NOT_FOUND;
+      at = (at as Record<string, unknown>)[token];
+    }
+  }
+  return at;
 }
 
 /** Rules are per function and fixed at load: parse their pointers once, not on every call. */
@@ -49,7 +92,17 @@ function parsedRules(rules: FieldRules): ParsedRules {
   let entry = parsed.get(rules);
   if (entry === undefined) {
     const sensitive = rules.sensitive.map(parsePointer);
-    entry = { sensitive, logFields: rules.logFields.map(parsePointer), maskAll: sensitive.includes(undefined) };
+    const logFields = rules.logFields.map(parsePointer);
+    const maskAll = sensitive.includes(undefined);
+    const static_ = logFields.every((tokens) => tokens !== undefined && !tokens.includes(WILDCARD));
+    const fixed = static_
+      ? (logFields as (readonly string[])[]).map((tokens) => ({
+          tokens,
+          pointer: formatPointer(tokens),
+          masked: maskAll || sensitive.some((s) => s !== undefined && isAtOrUnder(tokens, s)),
+        }))
+      : undefined;
+    entry = { sensitive, logFields, maskAll, fixed };
     parsed.set(rules, entry);
   }
   return entry;

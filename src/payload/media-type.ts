@@ -14,8 +14,22 @@ const QUOTED = '"(?:[\\t !#-\\[\\]-~\\x80-\\xff]|\\\\[\\t -~\\x80-\\xff])*"';
 const TYPE = new RegExp(`^[ \\t]*(${TOKEN}/${TOKEN})[ \\t]*`, 'y');
 const PARAMETER = new RegExp(`;[ \\t]*(?:(${TOKEN})=(${TOKEN}|${QUOTED}))?[ \\t]*`, 'y');
 
-/** Parses a `content-type` value; undefined when it is not one well-formed media type. */
+let lastHeader: string | undefined;
+let lastResult: MediaType | undefined;
+
+/**
+ * Parses a `content-type` value; undefined when it is not one well-formed media type. The result is
+ * immutable and depends only on the text, so the last one is reused (callers send the same value).
+ */
 export function parseMediaType(header: string): MediaType | undefined {
+  if (header === lastHeader) return lastResult;
+  const result = parse(header);
+  lastHeader = header;
+  lastResult = result;
+  return result;
+}
+
+function parse(header: string): MediaType | undefined {
   TYPE.lastIndex = 0;
   const type = TYPE.exec(header);
   if (type === null) return undefined;
@@ -30,5 +44,5 @@ export function parseMediaType(header: string): MediaType | undefined {
     charset = (raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/gs, '$1') : raw).toLowerCase();
   }
   const essence = (type[1] ?? '').toLowerCase();
-  return charset === undefined ? { essence } : { essence, charset };
+  return Object.freeze(charset === undefined ? { essence } : { essence, charset });
 }

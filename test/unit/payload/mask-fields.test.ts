@@ -49,3 +49,28 @@ describe('maskFields', () => {
     expect(JSON.stringify(fields)).not.toMatch(/hunter2-secret|"123"|"999"/);
   });
 });
+
+// Without wildcards the pointers are resolved once at load; the answer must be the general path's.
+describe('maskFields: fixed pointers agree with the general path', () => {
+  const pointers = ['/user/name', '/user/password', '/user', '/user/roles/1', '/cards/0/cvv', '/cards/01/last4', '/a~1b', '/c~0d', '/note', '/flag/x', '', '/nope', '/user/name'];
+  const sensitives = [[], ['/user/password'], ['/user'], ['/cards/*/cvv'], ['/bad~2'], ['']];
+  // A wildcard rule that matches nothing forces the general path without changing its result.
+  const general = (logFields: string[], sensitive: string[]) => maskFields(body, { logFields: [...logFields, '/absent/*'], sensitive });
+  let seed = 3;
+  const pick = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed;
+  };
+  const cases = Array.from({ length: 60 }, (_, i) => ({
+    logFields: Array.from({ length: 1 + (pick() % 5) }, () => pointers[pick() % pointers.length] as string),
+    sensitive: sensitives[i % sensitives.length] as string[],
+  }));
+  it.each(cases)('$logFields / $sensitive', ({ logFields, sensitive }) => {
+    expect(maskFields(body, { logFields, sensitive })).toEqual(general(logFields, sensitive));
+  });
+
+  it('caps fixed pointers too', () => {
+    const many = Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`k${i}`, i]));
+    expect(Object.keys(maskFields(many, { logFields: Object.keys(many).map((k) => `/${k}`), sensitive: [] }))).toHaveLength(MAX_LOGGED_FIELDS);
+  });
+});
