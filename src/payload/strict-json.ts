@@ -70,18 +70,26 @@ function parseFast(text: string, maxDepth: number, exactNumbers: boolean): unkno
   let depth = 0;
   let members = 0;
   const n = text.length;
+  // Strings are skipped with native indexOf; only a string holding a backslash is walked by hand.
+  let nextEscape = text.indexOf('\\');
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
-      // String: skip to the closing quote; only `\u` escapes need a look (lone surrogates).
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x22) break;
-        if (d === 0x5c) {
-          if (text.charCodeAt(i + 1) === 0x75 && isSurrogateEscape(text, i + 2)) return NOT_FAST;
-          i++;
+      let close = text.indexOf('"', i + 1);
+      if (nextEscape !== -1 && nextEscape < close) {
+        for (i++; i < n; i++) {
+          const d = text.charCodeAt(i);
+          if (d === 0x22) break;
+          if (d === 0x5c) {
+            if (text.charCodeAt(i + 1) === 0x75 && isSurrogateEscape(text, i + 2)) return NOT_FAST;
+            i++;
+          }
         }
+        close = i;
+        nextEscape = text.indexOf('\\', close);
       }
+      if (close === -1) return NOT_FAST; // unterminated: the strict parser says where
+      i = close;
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > maxDepth) return NOT_FAST;
     } else if (c === 0x7d || c === 0x5d) {
