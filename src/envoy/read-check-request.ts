@@ -490,8 +490,14 @@ const interned: (string | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
 /** Strings up to this many bytes are built in JS; longer ones by the native UTF-8 decoder. */
 const SHORT_STRING = 16;
 
-/** Strict UTF-8 (proto3 strings must be valid UTF-8, as fromBinary checks). */
+/**
+ * Strict UTF-8 (proto3 strings must be valid UTF-8, as fromBinary checks). Decoded by Buffer's own
+ * slice (no view object, no TextDecoder call); only a result holding U+FFFD, which is either in the
+ * input or stands for invalid bytes, is decoded again strictly to tell which.
+ */
 function decodeUtf8(buf: Buffer, start: number, end: number): string {
+  const text = buf.toString('utf8', start, end);
+  if (!text.includes('\uFFFD')) return text;
   try {
     return utf8.decode(buf.subarray(start, end));
   } catch {

@@ -37,6 +37,7 @@ const shapes: { name: string; shape: EnvoyShape }[] = [
   { name: 'JSON body, bearer, context extension', shape: { body: '{"a":1}', headers: { authorization: 'Bearer x.y.z', 'content-type': 'application/json' }, contextExtensions: { function: 'orders.create' } } },
   { name: 'partial body', shape: { body: 'x'.repeat(300), partial: true } },
   { name: 'non-ASCII header values and path', shape: { path: '/ünïcode/😀', headers: { 'x-name': 'Zoë 中文', long: 'é'.repeat(100) } } },
+  { name: 'a literal U+FFFD (valid UTF-8), short and long', shape: { headers: { 'x-r': 'a\uFFFDb', 'x-long': 'a\uFFFDb'.repeat(20) } } },
   { name: '__proto__ header key', shape: { headers: { ['__proto__']: 'x', constructor: 'y' } } },
   { name: 'many headers', shape: { headers: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`x-h-${i}`, 'v'.repeat(i)])) } },
 ];
@@ -94,6 +95,7 @@ describe('readCheckRequest refuses malformed wire data (→ ERR_REQUEST_MALFORME
     { name: 'varint with 11 bytes', bytes: new Uint8Array([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]) },
     { name: 'length beyond the end', bytes: new Uint8Array([0x0a, 0x7f, 0x00]) },
     { name: 'invalid UTF-8 in a header value', bytes: headerWithBytes([0xc3, 0x28]) },
+    { name: 'invalid UTF-8 in a long header value', bytes: headerWithBytes([...Buffer.from('x'.repeat(40)), 0xff, 0x41]) },
   ])('$name', ({ bytes }) => {
     expect(() => readCheckRequest(bytes)).toThrow(WireFormatError);
   });
