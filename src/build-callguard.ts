@@ -20,7 +20,8 @@ export interface BuildOptions {
 
 export interface Callguard {
   readonly decide: Decide;
-  readonly handleCheck: (request: Uint8Array) => Promise<Uint8Array>;
+  /** Synchronous when the decision is (see Decide); await it either way. */
+  readonly handleCheck: (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
   readonly log: DecisionLog;
   close(): void;
 }

@@ -4,7 +4,7 @@ import type { Allow, Decision, Deny, PayloadSummary, Violation } from './decisio
 import { REASONS, type ReasonCode } from './errors.js';
 import { isPermitted } from './functions/authorize.js';
 import type { FunctionRegistry } from './functions/function-registry.js';
-import { type BearerVerifier, parseAuthorizationHeader } from './identity/verify-bearer.js';
+import { type BearerResult, type BearerVerifier, parseAuthorizationHeader } from './identity/verify-bearer.js';
 import type { CompiledInput } from './payload/compile-input.js';
 import { inspectPayload } from './payload/inspect-payload.js';
 import type { JwtIdentity, PeerIdentity, Principal } from './principal.js';
@@ -21,7 +21,12 @@ export interface DecideParts {
   readonly newDecisionId: () => string;
 }
 
-export type Decide = (attempt: CallAttempt) => Promise<Decision>;
+/**
+ * A decision, synchronously when nothing had to wait (a cached token, an mTLS-only caller), else a
+ * promise (a token verified against keys). Callers `await` it either way; the hot path then costs
+ * no promise and no microtask.
+ */
+export type Decide = (attempt: CallAttempt) => Decision | Promise<Decision>;
 
 /** The route's `context_extensions` key that names the function (Envoy ExtAuthzPerRoute). */
 export const FUNCTION_EXTENSION = 'function';
@@ -35,7 +40,7 @@ export function createDecide(parts: DecideParts): Decide {
   const { config, registry, bearer, peers, inputs } = parts;
   const maxDepth = config.payload.maxDepth;
 
-  return async function decide(attempt) {
+  return function decide(attempt) {
     const decisionId = parts.newDecisionId();
     const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra);
 
@@ -61,11 +66,20 @@ export function createDecide(parts: DecideParts): Decide {
     if (fn.requireMtls && peer === undefined) return deny('ERR_MTLS_REQUIRED', { functionName });
 
     // 4. Bearer token: when presented it must be valid, whatever else the caller has.
-    let jwt: JwtIdentity | undefined;
     const header = parseAuthorizationHeader(attempt.headers['authorization']);
-    if (header !== undefined) {
-      if (!header.ok) return deny(header.code, { functionName, wwwAuthenticate: challenge(header.code) });
-      const verified = await bearer.verify(header.token);
+    if (header === undefined) return conclude(attempt, fn, peer, undefined, decisionId);
+    if (!header.ok) return deny(header.code, { functionName, wwwAuthenticate: challenge(header.code) });
+    const verified = bearer.verify(header.token);
+    if (verified instanceof Promise) return verified.then((result) => conclude(attempt, fn, peer, result, decisionId));
+    return conclude(attempt, fn, peer, verified, decisionId);
+  };
+
+  /** Steps 4 (outcome of the token) to 6, once the token, if any, is verified. */
+  function conclude(attempt: CallAttempt, fn: FunctionConfig, peer: PeerIdentity | undefined, verified: BearerResult | undefined, decisionId: string): Decision {
+    const functionName = fn.name;
+    const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra);
+    let jwt: JwtIdentity | undefined;
+    if (verified !== undefined) {
       if (!verified.ok) {
         return deny(verified.code, {
           functionName,
@@ -89,7 +103,7 @@ export function createDecide(parts: DecideParts): Decide {
       return deny(payload.code, { functionName, principal, detail: payload.detail, violations: payload.violations, payload: payload.summary });
     }
     return allow(decisionId, fn, principal, payload.summary, attempt, config.upstream.headerPrefix);
-  };
+  }
 }
 
 type DenyExtra = Partial<Omit<Deny, 'allow' | 'code' | 'status' | 'decisionId'>>;

@@ -20,34 +20,14 @@ export interface CheckHandlerParts {
 
 /**
  * Envoy ext_authz gRPC boundary: CheckRequest bytes in, CheckResponse bytes out, one decision log
- * line per call. Never rejects: a malformed request or any internal error is a denial (ERR_*),
- * because a gRPC error would let Envoy's failure mode decide instead of us.
+ * line per call. Never throws or rejects: a malformed request or any internal error is a denial
+ * (ERR_*), because a gRPC error would let Envoy's failure mode decide instead of us. Synchronous when
+ * the decision is (see {@link Decide}), a promise otherwise.
  */
-export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array, caller?: { untrusted?: string }) => Promise<Uint8Array> {
+export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array, caller?: { untrusted?: string }) => Uint8Array | Promise<Uint8Array> {
   const { decide, log, headerPrefix } = parts;
-  return async (requestBytes, caller = {}) => {
-    const started = performance.now();
-    let attempt: CallAttempt | undefined;
-    let decision: Decision;
-    try {
-      const converted = toCallAttempt(readCheckRequest(requestBytes));
-      if (!log.healthy()) {
-        // Fail closed on audit: a call that cannot be recorded is not allowed.
-        if (converted.ok) attempt = converted.attempt;
-        decision = internalDeny(parts.newDecisionId(), 'ERR_DECISION_LOG_UNAVAILABLE', 'decision log sink failed');
-      } else if (caller.untrusted !== undefined) {
-        if (converted.ok) attempt = converted.attempt;
-        decision = internalDeny(parts.newDecisionId(), 'ERR_CALLER_UNTRUSTED', caller.untrusted);
-      } else if (converted.ok) {
-        attempt = converted.attempt;
-        decision = await decide(attempt);
-      } else {
-        decision = internalDeny(parts.newDecisionId(), 'ERR_REQUEST_MALFORMED', converted.internal);
-      }
-    } catch (err) {
-      const malformed = attempt === undefined;
-      decision = internalDeny(parts.newDecisionId(), malformed ? 'ERR_REQUEST_MALFORMED' : 'ERR_INTERNAL', describe(err));
-    }
+
+  const answer = (attempt: CallAttempt | undefined, decision: Decision, started: number): Uint8Array => {
     const latencyUs = Math.round((performance.now() - started) * 1000);
     try {
       log.write(toDecisionRecord(attempt, decision, latencyUs));
@@ -55,6 +35,41 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
       // A failing log sink must not turn a decision into a gRPC error; the log reports sink errors itself (fail closed).
     }
     return decision.allow ? encodeAllow(decision) : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
+  };
+  const failed = (attempt: CallAttempt | undefined, err: unknown): Deny => {
+    const malformed = attempt === undefined;
+    return internalDeny(parts.newDecisionId(), malformed ? 'ERR_REQUEST_MALFORMED' : 'ERR_INTERNAL', describe(err));
+  };
+
+  return (requestBytes, caller = {}) => {
+    const started = performance.now();
+    let attempt: CallAttempt | undefined;
+    let decision: Decision;
+    try {
+      const converted = toCallAttempt(readCheckRequest(requestBytes));
+      if (converted.ok) attempt = converted.attempt;
+      if (!log.healthy()) {
+        // Fail closed on audit: a call that cannot be recorded is not allowed.
+        decision = internalDeny(parts.newDecisionId(), 'ERR_DECISION_LOG_UNAVAILABLE', 'decision log sink failed');
+      } else if (caller.untrusted !== undefined) {
+        decision = internalDeny(parts.newDecisionId(), 'ERR_CALLER_UNTRUSTED', caller.untrusted);
+      } else if (converted.ok) {
+        const decided = decide(converted.attempt);
+        if (decided instanceof Promise) {
+          const asked = converted.attempt;
+          return decided.then(
+            (d) => answer(asked, d, started),
+            (err: unknown) => answer(asked, failed(asked, err), started),
+          );
+        }
+        decision = decided;
+      } else {
+        decision = internalDeny(parts.newDecisionId(), 'ERR_REQUEST_MALFORMED', converted.internal);
+      }
+    } catch (err) {
+      decision = failed(attempt, err);
+    }
+    return answer(attempt, decision, started);
   };
 }
 

@@ -17,8 +17,11 @@ export type BearerResult =
   | { ok: false; code: ReasonCode; detail: string; internal?: string };
 
 export interface BearerVerifier {
-  /** token = the raw JWT (without the 'Bearer ' prefix). Never throws: every failure is a coded result. */
-  verify(token: string): Promise<BearerResult>;
+  /**
+   * token = the raw JWT (without the 'Bearer ' prefix). Never throws or rejects: every failure is a
+   * coded result. Synchronous for a cached token, a promise when keys had to be consulted.
+   */
+  verify(token: string): BearerResult | Promise<BearerResult>;
   close(): void;
 }
 
@@ -82,16 +85,17 @@ export async function createBearerVerifier(identity: IdentityConfig, deps: Beare
   }
 
   return {
-    async verify(token) {
+    verify(token) {
       try {
         if (token.length > identity.maxTokenBytes) {
           return { ok: false, code: 'ERR_TOKEN_MALFORMED', detail: `the token is longer than ${identity.maxTokenBytes} bytes` };
         }
         const hit = cache.get(token);
-        return hit !== undefined ? { ok: true, identity: hit } : await verifyUncached(token);
+        if (hit !== undefined) return { ok: true, identity: hit };
       } catch (error) {
         return toReason(error);
       }
+      return verifyUncached(token).catch(toReason);
     },
     close,
   };

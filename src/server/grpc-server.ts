@@ -5,8 +5,8 @@ import { HEALTH_SERVICE, healthHandlers } from './health.js';
 
 export const AUTHORIZATION_SERVICE_NAME = 'envoy.service.auth.v3.Authorization';
 
-/** Bytes-in/bytes-out Check: protobuf decoding stays in src/envoy, grpc-js stays here. */
-export type CheckBytesHandler = (request: Uint8Array, caller: CallerFacts) => Promise<Uint8Array>;
+/** Bytes-in/bytes-out Check: protobuf decoding stays in src/envoy, grpc-js stays here. Never throws or rejects. */
+export type CheckBytesHandler = (request: Uint8Array, caller: CallerFacts) => Uint8Array | Promise<Uint8Array>;
 
 /** What the transport knows about who sent the CheckRequest (should be Envoy). */
 export interface CallerFacts {
@@ -43,11 +43,16 @@ export async function startGrpcServer(config: ServerConfig, handleCheck: CheckBy
   });
   server.addService(AUTHORIZATION_SERVICE, {
     Check(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) {
-      handleCheck(call.request, callerFacts(call, clientSans)).then(
-        (bytes) => callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
-        // Unreachable by contract (the handler never rejects); fail closed if it ever does.
-        () => callback({ code: grpc.status.INTERNAL, details: 'internal error' }),
-      );
+      const send = (bytes: Uint8Array): void => callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      // Unreachable by contract (the handler never throws or rejects); fail closed if it ever does.
+      const fail = (): void => callback({ code: grpc.status.INTERNAL, details: 'internal error' });
+      try {
+        const answer = handleCheck(call.request, callerFacts(call, clientSans));
+        if (answer instanceof Promise) answer.then(send, fail);
+        else send(answer);
+      } catch {
+        fail();
+      }
     },
   });
   server.addService(HEALTH_SERVICE, healthHandlers(new Set([AUTHORIZATION_SERVICE_NAME]), () => serving && isHealthy()));

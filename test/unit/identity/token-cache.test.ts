@@ -47,6 +47,18 @@ describe('token cache', () => {
     expect(jose).toHaveBeenCalledTimes(1);
   });
 
+  it('answers a cached token synchronously (no promise on the hot path), a new one with a promise', async () => {
+    const verifier = await createBearerVerifier(testIdentityConfig([testIssuerConfig(idp)]), { now });
+    verifiers.push(verifier);
+    const token = await idp.mint();
+    const first = verifier.verify(token);
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first).ok).toBe(true);
+    const second = verifier.verify(token);
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(second).toMatchObject({ ok: true });
+  });
+
   it.each([
     { name: 'no skew: expired', clockSkewSeconds: 0, code: 'ERR_TOKEN_EXPIRED' },
     { name: 'within the skew: verified again', clockSkewSeconds: 30, code: 'ok' },
