@@ -1,4 +1,4 @@
-import type { Principal } from './principal.js';
+import type { JwtIdentity, Principal } from './principal.js';
 
 /** The upstream header names for one prefix, built once (not per call). */
 interface HeaderNames {
@@ -47,9 +47,10 @@ export function upstreamHeaders(
   const removeHeaders = ['authorization'];
   const jwt = principal.jwt;
   if (jwt) {
-    setHeaders[names.subject] = headerValue(jwt.subject);
-    setHeaders[names.issuer] = headerValue(jwt.issuer);
-    setHeaders[names.groups] = jwt.groups.map(headerValue).join(',');
+    const values = jwtHeaderValues(jwt);
+    setHeaders[names.subject] = values.subject;
+    setHeaders[names.issuer] = values.issuer;
+    setHeaders[names.groups] = values.groups;
   } else {
     removeHeaders.push(names.subject, names.issuer, names.groups);
   }
@@ -59,6 +60,21 @@ export function upstreamHeaders(
     if (name.startsWith(prefix) && !(name in setHeaders) && !removeHeaders.includes(name)) removeHeaders.push(name);
   }
   return { setHeaders, removeHeaders };
+}
+
+/**
+ * A verified identity is immutable and, for a cached token, the same object on every call: its
+ * header values are encoded once.
+ */
+const encodedIdentities = new WeakMap<JwtIdentity, { subject: string; issuer: string; groups: string }>();
+
+function jwtHeaderValues(jwt: JwtIdentity): { subject: string; issuer: string; groups: string } {
+  let values = encodedIdentities.get(jwt);
+  if (values === undefined) {
+    values = { subject: headerValue(jwt.subject), issuer: headerValue(jwt.issuer), groups: jwt.groups.map(headerValue).join(',') };
+    encodedIdentities.set(jwt, values);
+  }
+  return values;
 }
 
 /** Characters passed through as they are: no space, comma, semicolon, quote or percent. */
