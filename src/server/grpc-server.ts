@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { ServerConfig } from '../config/types.js';
 import { HEALTH_SERVICE, healthHandlers } from './health.js';
@@ -37,6 +38,7 @@ export interface RunningServer {
 export async function startGrpcServer(config: ServerConfig, handleCheck: CheckBytesHandler, isHealthy: () => boolean = () => true): Promise<RunningServer> {
   let serving = true;
   const clientSans = new Set(config.tls?.clientSans ?? []);
+  const judge = createCallerJudge(clientSans);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
@@ -46,13 +48,15 @@ export async function startGrpcServer(config: ServerConfig, handleCheck: CheckBy
       const send = (bytes: Uint8Array): void => callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       // Unreachable by contract (the handler never throws or rejects); fail closed if it ever does.
       const fail = (): void => callback({ code: grpc.status.INTERNAL, details: 'internal error' });
+      let answer: Uint8Array | Promise<Uint8Array>;
       try {
-        const answer = handleCheck(call.request, callerFacts(call, clientSans));
-        if (answer instanceof Promise) answer.then(send, fail);
-        else send(answer);
+        answer = handleCheck(call.request, judge(call));
       } catch {
         fail();
+        return;
       }
+      if (answer instanceof Promise) answer.then(send, fail);
+      else send(answer);
     },
   });
   server.addService(HEALTH_SERVICE, healthHandlers(new Set([AUTHORIZATION_SERVICE_NAME]), () => serving && isHealthy()));
@@ -86,15 +90,51 @@ function credentials(config: ServerConfig): grpc.ServerCredentials {
   return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }], ca !== null);
 }
 
+const TRUSTED: CallerFacts = Object.freeze({});
+
 /**
  * With `server.tls.clientSans`, the gRPC client certificate (already verified against `clientCa`)
  * must carry one of those SANs: a workload certificate from the same CA must not be able to ask
  * callguard for decisions or write decision-log lines in a caller's name.
+ *
+ * Judged once per TLS connection, not per call: reading the peer certificate costs ~19 µs a call
+ * (Node builds it anew with three fingerprints), as much as deciding. A connection keeps the
+ * certificate it was judged on (TLS 1.2 renegotiation could swap it, but only for a client that
+ * already proved it holds a pinned certificate, or from untrusted to a cached denial). When
+ * grpc-js does not expose the connection, every call is judged.
  */
-function callerFacts(call: grpc.ServerUnaryCall<Buffer, Buffer>, clientSans: ReadonlySet<string>): CallerFacts {
-  if (clientSans.size === 0) return {};
+function createCallerJudge(clientSans: ReadonlySet<string>): (call: grpc.ServerUnaryCall<Buffer, Buffer>) => CallerFacts {
+  const byConnection = new WeakMap<object, CallerFacts>();
+  return (call) => {
+    if (clientSans.size === 0) return TRUSTED;
+    const connection = tlsSocketOf(call);
+    const known = connection === undefined ? undefined : byConnection.get(connection);
+    if (known !== undefined) return known;
+    const facts = judgeCertificate(call, clientSans);
+    if (connection !== undefined) byConnection.set(connection, facts);
+    return facts;
+  };
+}
+
+function judgeCertificate(call: grpc.ServerUnaryCall<Buffer, Buffer>, clientSans: ReadonlySet<string>): CallerFacts {
   const certificate = call.getAuthContext().sslPeerCertificate;
   const sans = (certificate?.subjectaltname ?? '').split(', ').map((entry) => entry.replace(/^(DNS|URI):/, ''));
-  if (sans.some((san) => clientSans.has(san))) return {};
+  if (sans.some((san) => clientSans.has(san))) return TRUSTED;
   return { untrusted: certificate ? 'client certificate carries none of server.tls.clientSans' : 'no client certificate' };
+}
+
+/** The call's TLS socket, through grpc-js internals (1.14: call › [nextCall…] › stream.session.socket). */
+function tlsSocketOf(call: grpc.ServerUnaryCall<Buffer, Buffer>): TLSSocket | undefined {
+  let layer = (call as unknown as { call?: InternalCall }).call;
+  for (let depth = 0; depth < 8 && layer !== undefined; depth++) {
+    const socket = layer.stream?.session?.socket;
+    if (socket !== undefined) return socket instanceof TLSSocket ? socket : undefined;
+    layer = layer.nextCall;
+  }
+  return undefined;
+}
+
+interface InternalCall {
+  readonly nextCall?: InternalCall;
+  readonly stream?: { readonly session?: { readonly socket?: unknown } };
 }

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningServer, startGrpcServer } from '../../src/server/grpc-server.js';
 import { createCheckClient, decodeCheckResponse, envoyCheckBytes, summarize } from '../helpers/envoy-check.js';
 import { createTestCerts } from '../helpers/test-certs.js';
@@ -100,5 +100,24 @@ describe('server.tls.clientSans pins the proxy', () => {
     await client.checkBytes(envoyCheckBytes());
     client.close();
     expect(seen.at(-1)?.untrusted).toBe(untrusted);
+  });
+
+  it('judges each connection once, not each call (reading the certificate costs ~19 µs)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { TLSSocket } = await import('node:tls');
+    const spy = vi.spyOn(TLSSocket.prototype, 'getPeerCertificate');
+    try {
+      for (const cert of [envoyClient, workload]) {
+        const client = createCheckClient(pinned.address, grpc.credentials.createSsl(ca(), readFileSync(cert.keyFile), readFileSync(cert.certFile)));
+        await client.checkBytes(envoyCheckBytes()); // connects: certificates are read here (client and server side)
+        const afterFirst = spy.mock.calls.length;
+        for (let i = 0; i < 4; i++) await client.checkBytes(envoyCheckBytes());
+        client.close();
+        expect(spy.mock.calls.length - afterFirst).toBe(0);
+        expect(seen.slice(-5).map((c) => c?.untrusted)).toEqual(Array(5).fill(cert === envoyClient ? undefined : 'client certificate carries none of server.tls.clientSans'));
+      }
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
