@@ -8,7 +8,7 @@ export interface DecisionLog {
   healthy(): boolean;
   /** Why the sink is unhealthy, for the operational log. */
   readonly failure: string | undefined;
-  /** Hands every pending line to the sink and flushes it (call on shutdown). */
+  /** Hands every pending line to the sink and flushes it (call on shutdown; also done on process exit). */
   flush(): void;
 }
 
@@ -66,12 +66,27 @@ export function createDecisionLog(destination: string | DestinationStream, onFai
     const chunk = pending.length === 1 ? (pending[0] as string) : pending.join('');
     pending = [];
     pendingChars = 0;
+    put(chunk);
+  };
+  const put = (text: string): void => {
     try {
-      stream.write(chunk);
+      stream.write(text);
     } catch (err) {
       fail(`decision log write failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
+  const flushNow = (): void => {
+    handOver();
+    const s = stream as { flushSync?: () => void };
+    try {
+      s.flushSync?.();
+    } catch {
+      // sonic-boom throws if not ready yet; nothing buffered then.
+    }
+  };
+  // Lines still batched when the process exits (process.exit anywhere, an uncaught exception) are
+  // written synchronously on the way out, as pino does for its own buffer.
+  if (batched) flushOnExit.add(flushNow);
 
   return {
     write(record) {
@@ -84,7 +99,7 @@ export function createDecisionLog(destination: string | DestinationStream, onFai
         return;
       }
       if (!batched) {
-        stream.write(line);
+        put(line);
         return;
       }
       pending.push(line);
@@ -97,13 +112,14 @@ export function createDecisionLog(destination: string | DestinationStream, onFai
       return failure;
     },
     flush() {
-      handOver();
-      const s = stream as { flushSync?: () => void };
-      try {
-        s.flushSync?.();
-      } catch {
-        // sonic-boom throws if not ready yet; nothing buffered then.
-      }
+      flushOnExit.delete(flushNow);
+      flushNow();
     },
   };
 }
+
+/** Batched logs not yet flushed by their owner; one process `exit` listener serves them all. */
+const flushOnExit = new Set<() => void>();
+process.once('exit', () => {
+  for (const flush of flushOnExit) flush();
+});

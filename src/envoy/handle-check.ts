@@ -32,7 +32,7 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
     try {
       log.write(toDecisionRecord(attempt, decision, latencyUs));
     } catch {
-      // A failing log sink must not turn a decision into a gRPC error; the log reports sink errors itself (fail closed).
+      // A failing log sink must not turn a decision into a gRPC error; the log marks itself unhealthy (fail closed).
     }
     return decision.allow ? encodeAllow(decision) : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
   };

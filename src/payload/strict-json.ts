@@ -41,8 +41,9 @@ export function parseStrictJson(bytes: Uint8Array, options: StrictJsonOptions): 
     return { ok: false, offset: invalidUtf8Offset(bytes), reason: 'invalid UTF-8 (RFC 8259 §8.1)' };
   }
   const exactNumbers = options.exactNumbers ?? true;
-  if (options.fastPath ?? true) {
-    const fast = parseFast(text, options.maxDepth, exactNumbers);
+  // Only with exact numbers (request bodies): schema files keep the strict parser's number checks.
+  if (exactNumbers && (options.fastPath ?? true)) {
+    const fast = parseFast(text, options.maxDepth);
     if (fast !== NOT_FAST) return { ok: true, value: fast };
   }
   const parser = new Parser(text, options.maxDepth, exactNumbers);
@@ -66,7 +67,7 @@ const NOT_FAST: unique symbol = Symbol('not-fast');
  * its value is the strict parser's (same keys in the same order, same numbers; `__proto__` stays an
  * own key with `JSON.parse` too); a differential test holds them together.
  */
-function parseFast(text: string, maxDepth: number, exactNumbers: boolean): unknown {
+function parseFast(text: string, maxDepth: number): unknown {
   let depth = 0;
   let members = 0;
   const n = text.length;
@@ -96,7 +97,7 @@ function parseFast(text: string, maxDepth: number, exactNumbers: boolean): unkno
       depth--;
     } else if (c === 0x3a) {
       members++;
-    } else if (exactNumbers && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const start = i;
       for (; i + 1 < n; i++) {
         const d = text.charCodeAt(i + 1);

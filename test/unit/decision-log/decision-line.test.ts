@@ -1,6 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createDecisionLog } from '../../../src/decision-log/create-decision-log.js';
 import { createIsoClock, formatDecisionLine } from '../../../src/decision-log/decision-line.js';
@@ -62,6 +64,39 @@ describe('createDecisionLog to a file', () => {
     const ids = lines.map((l) => Number(JSON.parse(l).decisionId.slice(2)));
     expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 150 }, (_, i) => i));
     expect(log.healthy()).toBe(true);
+  });
+
+  it.each([
+    { name: 'process.exit', end: 'process.exit(0);' },
+    { name: 'an uncaught exception', end: "setImmediate(() => { throw new Error('boom'); });" },
+  ])('writes lines still batched when the process ends by $name', ({ end }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'callguard-dl-exit-'));
+    const file = join(dir, 'd.log');
+    const script = join(dir, 'child.ts');
+    const source = new URL('../../../src/decision-log/create-decision-log.ts', import.meta.url).pathname;
+    writeFileSync(
+      script,
+      `import { createDecisionLog } from ${JSON.stringify(source)};
+const log = createDecisionLog(${JSON.stringify(file)});
+const wait = setInterval(() => {}, 1000);
+setTimeout(() => {
+  log.write(${JSON.stringify(record(7))});
+  ${end}
+}, 100);
+void wait;
+`,
+    );
+    spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000 });
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines.map((l) => JSON.parse(l).decisionId)).toEqual(['d-7']);
+  });
+
+  it('fails closed when a stream passed in throws', () => {
+    const why: string[] = [];
+    const log = createDecisionLog({ write: () => { throw new Error('EIO'); } } as unknown as DestinationStream, (w) => why.push(w));
+    log.write(record(1));
+    expect(log.healthy()).toBe(false);
+    expect(why).toEqual(['decision log write failed: EIO']);
   });
 
   it('fails closed when a record cannot be serialized', () => {

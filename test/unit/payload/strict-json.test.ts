@@ -206,3 +206,10 @@ describe('parseStrictJson fast path agrees with the strict parser', () => {
     }
   });
 });
+
+describe('parseStrictJson for schema files (exactNumbers: false)', () => {
+  it('keeps the strict range check: 1e400 is refused, not read as Infinity', () => {
+    const result = parseStrictJson(utf8('{"maximum":1e400}'), { maxDepth: 8, exactNumbers: false });
+    expect(result.ok ? 'accepted' : result.reason).toMatch(/out of range/);
+  });
+});
