@@ -12,11 +12,14 @@
  * a oneof keeps its last member, strings must be valid UTF-8. Stricter where Envoy never goes: any
  * field the schema knows arriving with another wire type (fromBinary would read it by its schema type
  * anyway), a group, or a truncated field throws (→ ERR_REQUEST_MALFORMED). The expected wire types
- * come from the generated descriptors, so they follow the protos.
+ * come from the generated descriptors, so they follow the protos. Skipped string fields are still
+ * checked for UTF-8; skipped messages (metadata, labels, header_map, time) are not parsed at all, so
+ * malformed content inside one of those is not refused as fromBinary would: callguard never reads them.
  * Field numbers are from envoy/service/auth/v3/{external_auth,attribute_context}.proto and
  * envoy/config/core/v3/address.proto.
  */
 
+import { isUtf8 } from 'node:buffer';
 import { type DescMessage, ScalarType } from '@bufbuild/protobuf';
 import { AddressSchema, SocketAddressSchema } from '../gen/envoy/config/core/v3/address_pb.js';
 import {
@@ -77,17 +80,27 @@ const FIXED64 = 1;
 const LEN = 2;
 const FIXED32 = 5;
 
-/** Field number → wire type, from a message's descriptor (lists are not checked: packed or not). */
-type WireTypes = ReadonlyMap<number, number>;
+/**
+ * A message's fields, from its descriptor: number → wire type (lists are not checked: packed or not),
+ * and which LEN fields are strings (skipped strings are still checked for UTF-8, as fromBinary does).
+ */
+interface WireTypes {
+  readonly types: ReadonlyMap<number, number>;
+  readonly strings: ReadonlySet<number>;
+}
 
 function wireTypes(desc: DescMessage): WireTypes {
-  const out = new Map<number, number>();
+  const types = new Map<number, number>();
+  const strings = new Set<number>();
   for (const field of desc.fields) {
-    if (field.fieldKind === 'message' || field.fieldKind === 'map') out.set(field.number, LEN);
-    else if (field.fieldKind === 'enum') out.set(field.number, VARINT);
-    else if (field.fieldKind === 'scalar') out.set(field.number, scalarWireType(field.scalar));
+    if (field.fieldKind === 'message' || field.fieldKind === 'map') types.set(field.number, LEN);
+    else if (field.fieldKind === 'enum') types.set(field.number, VARINT);
+    else if (field.fieldKind === 'scalar') {
+      types.set(field.number, scalarWireType(field.scalar));
+      if (field.scalar === ScalarType.STRING) strings.add(field.number);
+    }
   }
-  return out;
+  return { types, strings };
 }
 
 function scalarWireType(scalar: ScalarType): number {
@@ -117,10 +130,13 @@ const TLS_SESSION = wireTypes(AttributeContext_TLSSessionSchema);
 const ADDRESS = wireTypes(AddressSchema);
 const SOCKET_ADDRESS = wireTypes(SocketAddressSchema);
 /** map<string, string> entries: key = 1, value = 2. */
-const MAP_ENTRY: WireTypes = new Map([
-  [1, LEN],
-  [2, LEN],
-]);
+const MAP_ENTRY: WireTypes = {
+  types: new Map([
+    [1, LEN],
+    [2, LEN],
+  ]),
+  strings: new Set([1, 2]),
+};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const EMPTY = new Uint8Array(0);
@@ -452,7 +468,7 @@ class Reader {
    * wire type; groups (deprecated, never sent by Envoy) are refused.
    */
   skip(tag: number, known: WireTypes): void {
-    const expected = known.get(tag >>> 3);
+    const expected = known.types.get(tag >>> 3);
     if (expected !== undefined && expected !== (tag & 7)) {
       throw new WireFormatError(`field ${tag >>> 3} has wire type ${tag & 7}, expected ${expected}`);
     }
@@ -463,9 +479,14 @@ class Reader {
       case FIXED64:
         this.advance(8);
         return;
-      case LEN:
-        this.pos = this.len(tag);
+      case LEN: {
+        const end = this.len(tag);
+        if (known.strings.has(tag >>> 3) && !isUtf8(this.buf.subarray(this.pos, end))) {
+          throw new WireFormatError(`string field ${tag >>> 3} is not valid UTF-8`);
+        }
+        this.pos = end;
         return;
+      }
       case FIXED32:
         this.advance(4);
         return;

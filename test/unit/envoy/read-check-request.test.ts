@@ -96,6 +96,7 @@ describe('readCheckRequest refuses malformed wire data (→ ERR_REQUEST_MALFORME
     { name: 'length beyond the end', bytes: new Uint8Array([0x0a, 0x7f, 0x00]) },
     { name: 'invalid UTF-8 in a header value', bytes: headerWithBytes([0xc3, 0x28]) },
     { name: 'invalid UTF-8 in a long header value', bytes: headerWithBytes([...Buffer.from('x'.repeat(40)), 0xff, 0x41]) },
+    { name: 'invalid UTF-8 in a string field callguard skips (http.scheme)', bytes: httpFieldWithBytes(6, [0xff]) },
   ])('$name', ({ bytes }) => {
     expect(() => readCheckRequest(bytes)).toThrow(WireFormatError);
   });
@@ -120,7 +121,7 @@ describe('readCheckRequest refuses malformed wire data (→ ERR_REQUEST_MALFORME
       try {
         reference = facts(bytes, 'fromBinary');
       } catch {
-        // fromBinary refuses it: callguard may refuse it too, or accept it only by skipping a field it never reads.
+        // fromBinary refuses it: callguard refuses it too, or accepts it only by skipping a message it never reads.
       }
       if (lean !== undefined && reference !== undefined) {
         bothAccepted++;
@@ -130,6 +131,14 @@ describe('readCheckRequest refuses malformed wire data (→ ERR_REQUEST_MALFORME
     expect(bothAccepted).toBeGreaterThan(300);
   });
 });
+
+/** attributes.request.http.<field> = <bytes> (a LEN field), hand-encoded. */
+function httpFieldWithBytes(field: number, value: number[]): Uint8Array {
+  const http = [(field << 3) | 2, value.length, ...value];
+  const request = [0x12, http.length, ...http];
+  const attributes = [0x22, request.length, ...request];
+  return new Uint8Array([0x0a, attributes.length, ...attributes]);
+}
 
 /** attributes.request.http.headers = { x: <bytes> }, hand-encoded (create() would refuse invalid UTF-8). */
 function headerWithBytes(value: number[]): Uint8Array {
