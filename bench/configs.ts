@@ -9,7 +9,7 @@ import { AUDIENCE, type Fixtures, GROUP, ISSUER, orderSchema, TRUST_DOMAIN } fro
 
 export interface BenchConfigSpec {
   readonly functions: number;
-  /** Verified-token LRU size; smaller than the token rotation means every request misses. */
+  /** Verified-token cache size; smaller than the token rotation means every request misses. */
   readonly tokenCacheSize?: number;
   /** Decision log file. `/dev/null` stands in for "off": callguard has no off switch, so records are still built and serialized, then discarded by the kernel. */
   readonly decisionLog: string;

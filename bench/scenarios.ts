@@ -31,7 +31,7 @@ export interface MatrixOptions {
 }
 
 const CACHE_MISS_TOKENS = 4096;
-const CACHE_MISS_LRU = 256;
+const CACHE_MISS_CACHE = 256;
 
 async function dataFile(fixtures: Fixtures, name: string, specs: (tokens: string[]) => CheckRequestSpec[], tokens: number): Promise<string> {
   const file = join(fixtures.dir, `${name}.bin`);
@@ -103,9 +103,9 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
   return [
     baseline,
     cached,
-    callguardScenario('cache-miss', `new token every request (${CACHE_MISS_TOKENS} tokens, LRU ${CACHE_MISS_LRU})`, 10, pair, {
+    callguardScenario('cache-miss', `new token every request (${CACHE_MISS_TOKENS} tokens, token cache ${CACHE_MISS_CACHE})`, 10, pair, {
       tokens: CACHE_MISS_TOKENS,
-      cacheSize: CACHE_MISS_LRU,
+      cacheSize: CACHE_MISS_CACHE,
     }),
     callguardScenario('schema-violation', 'cached token, body violates the schema, deny 400', 10, pair, { violating: true }),
     callguardScenario('functions-100', 'cached token, 100 functions', 100, pair, {}),

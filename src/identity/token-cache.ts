@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { JwtIdentity } from '../principal.js';
 
 /**
- * Verified identities keyed by the token itself: a bounded LRU that never serves a token at or past
+ * Verified identities keyed by the token itself: a bounded cache that never serves a token at or past
  * `exp`. Keyed by the raw token rather than a digest: hashing every call cost more than anything else
  * on the cached path, and the token is in this process's memory for the request anyway.
  */
