@@ -23,10 +23,11 @@ const BATCH_MS = 10;
  * The decision log. File and stdout destinations are pino's asynchronous destination (sonic-boom),
  * so a slow disk never stalls the Check path, and lines are handed to it in batches (16 KiB or
  * 10 ms, whichever comes first): each asynchronous write is a round trip through libuv's thread
- * pool that cost 50–70 µs on the 2-core bench machine, and sonic-boom re-measures its pending
- * buffer on every write; one write per line was ~10 % of callguard's CPU under load. A line is
- * therefore on disk at most ~10 ms after its decision, or lost with the process if it is killed
- * within that window (an asynchronous log has such a window anyway); `flush()` on shutdown.
+ * pool (16–40 µs for a 16 KiB write measured alone on the 2-core bench machine), and sonic-boom
+ * re-measures its pending buffer on every write; with one write per line, the write call was ~5 %
+ * of callguard's busy time under load. A line is therefore on disk at most ~10 ms after its
+ * decision; pending lines are written on `flush()` (shutdown) and on process exit, and lost only
+ * if the process is killed outright.
  *
  * Fail closed on audit: a write error (ENOSPC, EIO, EPIPE), a line dropped because the buffer is
  * full, or a record that cannot be serialized makes the log unhealthy, and callguard then denies

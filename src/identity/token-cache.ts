@@ -27,8 +27,8 @@ export const TOKEN_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
 
 /**
  * Creates a bounded cache of verified identities with second-chance (CLOCK) eviction: a hit only
- * marks its entry, so the hot path is one `Map.get` and no re-insertion (a strict LRU re-inserted on
- * every hit, ~7 % of the in-process cost of a Check); when full, the oldest unmarked entry goes and
+ * marks its entry, so the hot path is one `Map.get` and no re-insertion (a strict LRU deleted and
+ * re-inserted the entry on every hit); when full, the oldest unmarked entry goes and
  * marked ones get another round. `capacity` 0 disables caching. `now` is milliseconds since the
  * epoch. An entry is served until the token's `exp` or `maxAgeMs` after it was verified, whichever
  * comes first.
