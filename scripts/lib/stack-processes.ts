@@ -44,6 +44,11 @@ export interface FunctionProcess extends StackProcess<number> {
   readonly requests: FunctionRequest[];
   /** Refused handshakes and requests, in order; a refused request never reaches the handler. */
   readonly refusals: FunctionRefusal[];
+  /**
+   * `requests` once the function's output has caught up with every response already received.
+   * The lines arrive on a pipe, after the response may have: read `requests` only through this.
+   */
+  settled(): Promise<readonly FunctionRequest[]>;
 }
 
 export async function startFunction(options: {
@@ -71,11 +76,31 @@ export async function startFunction(options: {
     ready: listeningPort('function listening'),
     echo: options.echo ?? false,
   });
+  let synced: (() => void) | undefined;
   proc.onLine((line) => {
     if (line.startsWith('{"msg":"function request"')) requests.push(JSON.parse(line) as FunctionRequest);
     if (line.startsWith('{"msg":"function refused connection"')) refusals.push(JSON.parse(line) as FunctionRefusal);
+    if (line === '{"msg":"function sync"}') synced?.();
   });
-  return { ...proc, requests, refusals };
+  // One sync at a time: signals of one kind do not queue, so a second SIGUSR2 sent before the first
+  // is handled could be lost.
+  let last: Promise<unknown> = Promise.resolve();
+  const sync = () =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`function: no sync line within 5 s\n${proc.output()}`)), 5000);
+      synced = () => {
+        clearTimeout(timer);
+        synced = undefined;
+        resolve();
+      };
+      proc.child.kill('SIGUSR2');
+    });
+  const settled = (): Promise<readonly FunctionRequest[]> => {
+    const next = last.catch(() => undefined).then(sync);
+    last = next;
+    return next.then(() => [...requests]);
+  };
+  return { ...proc, requests, refusals, settled };
 }
 
 /** callguard's CLI (`serve`); ready on its `callguard listening` line, which carries the port. */

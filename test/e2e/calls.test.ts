@@ -51,7 +51,7 @@ describeWithEnvoy('e2e: calls through Envoy and callguard', () => {
       status: 200,
       principal: { issuer: ISSUER, subject: 'alice', groups: ['orders-writers'], jti: 'jti-alice-1' },
     });
-    expect(stack.fn.requests).toHaveLength(1);
+    expect(await stack.fn.settled()).toHaveLength(1);
   });
 
   it.each([
@@ -59,7 +59,7 @@ describeWithEnvoy('e2e: calls through Envoy and callguard', () => {
     { name: 'invalid token', token: 'not.a.jwt', code: 'ERR_TOKEN_MALFORMED', status: 401 },
     { name: 'wrong group', token: 'reader', code: 'ERR_NOT_PERMITTED', status: 403 },
   ])('$name → $status, one decision line, function not called', async ({ token, code, status }) => {
-    const before = stack.fn.requests.length;
+    const before = (await stack.fn.settled()).length;
     const res = await send(stack, {
       method: 'POST',
       path: '/orders',
@@ -75,7 +75,7 @@ describeWithEnvoy('e2e: calls through Envoy and callguard', () => {
     expect(lines[0]).toMatchObject({ function: 'orders.create', outcome: 'deny', status, code });
     expect(lines[0]?.decisionId).toBe(res.headers['x-callguard-decision-id']);
     if (token === 'reader') expect(lines[0]?.principal).toMatchObject({ issuer: ISSUER, subject: 'bob' });
-    expect(stack.fn.requests.length).toBe(before);
+    expect((await stack.fn.settled()).length).toBe(before);
   });
 
   it('a schema violation → 400 problem+json naming the pointer, without echoing the value', async () => {
@@ -101,7 +101,7 @@ describeWithEnvoy('e2e: calls through Envoy and callguard', () => {
   });
 
   it('a body over 64 KiB → 413 from Envoy; callguard is never asked', async () => {
-    const before = stack.fn.requests.length;
+    const before = (await stack.fn.settled()).length;
     const big = JSON.stringify({ ...ORDER, note: 'x'.repeat(70 * 1024) });
     const res = await send(stack, { method: 'POST', path: '/orders', token: writerToken, body: big });
     expect(res.status).toBe(413);
@@ -110,7 +110,7 @@ describeWithEnvoy('e2e: calls through Envoy and callguard', () => {
     const marker = await send(stack, { method: 'GET', path: '/orders/1' });
     expect(await decisionsFor(stack, marker.requestId)).toHaveLength(1);
     expect((await readDecisions(stack)).filter((d) => d.requestId === res.requestId)).toHaveLength(0);
-    expect(stack.fn.requests.length).toBe(before);
+    expect((await stack.fn.settled()).length).toBe(before);
   });
 
   it('every decided request left exactly one decision line', async () => {

@@ -7,7 +7,7 @@ import { createCheckClient, type EnvoyShape, summarize } from '../helpers/envoy-
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import type { TestStack } from '../helpers/stack-harness.js';
 import { startTestStack } from '../helpers/stack-harness.js';
-import { decisionsFor, functionRequestsReach, send } from '../helpers/stack-http.js';
+import { decisionsFor, send } from '../helpers/stack-http.js';
 
 const BILLING_SAN = 'URI:spiffe://example.org/ns/default/sa/billing';
 
@@ -64,29 +64,29 @@ describeWithEnvoy('e2e: nothing behind Envoy can be called around it', () => {
   }
 
   it('the function, called directly without a client certificate: handshake refused, handler never runs', async () => {
-    const reached = stack.fn.requests.length;
+    const reached = (await stack.fn.settled()).length;
     const refused = stack.fn.refusals.length;
     const result = await callFunctionDirectly(undefined);
     expect(result).toEqual({ error: expect.any(String) });
     expect((await nextRefusal(refused))?.reason).toMatch(/CERTIFICATE/i);
-    expect(stack.fn.requests.length).toBe(reached);
+    expect((await stack.fn.settled()).length).toBe(reached);
   });
 
   it("the function, called directly with the workload's certificate (same CA, SPIFFE billing): refused by the SAN check", async () => {
-    const reached = stack.fn.requests.length;
+    const reached = (await stack.fn.settled()).length;
     const refused = stack.fn.refusals.length;
     const result = await callFunctionDirectly('client');
     expect(result).toEqual({ status: 403 });
     expect(await nextRefusal(refused)).toMatchObject({ reason: 'client certificate is not Envoy', peer: BILLING_SAN });
-    expect(stack.fn.requests.length).toBe(reached);
+    expect((await stack.fn.settled()).length).toBe(reached);
   });
 
   it('the function through Envoy: Envoy presents its client certificate and the call is served', async () => {
-    const reached = stack.fn.requests.length;
+    const reached = (await stack.fn.settled()).length;
     const res = await send(stack, { path: '/orders/1', token: readerToken, headers: { 'x-callguard-subject': 'admin' } });
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({ function: '/orders/1', identity: { 'x-callguard-subject': 'bob', 'x-callguard-function': 'orders.get' } });
-    expect(await functionRequestsReach(stack, reached + 1)).toBe(reached + 1);
+    expect((await stack.fn.settled()).length).toBe(reached + 1);
   });
 
   /** A Check sent straight to callguard over mTLS with the given client certificate. */

@@ -20,7 +20,7 @@ describeWithEnvoy('e2e: callguard unreachable → fail closed with 503', () => {
   it('answers 503 and never calls the function once callguard is stopped', async () => {
     const warm = await send(stack, { path: '/orders/7', token });
     expect(warm.status).toBe(200);
-    const reachedBefore = stack.fn.requests.length;
+    const reachedBefore = (await stack.fn.settled()).length;
     const loggedBefore = (await readDecisions(stack)).length;
 
     await stack.callguard.stop();
@@ -29,7 +29,7 @@ describeWithEnvoy('e2e: callguard unreachable → fail closed with 503', () => {
       expect(res.status).toBe(503);
       expect(res.headers['x-callguard-decision-id']).toBeUndefined();
     }
-    expect(stack.fn.requests.length).toBe(reachedBefore);
+    expect((await stack.fn.settled()).length).toBe(reachedBefore);
     expect((await readDecisions(stack)).length).toBe(loggedBefore);
   });
 });
@@ -51,7 +51,7 @@ describeWithEnvoy('e2e: function presenting a certificate with the wrong SAN', (
     const res = await send(stack, { path: '/orders/7', token });
     expect(res.status).toBe(503);
     expect(await decisionsFor(stack, res.requestId)).toMatchObject([{ function: 'orders.get', outcome: 'allow' }]);
-    expect(stack.fn.requests).toHaveLength(0);
+    expect(await stack.fn.settled()).toHaveLength(0);
     const stats = await fetchStats(stack, 'cluster.function.ssl.fail_verify_san');
     expect(stats).toBeGreaterThan(0);
   });

@@ -34,7 +34,7 @@ describeWithEnvoy('e2e: transport — TLS only, mTLS peers, normalized paths', (
   });
 
   it('plaintext HTTP to the TLS listener never reaches a function (forged x-forwarded-proto or not)', async () => {
-    const before = stack.fn.requests.length;
+    const before = (await stack.fn.settled()).length;
     const reply = await sendRaw(
       stack.envoyPort,
       `GET /orders/1 HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Proto: https\r\nAuthorization: Bearer ${token}\r\n\r\n`,
@@ -42,7 +42,7 @@ describeWithEnvoy('e2e: transport — TLS only, mTLS peers, normalized paths', (
     expect(reply).not.toMatch(/^HTTP\/1\.[01] /);
     const absolute = await sendRaw(stack.envoyPort, 'GET https://localhost/orders/1 HTTP/1.1\r\nHost: localhost\r\n\r\n');
     expect(absolute).not.toMatch(/^HTTP\/1\.[01] /);
-    expect(stack.fn.requests.length).toBe(before);
+    expect((await stack.fn.settled()).length).toBe(before);
   });
 
   it.each(['h2', 'http/1.1'])('negotiates %s by ALPN', async (protocol) => {
@@ -104,12 +104,12 @@ describeWithEnvoy('e2e: transport — TLS only, mTLS peers, normalized paths', (
   });
 
   it('the same call without a client certificate is denied (403), even with a valid token', async () => {
-    const before = stack.fn.requests.length;
+    const before = (await stack.fn.settled()).length;
     const res = await send(stack, { method: 'POST', path: '/billing/charge', token, body: CHARGE });
     expect(res.json()['code']).toBe('ERR_MTLS_REQUIRED');
     expect(res.status).toBe(403);
     expect(await decisionsFor(stack, res.requestId)).toMatchObject([{ function: 'billing.charge', outcome: 'deny', status: 403 }]);
-    expect(stack.fn.requests.length).toBe(before);
+    expect((await stack.fn.settled()).length).toBe(before);
   });
 
   it.each([
@@ -124,10 +124,10 @@ describeWithEnvoy('e2e: transport — TLS only, mTLS peers, normalized paths', (
     { name: 'slashes and dots', method: 'POST', path: '/billing/charge/..//orders', body: ORDER, status: 404 },
     { name: 'case', method: 'POST', path: '/ORDERS', body: ORDER, status: 404 },
   ])('$name: $method $path → $status, never a function under another name', async ({ method, path, body, status }) => {
-    const before = stack.fn.requests.length;
+    const before = (await stack.fn.settled()).length;
     const res = await send(stack, { method, path, token, clientCert: true, ...(body === undefined ? {} : { body }) });
     expect(res.status).toBe(status);
-    const reached = stack.fn.requests.slice(before);
+    const reached = (await stack.fn.settled()).slice(before);
     expect(reached).toHaveLength(status === 200 ? 1 : 0);
     for (const r of reached) {
       expect(nameForUpstreamPath(r.function)).toBeDefined();

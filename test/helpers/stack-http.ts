@@ -110,12 +110,3 @@ export async function decisionsFor(stack: TestStack, requestId: string, timeoutM
   }
 }
 
-/**
- * Wait (bounded) until the function has logged `count` handled requests: its log lines travel on their
- * own pipe and may arrive just after the response. Returns the count reached.
- */
-export async function functionRequestsReach(stack: TestStack, count: number, timeoutMs = 3000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  while (stack.fn.requests.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return stack.fn.requests.length;
-}
