@@ -2,12 +2,17 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // e2e suites start real Envoy processes; keep the 2-core machine from thrashing.
     fileParallelism: true,
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/bench/**'], sequence: { groupOrder: 0 } } },
+      // The bench smoke test saturates both cores with ghz for seconds: run it after everything else, so it
+      // never pushes an e2e Check past Envoy's 200 ms ext_authz timeout.
+      { extends: true, test: { name: 'bench', include: ['test/bench/**/*.test.ts'], sequence: { groupOrder: 1 } } },
+    ],
   },
 });

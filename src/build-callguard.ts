@@ -47,7 +47,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     inputs,
     newDecisionId,
   });
-  const log = createDecisionLog(options.decisionLog ?? config.decisionLog.destination, (why) =>
+  const log = openDecisionLog(config, options.decisionLog, (why) =>
     options.onEvent?.({ level: 'warn', msg: `${why}; refusing all calls until restarted`, issuer: '' }),
   );
   const handleCheck = createCheckHandler({ decide, log, headerPrefix: config.upstream.headerPrefix, newDecisionId });
@@ -60,6 +60,19 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
       log.flush();
     },
   };
+}
+
+/** The configured decision log, or `override`; a file that cannot be opened is a config problem (refuse to start). */
+function openDecisionLog(config: Config, override: BuildOptions['decisionLog'], onFailure: (why: string) => void): DecisionLog {
+  if (override !== undefined) return createDecisionLog(override, onFailure);
+  const destination = config.decisionLog.destination;
+  try {
+    return createDecisionLog(destination, onFailure);
+  } catch (err) {
+    // The system's message names the call and the path that failed, e.g. "EEXIST: file already exists, mkdir '/var/log/x'".
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ConfigError([{ file: config.file, path: '/decisionLog/destination', message: `cannot open ${JSON.stringify(destination)} for appending: ${why}` }]);
+  }
 }
 
 function compileInputs(config: Config): Map<string, CompiledInput> {

@@ -1,3 +1,5 @@
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import pino, { type DestinationStream } from 'pino';
 import { createIsoClock, formatDecisionLine } from './decision-line.js';
 import type { DecisionRecord } from './decision-record.js';
@@ -29,6 +31,9 @@ const BATCH_MS = 10;
  * decision; pending lines are written on `flush()` (shutdown) and on process exit, and lost only
  * if the process is killed outright.
  *
+ * A file is opened (created, for appending) before this returns, so a destination that cannot be
+ * opened throws here, at start-up, and a line batched at exit always has somewhere to go.
+ *
  * Fail closed on audit: a write error (ENOSPC, EIO, EPIPE), a line dropped because the buffer is
  * full, or a record that cannot be serialized makes the log unhealthy, and callguard then denies
  * everything (ERR_DECISION_LOG_UNAVAILABLE) and reports NOT_SERVING.
@@ -45,9 +50,8 @@ export function createDecisionLog(destination: string | DestinationStream, onFai
     typeof destination !== 'string'
       ? destination
       : pino.destination({
-          dest: destination === 'stdout' ? 1 : destination === 'stderr' ? 2 : destination,
+          dest: destination === 'stdout' ? 1 : destination === 'stderr' ? 2 : openForAppend(destination),
           sync: false,
-          mkdir: true,
           maxLength: MAX_BUFFER_BYTES,
         });
   const events = stream as unknown as { on?: (event: string, listener: (arg: unknown) => void) => void };
@@ -82,7 +86,7 @@ export function createDecisionLog(destination: string | DestinationStream, onFai
     try {
       s.flushSync?.();
     } catch {
-      // sonic-boom throws if not ready yet; nothing buffered then.
+      // A stream passed in may throw when not ready; a file here is opened before use, so it is always ready.
     }
   };
   // Lines still batched when the process exits (process.exit anywhere, an uncaught exception) are
@@ -117,6 +121,12 @@ export function createDecisionLog(destination: string | DestinationStream, onFai
       flushNow();
     },
   };
+}
+
+/** Opens (creating it and its directory) `file` for appending; throws the system error (ENOTDIR, EACCES, …). */
+function openForAppend(file: string): number {
+  mkdirSync(dirname(file), { recursive: true });
+  return openSync(file, 'a');
 }
 
 /** Batched logs not yet flushed by their owner; one process `exit` listener serves them all. */

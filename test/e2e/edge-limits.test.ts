@@ -41,6 +41,9 @@ describeWithEnvoy('e2e: Envoy edge limits and access log', () => {
   });
 
   it('request headers over 32 KiB get 431 from Envoy itself; callguard is never asked', async () => {
+    // Barrier: lines land in decision order, so once this call's line is in, every earlier one is too.
+    const before = await send(stack, { path: '/orders/3', token });
+    expect(await decisionsFor(stack, before.requestId)).toHaveLength(1);
     const reached = (await stack.fn.settled()).length;
     const logged = (await readDecisions(stack)).length;
     // 40 KiB: over the new 32 KiB limit, under Envoy's 60 KiB default (which would ask callguard).

@@ -21,6 +21,8 @@ describeWithEnvoy('e2e: callguard unreachable → fail closed with 503', () => {
     const warm = await send(stack, { path: '/orders/7', token });
     expect(warm.status).toBe(200);
     const reachedBefore = (await stack.fn.settled()).length;
+    // The log writes in batches: wait for the warm call's line, or stopping would add it after the snapshot.
+    expect(await decisionsFor(stack, warm.requestId)).toHaveLength(1);
     const loggedBefore = (await readDecisions(stack)).length;
 
     await stack.callguard.stop();

@@ -53,9 +53,12 @@ export async function startTestStack(options: { functionCert?: 'function' | 'fun
 async function warmUp(stack: TestStack): Promise<void> {
   const token = await stack.issuer.mint({ subject: 'warm-up', groups: ['warm-up'], ttlSeconds: 60 });
   let last = 0;
-  for (let attempt = 0; attempt < 20; attempt++) {
+  // Bounded by time, not attempts: a 503 from a timed-out Check can come back in 200 ms or at once.
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
     last = (await send(stack, { path: '/orders/0', token, headers: { 'x-request-id': `warm-up-${attempt}` } })).status;
     if (last === 403) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`stack did not become ready: last warm-up status ${last}`);
+  throw new Error(`stack did not become ready within 30 s: last warm-up status ${last}`);
 }

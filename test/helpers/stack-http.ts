@@ -91,7 +91,9 @@ export async function readDecisions(stack: TestStack): Promise<LoggedDecision[]>
   } catch {
     return [];
   }
+  // A line still being written has no newline yet: leave it for the next read.
   return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as LoggedDecision);

@@ -95,6 +95,15 @@ describe('callguard serve', () => {
     expect(result.stderr).toMatch(/refuse\.yaml: \/: unknown key "bogus"[\s\S]*refusing to start/);
   });
 
+  it('refuses to start when the decision log file cannot be opened', async () => {
+    writeFileSync(join(dir, 'not-a-dir'), '');
+    writeFileSync(join(dir, 'no-log.yaml'), GOOD(join(dir, 'not-a-dir', 'decisions.log')));
+    const result = await run(['serve', '--config', join(dir, 'no-log.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no-log\.yaml: \/decisionLog\/destination: cannot open ".*not-a-dir\/decisions\.log" for appending: EEXIST: file already exists, mkdir '.*not-a-dir'[\s\S]*refusing to start/);
+    expect(result.stderr).not.toContain('callguard listening');
+  });
+
   it('serves, writes the decision log to a file, answers health checks, drains on SIGTERM', async () => {
     const logFile = join(dir, 'serve-decisions.log');
     writeFileSync(join(dir, 'serve.yaml'), GOOD(logFile));
@@ -119,5 +128,6 @@ describe('callguard serve', () => {
     const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ requestId: 'cli-1', outcome: 'deny', code: 'ERR_CREDENTIAL_MISSING' });
-  });
+    // A cold tsx start and a drain of up to 5 s on a loaded 2-core machine: more than the default 20 s.
+  }, 60_000);
 });

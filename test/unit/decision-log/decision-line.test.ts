@@ -11,8 +11,10 @@ import type { DecisionRecord } from '../../../src/decision-log/decision-record.j
 const record = (i: number, extra: Record<string, unknown> = {}) =>
   ({ decisionId: `d-${i}`, outcome: 'allow', status: 200, code: null, principal: null, ...extra }) as unknown as DecisionRecord;
 
+/** Polls `condition` until true or 10 s (a loaded machine can stall the thread pool's writes). */
 async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  const deadline = Date.now() + 10_000;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 describe('formatDecisionLine', () => {
@@ -82,14 +84,14 @@ const wait = setInterval(() => {}, 1000);
 setTimeout(() => {
   log.write(${JSON.stringify(record(7))});
   ${end}
-}, 100);
+}, 0);
 void wait;
 `,
     );
-    spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000 });
+    spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 50_000 });
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l).decisionId)).toEqual(['d-7']);
-  });
+  }, 60_000);
 
   it('fails closed when a stream passed in throws', () => {
     const why: string[] = [];
