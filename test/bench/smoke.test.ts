@@ -1,6 +1,6 @@
 /**
  * Keeps `npm run bench` from rotting without timing anything: the request builder, the no-op baseline, the
- * probe and the report writers run for real; the ghz-driven run only when ghz is installed. Assertions are
+ * probe and the report writers run for real; the ghz-driven run only when ghz is installed (always in CI, where `.ci/run` installs it). Assertions are
  * about shape, never about speed.
  */
 import { execFile } from 'node:child_process';
@@ -21,6 +21,8 @@ import { launchServer } from '../../bench/servers.js';
 import { CheckRequestSchema } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/** Without a tool its test is skipped on a workstation; in CI (`.ci/run` installs them) it runs, and fails. */
+const skipWithout = (tool: string | undefined): boolean => tool === undefined && !process.env['CI'];
 const run = promisify(execFile);
 
 describe('bench harness', () => {
@@ -68,8 +70,8 @@ describe('bench harness', () => {
     }
   });
 
-  // Built by bench/install-tools.sh (needs Go and its module proxy), so not on every machine.
-  it.skipIf(findGoNoop(ROOT) === undefined)('the grpc-go no-op server (go-floor) answers OK and the probe reads it', async () => {
+  // Built by bench/install-tools.sh (needs Go and its module proxy), so not on every workstation.
+  it.skipIf(skipWithout(findGoNoop(ROOT)))('the grpc-go no-op server (go-floor) answers OK and the probe reads it', async () => {
     const server = await launchServer({ command: findGoNoop(ROOT) ?? '', args: [], readyMsg: 'go noop listening', cwd: ROOT });
     try {
       const request = buildCheckRequest({ path: '/x', token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: 1 });
@@ -116,7 +118,7 @@ describe('bench harness', () => {
     expect(readFileSync(svg ?? '', 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
   });
 
-  it.skipIf(findGhz(ROOT) === undefined)(
+  it.skipIf(skipWithout(findGhz(ROOT)))(
     'a --quick baseline-only run writes a result file of the expected shape',
     async () => {
       const out = join(dir, 'run');
