@@ -8,6 +8,13 @@ import { WARM_UP_SECONDS } from './https-load.js';
 
 const cell = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '–' : value.toFixed(3));
 
+/** Cases that did not hold the rate (achieved < 95 %) or got any non-2xx answer, described. */
+export function overloadedCases(envoy: EnvoyPathResult): string[] {
+  return envoy.cases
+    .filter((c) => c.non2xx > 0 || c.achievedRps < 0.95 * envoy.rate)
+    .map((c) => `"${c.label}" ${c.non2xx > 0 ? `had ${c.non2xx} non-2xx answers` : ''}${c.non2xx > 0 && c.achievedRps < 0.95 * envoy.rate ? ' and ' : ''}${c.achievedRps < 0.95 * envoy.rate ? `reached ${c.achievedRps} req/s` : ''}`);
+}
+
 export function envoyMarkdown(envoy: EnvoyPathResult | { readonly skipped: string }): string[] {
   const lines = ['## Through Envoy (HTTPS, vegeta)', ''];
   if ('skipped' in envoy) return [...lines, `Skipped: ${envoy.skipped}`];
@@ -25,6 +32,13 @@ export function envoyMarkdown(envoy: EnvoyPathResult | { readonly skipped: strin
     );
   }
   const added = envoy.addedByCallguardMs;
+  const overloaded = overloadedCases(envoy);
+  if (overloaded.length > 0) {
+    lines.push(
+      '',
+      `**Overloaded run**: ${overloaded.join('; ')}. The machine did not carry ${envoy.rate} req/s through Envoy and an authorization hop (Envoy answers 503 when a Check exceeds its 200 ms timeout): the latencies in this table then measure queueing on this machine, not the cost of the hop. Compare with a run that has no such line.`,
+    );
+  }
   lines.push(
     '',
     'End-to-end latency from vegeta; "App Only" presents Envoy\'s client certificate (the function accepts no other caller); "Envoy→callguard call" is Envoy\'s own `cluster.callguard.upstream_rq_time` (cumulative since that Envoy started, warm-up included; Envoy\'s histograms keep 2 significant digits); "callguard decision" is `latencyUs` from callguard\'s decision log.',

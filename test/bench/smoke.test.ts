@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixtures, type Fixtures } from '../../bench/fixtures.js';
+import { envoyMarkdown } from '../../bench/envoy-report.js';
 import { findGhz, findGoNoop } from '../../bench/ghz.js';
 import { startNoopServer } from '../../bench/noop-server.js';
 import { probeCheck } from '../../bench/probe.js';
@@ -86,6 +87,28 @@ describe('bench harness', () => {
     expect(ids(false, true).slice(0, 3)).toEqual(['baseline', 'cached', 'go-floor']);
     expect(ids(false, false)).not.toContain('go-floor');
     expect(ids(true, true)).toEqual(['baseline', 'cached']);
+  });
+
+  it.each([
+    { name: 'every case held the rate', callguard: { achievedRps: 1000, non2xx: 0 }, overloaded: false },
+    { name: 'a case had 503s', callguard: { achievedRps: 990, non2xx: 86 }, overloaded: true },
+    { name: 'a case fell short of the rate', callguard: { achievedRps: 900, non2xx: 0 }, overloaded: true },
+  ])('the Envoy table says when the run was overloaded: $name', ({ callguard, overloaded }) => {
+    const latencyMs = { p50: 1, p90: 2, p99: 3, p999: 4, max: 5 };
+    const base = { requests: 4000, latencyMs };
+    const md = envoyMarkdown({
+      rate: 1000,
+      seconds: 4,
+      path: '/orders',
+      bodyBytes: 496,
+      envoyVersion: 'test',
+      cases: [
+        { label: 'App and Envoy', achievedRps: 1000, non2xx: 0, ...base },
+        { label: 'App, Envoy and callguard', ...callguard, ...base },
+      ],
+      addedByCallguardMs: { p50: 0, p90: 0, p99: 0 },
+    }).join('\n');
+    expect(md.includes('**Overloaded run**: "App, Envoy and callguard"')).toBe(overloaded);
   });
 
   it('writes JSON, Markdown and SVG from a result set', () => {
