@@ -62,11 +62,6 @@ export function findGhz(root: string): string | undefined {
   return undefined;
 }
 
-/** The grpc-go no-op server for the `go-floor` scenario: `$GO_NOOP`, then bench/.tools/bin/go-noop (install-tools.sh). */
-export function findGoNoop(root: string): string | undefined {
-  return [process.env.GO_NOOP, join(root, 'bench/.tools/bin/go-noop')].find((c) => c !== undefined && existsSync(c));
-}
-
 /** Nearest-rank percentile of ascending `sorted` (nanoseconds) in milliseconds. */
 export function percentileMs(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -99,7 +99,9 @@ interface Started {
 }
 
 async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started> {
-  const load = { concurrency: ctx.concurrency, connections: scenario.workers > 1 ? 4 * scenario.workers : 2 };
+  // ghz refuses more connections than workers.
+  const connections = Math.min(ctx.concurrency, scenario.workers > 1 ? 4 * scenario.workers : 2);
+  const load = { concurrency: ctx.concurrency, connections };
   const base = {
     id: scenario.id,
     target: scenario.target,

@@ -13,11 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runEnvoyPath } from './envoy-path.js';
 import { createFixtures } from './fixtures.js';
-import { findGhz, findGoNoop } from './ghz.js';
+import { findGhz } from './ghz.js';
 import { type BenchResults, machineInfo, writeResults } from './report.js';
 import { runScenarios, type ScenarioResult } from './run-scenario.js';
 import { buildMatrix } from './scenarios.js';
-import { callguardCommand } from './servers.js';
+import { callguardCommand, findGoNoop } from './servers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,11 +45,17 @@ function options() {
     repeat: Number(values.repeat ?? (quick ? 1 : 3)),
     rates: (quick && values.rates === '1000,2000,5000' ? '1000,2000' : values.rates).split(',').map(Number),
     workers: Number(values.workers),
-    concurrency: Number(values.concurrency),
+    concurrency: positiveInteger('--concurrency', values.concurrency),
     pin: !values['no-pin'] && availableParallelism() >= 2,
     envoy: !values['no-envoy'] && !quick,
     out: resolve(values.out),
   };
+}
+
+function positiveInteger(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
+  return value;
 }
 
 async function main(): Promise<void> {

@@ -118,6 +118,11 @@ function running(child: ChildProcess, address: string, pids: readonly number[], 
   };
 }
 
+/** The grpc-go no-op server for the `go-floor` scenario: `$GO_NOOP`, then bench/.tools/bin/go-noop (install-tools.sh). */
+export function findGoNoop(root: string): string | undefined {
+  return [process.env.GO_NOOP, join(root, 'bench/.tools/bin/go-noop')].find((c) => c !== undefined && existsSync(c));
+}
+
 /**
  * How to run callguard: `$CALLGUARD_MAIN` (a built `cli/main.js` elsewhere), else the built CLI when `dist/`
  * exists (what users run), else the sources through tsx.

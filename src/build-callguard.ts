@@ -3,6 +3,7 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config/types.js';
 import { createDecide, type Decide } from './decide.js';
 import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
+import { destinationProblem } from './decision-log/destination-problem.js';
 import { createCheckHandler } from './envoy/handle-check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { createFunctionRegistry } from './functions/function-registry.js';
@@ -28,10 +29,15 @@ export interface Callguard {
 
 /**
  * Builds every part from a validated config: compiles each function schema once, loads keys,
- * indexes functions. Throws ConfigError listing every schema problem at once.
+ * indexes functions. Throws ConfigError listing every schema problem, and a decision log that cannot
+ * be opened, at once.
  */
 export async function buildCallguard(config: Config, options: BuildOptions = {}): Promise<Callguard> {
-  const inputs = compileInputs(config);
+  const { inputs, problems } = compileInputs(config);
+  // Checked even when a stream overrides it (`callguard check`), so check refuses what serve would.
+  const logProblem = destinationProblem(config.decisionLog.destination);
+  if (logProblem !== undefined) problems.push({ file: config.file, path: '/decisionLog/destination', message: logProblem });
+  if (problems.length > 0) throw new ConfigError(problems);
   const bearer = await createBearerVerifier(config.identity, {
     configFile: config.file,
     ...(options.now ? { now: options.now } : {}),
@@ -62,7 +68,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   };
 }
 
-/** The configured decision log, or `override`; a file that cannot be opened is a config problem (refuse to start). */
+/** The configured decision log, or `override`; a file that still cannot be opened is a config problem (refuse to start). */
 function openDecisionLog(config: Config, override: BuildOptions['decisionLog'], onFailure: (why: string) => void): DecisionLog {
   if (override !== undefined) return createDecisionLog(override, onFailure);
   const destination = config.decisionLog.destination;
@@ -75,7 +81,7 @@ function openDecisionLog(config: Config, override: BuildOptions['decisionLog'], 
   }
 }
 
-function compileInputs(config: Config): Map<string, CompiledInput> {
+function compileInputs(config: Config): { inputs: Map<string, CompiledInput>; problems: ConfigProblem[] } {
   const compiler = createSchemaCompiler();
   const inputs = new Map<string, CompiledInput>();
   const problems: ConfigProblem[] = [];
@@ -88,6 +94,5 @@ function compileInputs(config: Config): Map<string, CompiledInput> {
       else throw err;
     }
   });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return inputs;
+  return { inputs, problems };
 }

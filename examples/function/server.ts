@@ -134,9 +134,11 @@ server.listen(Number(values.port), values.host, () => {
   process.stdout.write(`${JSON.stringify({ msg: 'function listening', address: `${address}:${port}` })}\n`);
 });
 
-// With --log-requests, SIGUSR2 prints {"msg":"function sync"}: a request's line is written before its
-// response, so once a test that holds the response sees a later sync line, that request's line is in.
-if (values['log-requests']) process.on('SIGUSR2', () => process.stdout.write('{"msg":"function sync"}\n'));
+// With --log-requests, SIGUSR2 prints {"msg":"function sync","n":N} (N: signals handled so far): a
+// request's line is written before its response, so once a test that holds the response sees a later
+// sync line, that request's line is in.
+let syncs = 0;
+if (values['log-requests']) process.on('SIGUSR2', () => process.stdout.write(`{"msg":"function sync","n":${++syncs}}\n`));
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => server.close(() => process.exit(0)));

@@ -40,13 +40,12 @@ export interface FunctionRefusal {
 }
 
 export interface FunctionProcess extends StackProcess<number> {
-  /** Requests the handler ran for, in order: the e2e tests' proof of "reached / never reached". */
-  readonly requests: FunctionRequest[];
   /** Refused handshakes and requests, in order; a refused request never reaches the handler. */
   readonly refusals: FunctionRefusal[];
   /**
-   * `requests` once the function's output has caught up with every response already received.
-   * The lines arrive on a pipe, after the response may have: read `requests` only through this.
+   * Requests the handler ran for, in order (the e2e tests' proof of "reached / never reached"), once
+   * the function's output has caught up with every response already received: the lines arrive on a
+   * pipe, possibly after the response.
    */
   settled(): Promise<readonly FunctionRequest[]>;
 }
@@ -76,19 +75,27 @@ export async function startFunction(options: {
     ready: listeningPort('function listening'),
     echo: options.echo ?? false,
   });
-  let synced: (() => void) | undefined;
+  // Sync lines carry the count of signals the function handled; a sync waits for its own number, so a
+  // late line from an earlier (timed-out) sync cannot release it early.
+  let sent = 0;
+  let synced: ((n: number) => void) | undefined;
   proc.onLine((line) => {
     if (line.startsWith('{"msg":"function request"')) requests.push(JSON.parse(line) as FunctionRequest);
     if (line.startsWith('{"msg":"function refused connection"')) refusals.push(JSON.parse(line) as FunctionRefusal);
-    if (line === '{"msg":"function sync"}') synced?.();
+    if (line.startsWith('{"msg":"function sync"')) synced?.((JSON.parse(line) as { n: number }).n);
   });
   // One sync at a time: signals of one kind do not queue, so a second SIGUSR2 sent before the first
   // is handled could be lost.
   let last: Promise<unknown> = Promise.resolve();
   const sync = () =>
     new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`function: no sync line within 5 s\n${proc.output()}`)), 5000);
-      synced = () => {
+      const target = ++sent;
+      const timer = setTimeout(() => {
+        synced = undefined;
+        reject(new Error(`function: no sync line ${target} within 5 s\n${proc.output()}`));
+      }, 5000);
+      synced = (n) => {
+        if (n < target) return;
         clearTimeout(timer);
         synced = undefined;
         resolve();
@@ -100,7 +107,7 @@ export async function startFunction(options: {
     last = next;
     return next.then(() => [...requests]);
   };
-  return { ...proc, requests, refusals, settled };
+  return { ...proc, refusals, settled };
 }
 
 /** callguard's CLI (`serve`); ready on its `callguard listening` line, which carries the port. */

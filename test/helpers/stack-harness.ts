@@ -54,11 +54,11 @@ async function warmUp(stack: TestStack): Promise<void> {
   const token = await stack.issuer.mint({ subject: 'warm-up', groups: ['warm-up'], ttlSeconds: 60 });
   let last = 0;
   // Bounded by time, not attempts: a 503 from a timed-out Check can come back in 200 ms or at once.
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 20_000; // inside the 60 s hook timeout, with the processes' start-up
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     last = (await send(stack, { path: '/orders/0', token, headers: { 'x-request-id': `warm-up-${attempt}` } })).status;
     if (last === 403) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`stack did not become ready within 30 s: last warm-up status ${last}`);
+  throw new Error(`stack did not become ready within 20 s: last warm-up status ${last}`);
 }

@@ -95,12 +95,16 @@ describe('callguard serve', () => {
     expect(result.stderr).toMatch(/refuse\.yaml: \/: unknown key "bogus"[\s\S]*refusing to start/);
   });
 
-  it('refuses to start when the decision log file cannot be opened', async () => {
+  it.each([
+    { command: 'serve', exit: 'refusing to start' },
+    { command: 'check', exit: '' },
+  ])('$command refuses a decision log file that cannot be opened', async ({ command, exit }) => {
     writeFileSync(join(dir, 'not-a-dir'), '');
     writeFileSync(join(dir, 'no-log.yaml'), GOOD(join(dir, 'not-a-dir', 'decisions.log')));
-    const result = await run(['serve', '--config', join(dir, 'no-log.yaml')]);
+    const result = await run([command, '--config', join(dir, 'no-log.yaml')]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/no-log\.yaml: \/decisionLog\/destination: cannot open ".*not-a-dir\/decisions\.log" for appending: EEXIST: file already exists, mkdir '.*not-a-dir'[\s\S]*refusing to start/);
+    expect(result.stderr).toMatch(/no-log\.yaml: \/decisionLog\/destination: cannot create ".*not-a-dir\/decisions\.log": ".*not-a-dir" is not a directory/);
+    expect(result.stderr).toContain(exit);
     expect(result.stderr).not.toContain('callguard listening');
   });
 

@@ -1,0 +1,34 @@
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { destinationProblem } from '../../../src/decision-log/destination-problem.js';
+
+// Runs as root here, so "not writable" (EACCES) cannot be shown; every other outcome is.
+describe('destinationProblem', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'callguard-dest-'));
+  writeFileSync(join(dir, 'existing.log'), '');
+  writeFileSync(join(dir, 'a-file'), '');
+  mkdirSync(join(dir, 'a-dir'));
+
+  it.each([
+    { name: 'stdout', destination: 'stdout', problem: undefined },
+    { name: 'stderr', destination: 'stderr', problem: undefined },
+    { name: 'an existing file', destination: join(dir, 'existing.log'), problem: undefined },
+    { name: 'a new file in an existing directory', destination: join(dir, 'new.log'), problem: undefined },
+    { name: 'a new file under missing directories', destination: join(dir, 'x', 'y', 'new.log'), problem: undefined },
+    { name: '/dev/null', destination: '/dev/null', problem: undefined },
+    { name: 'a directory', destination: join(dir, 'a-dir'), problem: /"[^"]*a-dir" is a directory$/ },
+    { name: 'under a file', destination: join(dir, 'a-file', 'd.log'), problem: /^cannot create "[^"]*a-file\/d\.log": "[^"]*a-file" is not a directory$/ },
+    { name: 'deep under a file', destination: join(dir, 'a-file', 'x', 'd.log'), problem: /"[^"]*a-file" is not a directory$/ },
+  ])('$name', ({ destination, problem }) => {
+    const found = destinationProblem(destination);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toMatch(problem);
+  });
+
+  it('creates nothing', () => {
+    expect(destinationProblem(join(dir, 'p', 'q', 'r.log'))).toBeUndefined();
+    expect(existsSync(join(dir, 'p'))).toBe(false);
+  });
+});
