@@ -26,29 +26,21 @@ wants() { case "$WANTED" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 present() { [ -x "$TOOLS/$1" ] || [ -n "$2" ]; }
 no_go() { echo "$1: Go is not installed (https://go.dev/dl); cannot build it" >&2; failed="$failed $1"; }
 
-if wants ghz; then
-  if present ghz "${GHZ:-}"; then
-    echo "ghz: present"
+# go_install NAME MODULE@VERSION OVERRIDE: `go install` NAME unless built already or OVERRIDE names another build.
+go_install() {
+  if ! wants "$1"; then return 0; fi
+  if present "$1" "$3"; then
+    echo "$1: present"
   elif command -v go >/dev/null 2>&1; then
-    echo "ghz: go install github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
+    echo "$1: go install $2"
     mkdir -p "$TOOLS"
-    GOBIN="$TOOLS" go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION" || failed="$failed ghz"
+    GOBIN="$TOOLS" go install "$2" || failed="$failed $1"
   else
-    no_go ghz
+    no_go "$1"
   fi
-fi
-
-if wants vegeta; then
-  if present vegeta "${VEGETA:-}"; then
-    echo "vegeta: present"
-  elif command -v go >/dev/null 2>&1; then
-    echo "vegeta: go install github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
-    mkdir -p "$TOOLS"
-    GOBIN="$TOOLS" go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" || failed="$failed vegeta"
-  else
-    no_go vegeta
-  fi
-fi
+}
+go_install ghz "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION" "${GHZ:-}"
+go_install vegeta "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" "${VEGETA:-}"
 
 if wants go-noop; then
   # Rebuilt when its source is newer than the binary.
