@@ -73,7 +73,8 @@ const ratio = (a: number | undefined, b: number | undefined): number | null =>
   a === undefined || b === undefined || b === 0 ? null : Math.round((a / b) * 100) / 100;
 
 export function evaluateTargets(scenarios: readonly ScenarioResult[]): Targets {
-  const byId = (id: string) => scenarios.find((s) => s.id === id);
+  // A scenario that failed (before, during or after its load) counts for no target.
+  const byId = (id: string) => scenarios.find((s) => s.id === id && s.skipped === undefined);
   const measuredRatio = ratio(saturation(byId('cached'))?.achievedRps, saturation(byId('baseline'))?.achievedRps);
   const p99 = atRate(byId('cached'), 2000)?.latencyMs.p99;
   return {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
-import { CheckRequestSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import { type CheckRequest, CheckRequestSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { Fixtures } from './fixtures.js';
 import { type GhzTarget, type PointResult, runLoadPoint } from './ghz.js';
 import { assertProbe, type ProbeResult, probeCheck } from './probe.js';
@@ -95,8 +95,13 @@ interface Started {
   readonly target?: GhzTarget;
   readonly load: { readonly concurrency: number; readonly connections: number };
   readonly points: PointResult[];
+  /** The probe's request, sent again after the load. */
+  readonly request?: CheckRequest;
   failure?: string;
 }
+
+/** HTTP status the scenario's probe must see; undefined = allow (no-op servers always allow). */
+const expectedHttp = (scenario: Scenario): number | undefined => (scenario.target === 'callguard' ? scenario.expectHttp : undefined);
 
 async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started> {
   // ghz refuses more connections than workers.
@@ -119,8 +124,9 @@ async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started>
   let server: RunningServer | undefined;
   try {
     server = await launchServer(spec);
-    const probe = await probeCheck(server.address, firstRequest(prepared.dataFile));
-    assertProbe(scenario.id, probe, scenario.target === 'callguard' ? scenario.expectHttp : undefined);
+    const request = firstRequest(prepared.dataFile);
+    const probe = await probeCheck(server.address, request);
+    assertProbe(scenario.id, probe, expectedHttp(scenario));
     const running = server;
     const target: GhzTarget = {
       ghz: ctx.ghz,
@@ -133,7 +139,7 @@ async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started>
     };
     const rssBytesIdle = server.rssBytes();
     await runLoadPoint(target, { rate: null, durationSeconds: ctx.warmupSeconds, ...load });
-    return { scenario, base: { ...base, probe, rssBytesIdle }, server, target, load, points: [] };
+    return { scenario, base: { ...base, probe, rssBytesIdle }, server, target, load, points: [], request };
   } catch (error) {
     const tail = server === undefined ? '' : `\n${server.stderrTail()}`;
     await server?.stop();
@@ -184,6 +190,16 @@ export async function runScenarios(scenarios: readonly Scenario[], ctx: Scenario
         }
       }
       for (const [s, points] of runs) s.points.push(rate === null ? medianByRps(points) : medianByP99(points));
+    }
+    // The same decision after the load as before it: a server that started refusing mid-run (its decision
+    // log failed closed, say) would otherwise be reported as fast.
+    for (const s of started) {
+      if (s.server === undefined || s.request === undefined || s.failure !== undefined) continue;
+      try {
+        assertProbe(`${s.scenario.id} after the load`, await probeCheck(s.server.address, s.request), expectedHttp(s.scenario));
+      } catch (error) {
+        s.failure = `failed: ${error instanceof Error ? error.message : String(error)}`;
+      }
     }
     return started.map((s) => ({
       ...s.base,

@@ -140,6 +140,12 @@ describe('bench harness', () => {
     expect(targets.p99At2kMs).toMatchObject({ measured: 3, baseline: 3, goFloor: 1.5, met: false });
     expect(readFileSync(md ?? '', 'utf8')).toContain('| cached | saturation |');
     expect(readFileSync(md ?? '', 'utf8')).toContain('(baseline 3 ms, grpc-go no-op 1.5 ms)');
+
+    // A scenario that failed (e.g. its probe after the load no longer matched) counts for no target.
+    const failed = { ...results, scenarios: results.scenarios.map((s) => (s.id === 'cached' ? { ...s, skipped: 'failed: after the load' } : s)) };
+    const [json2, md2] = writeResults(join(dir, 'report-failed'), failed);
+    expect((JSON.parse(readFileSync(json2 ?? '', 'utf8')) as Required<BenchResults>).targets.saturationRatio).toMatchObject({ measured: null, met: null });
+    expect(readFileSync(md2 ?? '', 'utf8')).toContain('| cached | skipped: failed: after the load |');
     expect(readFileSync(svg ?? '', 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
   });
 
