@@ -100,7 +100,8 @@ const fmt = (value: number | boolean | null | undefined, unit = ''): string =>
 
 /** Saturation throughput of the baseline with the same number of workers. */
 function baselineRpsOf(scenarios: readonly ScenarioResult[]) {
-  return (s: ScenarioResult) => saturation(scenarios.find((b) => b.target === 'baseline' && b.workers === s.workers))?.achievedRps;
+  return (s: ScenarioResult) =>
+    saturation(scenarios.find((b) => b.target === 'baseline' && b.workers === s.workers && b.skipped === undefined))?.achievedRps;
 }
 
 function clusterNote(results: BenchResults): string {
@@ -166,7 +167,7 @@ export function writeResults(dir: string, results: BenchResults): string[] {
   const [json, md, svg] = files as [string, string, string];
   writeFileSync(json, `${JSON.stringify(complete, null, 2)}\n`);
   writeFileSync(md, renderMarkdown(complete));
-  const series = complete.scenarios.filter((s) => s.id === 'baseline' || s.id === 'cached');
+  const series = complete.scenarios.filter((s) => (s.id === 'baseline' || s.id === 'cached') && s.skipped === undefined);
   writeFileSync(svg, latencyChart(series, `${complete.machine.nproc} × ${complete.machine.cpuModel}, Node ${complete.machine.node}`));
   return files;
 }

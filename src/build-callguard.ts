@@ -29,21 +29,32 @@ export interface Callguard {
 
 /**
  * Builds every part from a validated config: compiles each function schema once, loads keys,
- * indexes functions. Throws ConfigError listing every schema problem, and a decision log that cannot
- * be opened, at once.
+ * indexes functions. Throws ConfigError listing at once every problem in function schemas, identity
+ * keys and (with `decisionLog` overridden, as `check` does) the decision log's destination; serve
+ * opens the log last, and refuses with that problem alone.
  */
 export async function buildCallguard(config: Config, options: BuildOptions = {}): Promise<Callguard> {
   const { inputs, problems } = compileInputs(config);
-  // Checked even when a stream overrides it (`callguard check`), so check refuses what serve would.
-  const logProblem = destinationProblem(config.decisionLog.destination);
+  // When a stream stands in for the configured log (`callguard check`), judge the configured one without
+  // opening it, so check refuses what serve would; serve itself opens it below, which decides.
+  const logProblem = options.decisionLog === undefined ? undefined : destinationProblem(config.decisionLog.destination);
   if (logProblem !== undefined) problems.push({ file: config.file, path: '/decisionLog/destination', message: logProblem });
-  if (problems.length > 0) throw new ConfigError(problems);
-  const bearer = await createBearerVerifier(config.identity, {
-    configFile: config.file,
-    ...(options.now ? { now: options.now } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-  });
+  let bearer: Awaited<ReturnType<typeof createBearerVerifier>> | undefined;
+  try {
+    bearer = await createBearerVerifier(config.identity, {
+      configFile: config.file,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (bearer === undefined || problems.length > 0) {
+    bearer?.close();
+    throw new ConfigError(problems);
+  }
   const newDecisionId = randomUUID;
   const decide = createDecide({
     config,

@@ -5,7 +5,11 @@ import { loadConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
 import { configArg } from './config-arg.js';
 
-/** `callguard check --config FILE`: everything `serve` would refuse, listed at once; nothing served. */
+/**
+ * `callguard check --config FILE`: what `serve` would refuse, nothing served. Problems in the file's
+ * shape are listed at once; once the shape is valid, those in function schemas, identity keys and the
+ * decision log's destination are, together.
+ */
 export async function runCheck(args: string[]): Promise<number> {
   const file = configArg(args);
   try {

@@ -80,6 +80,21 @@ describe('callguard check', () => {
     expect(result.stderr).toMatch(/\/functions\/3\/input\/schema: .*missing\.json|missing\.json.*\/functions\/3\/input\/schema/);
   });
 
+  it('lists function schema, key file and decision log problems at once, creating nothing', async () => {
+    writeFileSync(join(dir, 'a-file'), '');
+    const text = GOOD(join(dir, 'a-file', 'logs', 'decisions.log'))
+      .replace('jwksFile: jwks.json', 'jwksFile: no-such-jwks.json')
+      .replace('decisionLog:', '  - name: f2\n    allow: [{ issuer: corp, groups: [g] }]\n    input: { schema: broken.json }\ndecisionLog:');
+    writeFileSync(join(dir, 'log-and-schema.yaml'), text);
+    const result = await run(['check', '--config', join(dir, 'log-and-schema.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/invalid configuration \(4 problems\)/); // broken.json has two
+    expect(result.stderr).toMatch(/no-such-jwks\.json/);
+    expect(result.stderr).toMatch(/broken\.json: \/functions\/1\/input\/schema: /);
+    expect(result.stderr).toMatch(/log-and-schema\.yaml: \/decisionLog\/destination: cannot create ".*a-file\/logs\/decisions\.log": ".*a-file" is not a directory/);
+    expect(result.stdout).toBe('');
+  });
+
   it('explains usage errors', async () => {
     const result = await run(['check']);
     expect(result.code).toBe(1);
@@ -95,16 +110,14 @@ describe('callguard serve', () => {
     expect(result.stderr).toMatch(/refuse\.yaml: \/: unknown key "bogus"[\s\S]*refusing to start/);
   });
 
-  it.each([
-    { command: 'serve', exit: 'refusing to start' },
-    { command: 'check', exit: '' },
-  ])('$command refuses a decision log file that cannot be opened', async ({ command, exit }) => {
+  it('refuses to start when the decision log file cannot be opened', async () => {
     writeFileSync(join(dir, 'not-a-dir'), '');
     writeFileSync(join(dir, 'no-log.yaml'), GOOD(join(dir, 'not-a-dir', 'decisions.log')));
-    const result = await run([command, '--config', join(dir, 'no-log.yaml')]);
+    const result = await run(['serve', '--config', join(dir, 'no-log.yaml')]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/no-log\.yaml: \/decisionLog\/destination: cannot create ".*not-a-dir\/decisions\.log": ".*not-a-dir" is not a directory/);
-    expect(result.stderr).toContain(exit);
+    expect(result.stderr).toMatch(
+      /no-log\.yaml: \/decisionLog\/destination: cannot open ".*not-a-dir\/decisions\.log" for appending: EEXIST: file already exists, mkdir '.*not-a-dir'\nrefusing to start/,
+    );
     expect(result.stderr).not.toContain('callguard listening');
   });
 
