@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { DestinationStream } from 'pino';
 import type { Config } from './config/types.js';
 import { createDecide, type Decide } from './decide.js';
+import { type Admission, createAdmission } from './admission.js';
 import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
 import { destinationProblem } from './decision-log/destination-problem.js';
+import { type LineStream, type LogSink, openLogSink, streamSink } from './decision-log/log-sink.js';
 import { createCheckHandler } from './envoy/handle-check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { createFunctionRegistry } from './functions/function-registry.js';
@@ -12,11 +13,15 @@ import { type CompiledInput, createSchemaCompiler } from './payload/compile-inpu
 import { createPeerVerifier } from './transport/verify-peer.js';
 
 export interface BuildOptions {
-  /** Overrides `config.decisionLog.destination` (tests pass an in-memory stream). */
-  readonly decisionLog?: DestinationStream;
+  /** Overrides `config.decisionLog.destination` (tests pass an in-memory stream, `check` a discarding one). */
+  readonly decisionLog?: LineStream;
+  /** Overrides the destination with a sink (tests that need a failing or slow one). */
+  readonly decisionLogSink?: LogSink;
   readonly now?: () => number;
   readonly fetch?: typeof fetch;
   readonly onEvent?: (event: { level: 'warn' | 'info'; msg: string; issuer: string }) => void;
+  /** First retry of a failed decision-log sink (tests shorten it). */
+  readonly decisionLogRetryMs?: number;
 }
 
 export interface Callguard {
@@ -24,6 +29,7 @@ export interface Callguard {
   /** Synchronous when the decision is (see Decide); await it either way. */
   readonly handleCheck: (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
   readonly log: DecisionLog;
+  readonly admission: Admission;
   close(): void;
 }
 
@@ -64,27 +70,43 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     inputs,
     newDecisionId,
   });
-  const log = openDecisionLog(config, options.decisionLog, (why) =>
-    options.onEvent?.({ level: 'warn', msg: `${why}; refusing all calls until restarted`, issuer: '' }),
-  );
-  const handleCheck = createCheckHandler({ decide, log, headerPrefix: config.upstream.headerPrefix, newDecisionId });
+  const log = openDecisionLog(config, options);
+  const admission = createAdmission({
+    maxInFlight: config.server.maxInFlight,
+    log,
+    onRefused: ({ code, count, inFlight }) =>
+      options.onEvent?.({ level: 'warn', msg: `refused ${count} calls since the last report (${code}; ${inFlight} in flight)`, issuer: '' }),
+  });
+  const handleCheck = createCheckHandler({ decide, log, admission, headerPrefix: config.upstream.headerPrefix, newDecisionId });
   return {
     decide,
     handleCheck,
     log,
+    admission,
     close() {
       bearer.close();
-      log.flush();
+      log.close();
     },
   };
 }
 
-/** The configured decision log, or `override`; a file that still cannot be opened is a config problem (refuse to start). */
-function openDecisionLog(config: Config, override: BuildOptions['decisionLog'], onFailure: (why: string) => void): DecisionLog {
-  if (override !== undefined) return createDecisionLog(override, onFailure);
-  const destination = config.decisionLog.destination;
+/** The configured decision log, or an override; a destination that still cannot be opened is a config problem (refuse to start). */
+function openDecisionLog(config: Config, options: BuildOptions): DecisionLog {
+  const settings = config.decisionLog;
+  const sink = options.decisionLogSink ?? (options.decisionLog !== undefined ? streamSink(options.decisionLog) : openConfiguredSink(config));
+  return createDecisionLog(sink, {
+    durability: settings.durability,
+    maxPendingBytes: settings.maxPendingBytes,
+    maxWriteMs: settings.maxWriteMs,
+    ...(options.decisionLogRetryMs !== undefined ? { retryMs: options.decisionLogRetryMs } : {}),
+    onStateChange: ({ healthy, msg }) => options.onEvent?.({ level: healthy ? 'info' : 'warn', msg, issuer: '' }),
+  });
+}
+
+function openConfiguredSink(config: Config): LogSink {
+  const { destination, durability } = config.decisionLog;
   try {
-    return createDecisionLog(destination, onFailure);
+    return openLogSink(destination, { fsync: durability === 'fsync' });
   } catch (err) {
     // The system's message names the call and the path that failed, e.g. "EEXIST: file already exists, mkdir '/var/log/x'".
     const why = err instanceof Error ? err.message : String(err);

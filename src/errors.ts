@@ -34,6 +34,7 @@ export type ReasonCode =
   // adapter / internal
   | 'ERR_CALLER_UNTRUSTED'
   | 'ERR_DECISION_LOG_UNAVAILABLE'
+  | 'ERR_OVERLOADED'
   | 'ERR_REQUEST_MALFORMED'
   | 'ERR_INTERNAL';
 
@@ -71,6 +72,7 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_BODY_SCHEMA: { status: 400, title: "The request body does not match the function's schema" },
   ERR_CALLER_UNTRUSTED: { status: 403, title: 'The authorization request did not come from the trusted proxy' },
   ERR_DECISION_LOG_UNAVAILABLE: { status: 503, title: 'Decisions cannot be recorded; calls are refused until they can' },
+  ERR_OVERLOADED: { status: 503, title: 'callguard is at capacity; retry shortly' },
   ERR_REQUEST_MALFORMED: { status: 400, title: 'The authorization request is malformed' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 });

@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import type { DestinationStream } from 'pino';
 import { buildCallguard } from '../build-callguard.js';
 import { loadConfig } from '../config/load-config.js';
 import { ConfigError } from '../errors.js';
@@ -14,7 +13,7 @@ export async function runCheck(args: string[]): Promise<number> {
   const file = configArg(args);
   try {
     const config = loadConfig(file);
-    const discard = new Writable({ write: (_chunk, _enc, done) => done() }) as unknown as DestinationStream;
+    const discard = new Writable({ write: (_chunk, _enc, done) => done() });
     const callguard = await buildCallguard(config, { decisionLog: discard });
     callguard.close();
     process.stdout.write(`${config.file}: ok (${config.functions.length} functions, ${config.identity.issuers.length} issuers)\n`);

@@ -33,5 +33,10 @@ export async function runServe(args: string[]): Promise<number> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  // SIGHUP (logrotate's postrotate, `docker kill -s HUP`) reopens the decision log; it never ends the process.
+  process.on('SIGHUP', () => {
+    callguard.log.reopen();
+    ops.info({ signal: 'SIGHUP', destination: config.decisionLog.destination }, 'decision log will be reopened before its next write');
+  });
   return 0;
 }

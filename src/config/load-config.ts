@@ -78,6 +78,7 @@ function resolvePaths(config: Config, file: string): Config {
     },
     functions: config.functions.map((f) => (f.input ? { ...f, input: { ...f.input, schema: abs(f.input.schema) } } : f)),
     decisionLog: {
+      ...config.decisionLog,
       destination: ['stdout', 'stderr'].includes(config.decisionLog.destination)
         ? config.decisionLog.destination
         : abs(config.decisionLog.destination),

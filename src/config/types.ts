@@ -14,11 +14,19 @@ export interface Config {
   readonly payload: { readonly maxDepth: number };
   readonly functions: readonly FunctionConfig[];
   readonly upstream: { readonly headerPrefix: string };
-  readonly decisionLog: { readonly destination: string };
+  readonly decisionLog: DecisionLogConfig;
+}
+
+export interface DecisionLogConfig {
+  readonly destination: string;
+  readonly durability: 'written' | 'fsync' | 'buffered';
+  readonly maxPendingBytes: number;
+  readonly maxWriteMs: number;
 }
 
 export interface ServerConfig {
   readonly listen: string;
+  readonly maxInFlight: number;
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string; readonly clientSans: readonly string[] };
 }
 

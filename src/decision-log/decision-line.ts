@@ -27,3 +27,11 @@ export function createIsoClock(now: () => number = Date.now): () => string {
     return last;
   };
 }
+
+/**
+ * A line about the log itself (a gap after a failed sink, a summary of refused calls), in the same
+ * pino shape as decision lines, told apart by `msg`.
+ */
+export function formatEventLine(level: 'warn' | 'error', time: string, msg: string, fields: Readonly<Record<string, unknown>>): string {
+  return `${JSON.stringify({ level, time, ...fields, msg })}\n`;
+}

@@ -1,11 +1,12 @@
 import { toBinary } from '@bufbuild/protobuf';
+import type { Admission } from '../admission.js';
 import type { CallAttempt } from '../call-attempt.js';
 import type { Decide } from '../decide.js';
 import type { Decision, Deny } from '../decision.js';
 import type { DecisionLog } from '../decision-log/create-decision-log.js';
-import { toDecisionRecord } from '../decision-log/decision-record.js';
 import { REASONS, type ReasonCode } from '../errors.js';
 import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { recordDecision } from '../record-decision.js';
 import { encodeAllow } from './encode-allow.js';
 import { readCheckRequest } from './read-check-request.js';
 import { toCallAttempt } from './to-call-attempt.js';
@@ -14,27 +15,37 @@ import { toCheckResponse } from './to-check-response.js';
 export interface CheckHandlerParts {
   readonly decide: Decide;
   readonly log: DecisionLog;
+  readonly admission: Admission;
   readonly headerPrefix: string;
   readonly newDecisionId: () => string;
 }
 
 /**
- * Envoy ext_authz gRPC boundary: CheckRequest bytes in, CheckResponse bytes out, one decision log
- * line per call. Never throws or rejects: a malformed request or any internal error is a denial
- * (ERR_*), because a gRPC error would let Envoy's failure mode decide instead of us. Synchronous when
- * the decision is (see {@link Decide}), a promise otherwise.
+ * Envoy ext_authz gRPC boundary: CheckRequest bytes in, CheckResponse bytes out. Never throws or
+ * rejects: a malformed request or any internal error is a denial (ERR_*), because a gRPC error
+ * would let Envoy's failure mode decide instead of us.
+ *
+ * A call admitted gets one decision-log line and is answered through the audit gate
+ * ({@link recordDecision}); a call refused by admission control (overload, log unavailable) is
+ * answered at once with an explicit 503 denial, and counted, not logged one line each: that is
+ * what keeps an overload from becoming a backlog. Synchronous when nothing waits, else a promise.
  */
 export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array, caller?: { untrusted?: string }) => Uint8Array | Promise<Uint8Array> {
-  const { decide, log, headerPrefix } = parts;
+  const { decide, log, admission, headerPrefix } = parts;
 
-  const answer = (attempt: CallAttempt | undefined, decision: Decision, started: number): Uint8Array => {
+  const encode = (decision: Decision): Uint8Array =>
+    decision.allow ? encodeAllow(decision) : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
+  const answer = (attempt: CallAttempt | undefined, decision: Decision, started: number): Uint8Array | Promise<Uint8Array> => {
     const latencyUs = Math.round((performance.now() - started) * 1000);
-    try {
-      log.write(toDecisionRecord(attempt, decision, latencyUs));
-    } catch {
-      // A failing log sink must not turn a decision into a gRPC error; the log marks itself unhealthy (fail closed).
+    const recorded = recordDecision(log, attempt, decision, latencyUs);
+    if (recorded instanceof Promise) {
+      return recorded.then((d) => {
+        admission.release();
+        return encode(d);
+      });
     }
-    return decision.allow ? encodeAllow(decision) : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
+    admission.release();
+    return encode(recorded);
   };
   const failed = (attempt: CallAttempt | undefined, err: unknown): Deny => {
     const malformed = attempt === undefined;
@@ -42,16 +53,15 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
   };
 
   return (requestBytes, caller = {}) => {
+    const refused = admission.admit();
+    if (refused !== undefined) return encode(internalDeny('', refused, ''));
     const started = performance.now();
     let attempt: CallAttempt | undefined;
     let decision: Decision;
     try {
       const converted = toCallAttempt(readCheckRequest(requestBytes));
       if (converted.ok) attempt = converted.attempt;
-      if (!log.healthy()) {
-        // Fail closed on audit: a call that cannot be recorded is not allowed.
-        decision = internalDeny(parts.newDecisionId(), 'ERR_DECISION_LOG_UNAVAILABLE', 'decision log sink failed');
-      } else if (caller.untrusted !== undefined) {
+      if (caller.untrusted !== undefined) {
         decision = internalDeny(parts.newDecisionId(), 'ERR_CALLER_UNTRUSTED', caller.untrusted);
       } else if (converted.ok) {
         const decided = decide(converted.attempt);

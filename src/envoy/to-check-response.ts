@@ -38,8 +38,9 @@ function deniedResponse(decision: Deny, headerPrefix: string) {
   const headers = [
     header('content-type', 'application/problem+json'),
     header('cache-control', 'no-store'),
-    header(`${headerPrefix}decision-id`, decision.decisionId),
   ];
+  // A call refused by admission control was never decided: no decision id, no line to look up.
+  if (decision.decisionId !== '') headers.push(header(`${headerPrefix}decision-id`, decision.decisionId));
   if (decision.wwwAuthenticate !== undefined) headers.push(header('www-authenticate', decision.wwwAuthenticate));
   // envoy.type.v3.StatusCode numbers are the HTTP status codes themselves.
   return { status: { code: decision.status }, headers, body: JSON.stringify(problemDetails(decision)) };

@@ -35,7 +35,7 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startGrpcServer(config: ServerConfig, handleCheck: CheckBytesHandler, isHealthy: () => boolean = () => true): Promise<RunningServer> {
+export async function startGrpcServer(config: Pick<ServerConfig, 'listen' | 'tls'>, handleCheck: CheckBytesHandler, isHealthy: () => boolean = () => true): Promise<RunningServer> {
   let serving = true;
   const clientSans = new Set(config.tls?.clientSans ?? []);
   const judge = createCallerJudge(clientSans);
@@ -82,7 +82,7 @@ export async function startGrpcServer(config: ServerConfig, handleCheck: CheckBy
   };
 }
 
-function credentials(config: ServerConfig): grpc.ServerCredentials {
+function credentials(config: Pick<ServerConfig, 'tls'>): grpc.ServerCredentials {
   const tls = config.tls;
   if (tls === undefined) return grpc.ServerCredentials.createInsecure();
   const ca = tls.clientCa !== undefined ? readFileSync(tls.clientCa) : null;

@@ -105,3 +105,15 @@ export function summarize(response: CheckResponse) {
   }
   throw new Error('CheckResponse without http_response');
 }
+
+/** grpc.health.v1.Health/Check for the whole server: 'SERVING' or 'NOT_SERVING'. */
+export function checkHealth(address: string): Promise<'SERVING' | 'NOT_SERVING'> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (err, value) => {
+      client.close();
+      if (err || value === undefined) reject(err ?? new Error('no response'));
+      else resolve(value[1] === 1 ? 'SERVING' : 'NOT_SERVING');
+    });
+  });
+}

@@ -1,13 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import type { DecisionLog } from '../../../src/decision-log/create-decision-log.js';
 import type { DecisionRecord } from '../../../src/decision-log/decision-record.js';
+import { createAdmission } from '../../../src/admission.js';
 import { createCheckHandler } from '../../../src/envoy/handle-check.js';
 import { decodeCheckResponse, envoyCheckBytes, summarize } from '../../helpers/envoy-check.js';
 
-function memoryLog(): DecisionLog & { records: DecisionRecord[] } {
+/** A decision log in memory: `written` semantics, every line committed at once unless `accept` says otherwise. */
+function memoryLog(accept: () => boolean = () => true): DecisionLog & { records: DecisionRecord[] } {
   const records: DecisionRecord[] = [];
-  return { records, write: (r) => void records.push(r), healthy: () => true, failure: undefined, flush: () => {} };
+  return {
+    records,
+    waits: true,
+    accepting: accept,
+    append(r, committed) {
+      if (!accept()) return false;
+      records.push(r);
+      committed?.(true);
+      return true;
+    },
+    noteRefused() {},
+    healthy: accept,
+    failure: undefined,
+    stats: () => ({ durability: 'written', healthy: true, pendingBytes: 0, linesWritten: records.length, linesLost: 0, failures: 0 }),
+    reopen() {},
+    close() {},
+  };
 }
+
+const parts = (decide: unknown, log: DecisionLog, newDecisionId = () => 'd-1') => ({
+  decide: decide as never,
+  log,
+  admission: createAdmission({ maxInFlight: 10, log }),
+  headerPrefix: 'x-callguard-',
+  newDecisionId,
+});
 
 describe('createCheckHandler: every outcome is an explicit decision', () => {
   it.each([
@@ -17,7 +43,7 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     { name: 'empty CheckRequest', decide: async () => { throw new Error('unreachable'); }, bytes: new Uint8Array(), code: 'ERR_REQUEST_MALFORMED', status: 400 },
   ])('$name → $code', async ({ decide, bytes, code, status }) => {
     const log = memoryLog();
-    const handle = createCheckHandler({ decide: decide as never, log, headerPrefix: 'x-callguard-', newDecisionId: () => 'd-1' });
+    const handle = createCheckHandler(parts(decide, log));
     const s = summarize(decodeCheckResponse(await handle(bytes)));
     expect(s.allow).toBe(false);
     if (s.allow) return;
@@ -32,13 +58,13 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     { name: 'gRPC client is not the pinned proxy', caller: { untrusted: 'client certificate carries none of server.tls.clientSans' }, healthy: true, code: 'ERR_CALLER_UNTRUSTED', status: 403 },
     { name: 'decision log sink failed', caller: {}, healthy: false, code: 'ERR_DECISION_LOG_UNAVAILABLE', status: 503 },
   ])('denies without deciding when $name', async ({ caller, healthy, code, status }) => {
-    const log = { ...memoryLog(), healthy: () => healthy };
+    const log = memoryLog(() => healthy);
     let decided = 0;
     const decide = async () => {
       decided++;
       return { allow: true } as never;
     };
-    const handle = createCheckHandler({ decide, log, headerPrefix: 'x-callguard-', newDecisionId: () => 'd-3' });
+    const handle = createCheckHandler(parts(decide, log, () => 'd-3'));
     const s = summarize(decodeCheckResponse(await handle(envoyCheckBytes(), caller)));
     expect(s.allow ? undefined : s.problem.code).toBe(code);
     expect(s.allow ? 200 : s.status).toBe(status);
@@ -46,8 +72,8 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
   });
 
   it('still answers when the log sink throws', async () => {
-    const log: DecisionLog = { write: () => { throw new Error('disk full'); }, healthy: () => true, failure: undefined, flush: () => {} };
-    const handle = createCheckHandler({ decide: async () => { throw new Error('x'); }, log, headerPrefix: 'x-callguard-', newDecisionId: () => 'd-2' });
+    const log: DecisionLog = { ...memoryLog(), append: () => { throw new Error('disk full'); } };
+    const handle = createCheckHandler(parts(async () => { throw new Error('x'); }, log, () => 'd-2'));
     const s = summarize(decodeCheckResponse(await handle(envoyCheckBytes())));
     expect(s.allow).toBe(false);
   });
