@@ -13,6 +13,10 @@ export interface BenchConfigSpec {
   readonly tokenCacheSize?: number;
   /** Decision log file. `/dev/null` stands in for "off": callguard has no off switch, so records are still built and serialized, then discarded by the kernel. */
   readonly decisionLog: string;
+  /** `decisionLog.durability`; callguard's default (`written`) when absent. */
+  readonly durability?: 'written' | 'fsync' | 'buffered';
+  /** `server.maxInFlight`; callguard's default when absent. */
+  readonly maxInFlight?: number;
 }
 
 /** Path of function `index`; the load targets the last one, the worst case for a linear lookup. */
@@ -36,7 +40,7 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
     };
   });
   const config = {
-    server: { listen: '127.0.0.1:0' },
+    server: { listen: '127.0.0.1:0', ...(spec.maxInFlight === undefined ? {} : { maxInFlight: spec.maxInFlight }) },
     identity: {
       ...(spec.tokenCacheSize === undefined ? {} : { tokenCacheSize: spec.tokenCacheSize }),
       issuers: [
@@ -51,7 +55,7 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
       spiffe: { trustDomains: [TRUST_DOMAIN] },
     },
     functions,
-    decisionLog: { destination: spec.decisionLog },
+    decisionLog: { destination: spec.decisionLog, ...(spec.durability === undefined ? {} : { durability: spec.durability }) },
   };
   const file = join(fixtures.dir, `${name}.yaml`);
   writeFileSync(file, stringify(config));

@@ -13,6 +13,7 @@ import type { DestinationStream } from 'pino';
 import { buildCallguard } from '../src/build-callguard.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { toDecisionRecord } from '../src/decision-log/decision-record.js';
+import { createRequestFacts } from '../src/decision-log/request-facts.js';
 import { encodeAllow } from '../src/envoy/encode-allow.js';
 import { readCheckRequest } from '../src/envoy/read-check-request.js';
 import { toCallAttempt } from '../src/envoy/to-call-attempt.js';
@@ -71,6 +72,7 @@ await stage('    parseStrictJson', () => parseStrictJson(fixtures.validBody, { m
 await stage('    schema validate', () => input.validate(parsed.value));
 await stage('    maskFields', () => maskFields(parsed.value, input));
 await stage('encodeAllow', () => encodeAllow(decision));
-await stage('toDecisionRecord', () => toDecisionRecord(at(0), decision, 50));
+const describeRequest = createRequestFacts(config.functions);
+await stage('toDecisionRecord', () => toDecisionRecord(at(0), decision, 50, describeRequest));
 await stage('handleCheck (whole, log to a stream)', (i) => callguard.handleCheck(requests[i % 64] as Buffer));
 callguard.close();

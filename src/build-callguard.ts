@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config/types.js';
 import { createDecide, type Decide } from './decide.js';
 import { type Admission, createAdmission } from './admission.js';
+import { createAuditGate } from './audit-gate.js';
 import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
 import { destinationProblem } from './decision-log/destination-problem.js';
+import { createRequestFacts } from './decision-log/request-facts.js';
 import { type LineStream, type LogSink, openLogSink, streamSink } from './decision-log/log-sink.js';
 import { createCheckHandler } from './envoy/handle-check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
@@ -77,7 +79,8 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     onRefused: ({ code, count, inFlight }) =>
       options.onEvent?.({ level: 'warn', msg: `refused ${count} calls since the last report (${code}; ${inFlight} in flight)`, issuer: '' }),
   });
-  const handleCheck = createCheckHandler({ decide, log, admission, headerPrefix: config.upstream.headerPrefix, newDecisionId });
+  const audit = createAuditGate(log, createRequestFacts(config.functions));
+  const handleCheck = createCheckHandler({ decide, audit, admission, headerPrefix: config.upstream.headerPrefix, newDecisionId });
   return {
     decide,
     handleCheck,

@@ -37,6 +37,10 @@ export function checkSemantics(config: Config): ConfigProblem[] {
       const template = parsePathTemplate(fn.match.path);
       if (!template.ok) add(`${at}/match/path`, template.problem);
       else {
+        const params = new Set([...fn.match.path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]));
+        fn.match.logParams.forEach((name, p) => {
+          if (!params.has(name)) add(`${at}/match/logParams/${p}`, `"${name}" is not a {param} of "${fn.match?.path}"`);
+        });
         const key = `${fn.match.method} ${template.template.shape}`;
         const other = routes.get(key);
         if (other !== undefined) add(`${at}/match`, `same method and path shape as function "${other}"`);

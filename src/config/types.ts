@@ -62,7 +62,7 @@ export interface FetchConfig {
 
 export interface FunctionConfig {
   readonly name: string;
-  readonly match?: { readonly method: string; readonly path: string };
+  readonly match?: { readonly method: string; readonly path: string; readonly logParams: readonly string[] };
   readonly requireMtls: boolean;
   readonly allow: readonly AllowRule[];
   readonly input?: InputConfig;

@@ -204,14 +204,18 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
     });
   };
 
-  const summarize = setInterval(() => {
+  /** Queues the `refused` summary line (counts since the last one), if there is anything to say. */
+  const queueSummary = (): void => {
     if (refused.size === 0 || failure !== undefined || closed) return;
     const line = formatEventLine('warn', clock(), 'refused', { since: refusedSince, counts: Object.fromEntries(refused) });
     refused = new Map();
     refusedSince = '';
     queue.push(line);
     queueChars += line.length;
-    schedule();
+  };
+  const summarize = setInterval(() => {
+    queueSummary();
+    if (queue.length > 0) schedule();
   }, SUMMARY_MS);
   summarize.unref();
 
@@ -228,7 +232,11 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
     waiters = [];
     queueChars = 0;
   };
-  exitHandlers.add(writeAllNow);
+  const onExit = (): void => {
+    queueSummary();
+    writeAllNow();
+  };
+  exitHandlers.add(onExit);
 
   return {
     accepting,
@@ -267,9 +275,10 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
     reopen: () => sink.reopen(),
     close() {
       if (closed) return;
+      queueSummary();
       writeAllNow();
       closed = true;
-      exitHandlers.delete(writeAllNow);
+      exitHandlers.delete(onExit);
       clearInterval(summarize);
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       if (inFlight === undefined) sink.close();

@@ -1,5 +1,6 @@
 import type { CallAttempt } from '../call-attempt.js';
 import type { Decision, PayloadSummary } from '../decision.js';
+import { REDACTED, type RequestFacts, safeHost, safeToken } from './request-facts.js';
 
 /**
  * One line of the decision log. Built from the attempt and the decision, field by field: never a
@@ -22,7 +23,8 @@ export interface DecisionRecord {
     readonly tokenHash?: string;
     readonly spiffeId?: string;
   } | null;
-  readonly request: { readonly method: string; readonly path: string; readonly host: string };
+  /** Method, matched template, loggable parameters and host: never the raw path, query or a malformed host. */
+  readonly request: RequestFacts;
   readonly tls: { readonly tls: boolean; readonly sni?: string; readonly peer?: string };
   readonly source: string;
   readonly payload?: PayloadSummary;
@@ -31,7 +33,10 @@ export interface DecisionRecord {
   readonly internal?: string;
 }
 
-export function toDecisionRecord(attempt: CallAttempt | undefined, decision: Decision, latencyUs: number): DecisionRecord {
+/** How a request is described in the log (see createRequestFacts). */
+export type DescribeRequest = (functionName: string | undefined, method: string, path: string, host: string) => RequestFacts;
+
+export function toDecisionRecord(attempt: CallAttempt | undefined, decision: Decision, latencyUs: number, describeRequest: DescribeRequest): DecisionRecord {
   // Built imperatively (no conditional spreads): this runs on every call and feeds the GC.
   const jwt = decision.principal?.jwt;
   const peer = decision.principal?.peer;
@@ -49,19 +54,20 @@ export function toDecisionRecord(attempt: CallAttempt | undefined, decision: Dec
   }
   const transport = attempt?.transport;
   const tls: Mutable<DecisionRecord['tls']> = { tls: transport?.tls ?? false };
-  if (transport?.sni) tls.sni = transport.sni;
+  // SNI is the caller's choice too: recorded only when it is a host name.
+  if (transport?.sni) tls.sni = safeHost(transport.sni).host ?? REDACTED;
   if (transport?.peer) tls.peer = transport.peer.principal;
 
   const record: Mutable<DecisionRecord> = {
     decisionId: decision.decisionId,
-    requestId: attempt?.requestId ?? '',
+    requestId: attempt === undefined || attempt.requestId === '' ? '' : safeToken(attempt.requestId),
     function: decision.functionName ?? null,
     outcome: decision.allow ? 'allow' : 'deny',
     status: decision.status,
     code: decision.allow ? null : decision.code,
     reasons: decision.allow ? [] : reasonsOf(decision),
     principal,
-    request: { method: attempt?.method ?? '', path: stripQuery(attempt?.path ?? ''), host: attempt?.host ?? '' },
+    request: describeRequest(decision.functionName, attempt?.method ?? '', attempt?.path ?? '', attempt?.host ?? ''),
     tls,
     source: attempt?.sourceAddress ?? '',
     latencyUs,
@@ -79,10 +85,4 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function reasonsOf(decision: Extract<Decision, { allow: false }>): string[] {
   return [...new Set([decision.code, ...decision.violations.map((v) => v.code)])];
-}
-
-/** Query strings carry secrets often enough (`?api_key=`) that they are never logged. */
-function stripQuery(path: string): string {
-  const q = path.indexOf('?');
-  return q === -1 ? path : `${path.slice(0, q)}?…`;
 }

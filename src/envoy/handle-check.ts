@@ -1,12 +1,11 @@
 import { toBinary } from '@bufbuild/protobuf';
 import type { Admission } from '../admission.js';
+import type { AuditGate } from '../audit-gate.js';
 import type { CallAttempt } from '../call-attempt.js';
 import type { Decide } from '../decide.js';
 import type { Decision, Deny } from '../decision.js';
-import type { DecisionLog } from '../decision-log/create-decision-log.js';
 import { REASONS, type ReasonCode } from '../errors.js';
 import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
-import { recordDecision } from '../record-decision.js';
 import { encodeAllow } from './encode-allow.js';
 import { readCheckRequest } from './read-check-request.js';
 import { toCallAttempt } from './to-call-attempt.js';
@@ -14,7 +13,7 @@ import { toCheckResponse } from './to-check-response.js';
 
 export interface CheckHandlerParts {
   readonly decide: Decide;
-  readonly log: DecisionLog;
+  readonly audit: AuditGate;
   readonly admission: Admission;
   readonly headerPrefix: string;
   readonly newDecisionId: () => string;
@@ -26,18 +25,18 @@ export interface CheckHandlerParts {
  * would let Envoy's failure mode decide instead of us.
  *
  * A call admitted gets one decision-log line and is answered through the audit gate
- * ({@link recordDecision}); a call refused by admission control (overload, log unavailable) is
+ * ({@link AuditGate}); a call refused by admission control (overload, log unavailable) is
  * answered at once with an explicit 503 denial, and counted, not logged one line each: that is
  * what keeps an overload from becoming a backlog. Synchronous when nothing waits, else a promise.
  */
 export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array, caller?: { untrusted?: string }) => Uint8Array | Promise<Uint8Array> {
-  const { decide, log, admission, headerPrefix } = parts;
+  const { decide, audit, admission, headerPrefix } = parts;
 
   const encode = (decision: Decision): Uint8Array =>
     decision.allow ? encodeAllow(decision) : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
   const answer = (attempt: CallAttempt | undefined, decision: Decision, started: number): Uint8Array | Promise<Uint8Array> => {
     const latencyUs = Math.round((performance.now() - started) * 1000);
-    const recorded = recordDecision(log, attempt, decision, latencyUs);
+    const recorded = audit.record(attempt, decision, latencyUs);
     if (recorded instanceof Promise) {
       return recorded.then((d) => {
         admission.release();

@@ -56,7 +56,7 @@ functions:
     allow: [{ issuer: corp, groups: [orders-writers] }]
     input: { schema: orders.json, sensitive: [/card/number], logFields: [/orderId, /quantity, /card/number] }
   - name: orders.get
-    match: { method: GET, path: "/orders/{id}" }
+    match: { method: GET, path: "/orders/{id}", logParams: [id] }
     allow: [{ issuer: corp, groups: [orders-readers, orders-writers] }]
   - name: billing.charge
     match: { method: POST, path: /billing/charge }

@@ -129,7 +129,7 @@ describe('decision log faults', () => {
       waiting.push(cg.call(i));
       if (i % 50 === 49) {
         await new Promise((resolve) => setTimeout(resolve, 250));
-        const probe = await Promise.race([cg.call(10_000 + i), new Promise<undefined>((resolve) => setTimeout(resolve, 100))]);
+        const probe = await Promise.race([cg.call(10_000 + i), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100))]);
         if (probe !== undefined && !probe.allow) refused = probe;
       }
     }

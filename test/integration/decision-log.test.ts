@@ -57,7 +57,7 @@ describe('decision log: one line per decision, field by field', () => {
       code: null,
       reasons: [],
       principal: { issuer: suite.issuer.url, subject: 'alice', groups: ['orders-writers'], jti: 'jti-42', tokenHash: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) },
-      request: { method: 'POST', path: '/orders?…', host: 'functions.internal' },
+      request: { method: 'POST', route: '/orders', host: 'functions.internal' },
       tls: { tls: true, sni: 'functions.internal' },
       source: '10.0.0.7:51234',
       payload: { contentType: 'application/json', bytes: expect.any(Number), fields: { '/orderId': 'ord-7', '/quantity': 3, '/card/number': '[masked]' } },

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { DecisionLog } from '../../../src/decision-log/create-decision-log.js';
 import type { DecisionRecord } from '../../../src/decision-log/decision-record.js';
 import { createAdmission } from '../../../src/admission.js';
+import { createAuditGate } from '../../../src/audit-gate.js';
+import { createRequestFacts } from '../../../src/decision-log/request-facts.js';
 import { createCheckHandler } from '../../../src/envoy/handle-check.js';
 import { decodeCheckResponse, envoyCheckBytes, summarize } from '../../helpers/envoy-check.js';
 
@@ -29,7 +31,7 @@ function memoryLog(accept: () => boolean = () => true): DecisionLog & { records:
 
 const parts = (decide: unknown, log: DecisionLog, newDecisionId = () => 'd-1') => ({
   decide: decide as never,
-  log,
+  audit: createAuditGate(log, createRequestFacts([])),
   admission: createAdmission({ maxInFlight: 10, log }),
   headerPrefix: 'x-callguard-',
   newDecisionId,

@@ -4,7 +4,7 @@ import { isPermitted } from '../../../src/functions/authorize.js';
 import { createFunctionRegistry } from '../../../src/functions/function-registry.js';
 import { parsePathTemplate, requestPathSegments } from '../../../src/functions/path-template.js';
 
-const fn = (name: string, method: string, path: string): FunctionConfig => ({ name, match: { method, path }, requireMtls: false, allow: [] });
+const fn = (name: string, method: string, path: string): FunctionConfig => ({ name, match: { method, path, logParams: [] }, requireMtls: false, allow: [] });
 
 describe('parsePathTemplate', () => {
   it.each([

@@ -1,35 +1,43 @@
 import type { CallAttempt } from './call-attempt.js';
 import type { Decision, Deny } from './decision.js';
 import type { DecisionLog } from './decision-log/create-decision-log.js';
-import { toDecisionRecord } from './decision-log/decision-record.js';
+import { type DescribeRequest, toDecisionRecord } from './decision-log/decision-record.js';
 import { REASONS } from './errors.js';
 
 /**
  * The audit gate, a rule of the decision rather than of any adapter: no allow without its record.
- * Appends the decision's line and gives back the decision to answer with:
+ * `record` appends the decision's line and gives back the decision to answer with:
  * - `buffered`: at once; an allow the log cannot take becomes a denial;
  * - `written` / `fsync`: once the line is durable; an allow whose line was lost becomes a denial
  *   (a denial stays the denial it was, its loss counted in the log's next gap record).
  * Never throws or rejects.
  */
-export function recordDecision(log: DecisionLog, attempt: CallAttempt | undefined, decision: Decision, latencyUs: number): Decision | Promise<Decision> {
-  let appended: boolean;
-  if (!log.waits) {
-    try {
-      appended = log.append(toDecisionRecord(attempt, decision, latencyUs));
-    } catch {
-      appended = false;
-    }
-    return appended ? decision : unrecorded(decision);
-  }
-  return new Promise<Decision>((resolve) => {
-    try {
-      appended = log.append(toDecisionRecord(attempt, decision, latencyUs), (ok) => resolve(ok ? decision : unrecorded(decision)));
-    } catch {
-      appended = false;
-    }
-    if (!appended) resolve(unrecorded(decision));
-  });
+export interface AuditGate {
+  record(attempt: CallAttempt | undefined, decision: Decision, latencyUs: number): Decision | Promise<Decision>;
+}
+
+export function createAuditGate(log: DecisionLog, describeRequest: DescribeRequest): AuditGate {
+  return {
+    record(attempt, decision, latencyUs) {
+      let appended: boolean;
+      if (!log.waits) {
+        try {
+          appended = log.append(toDecisionRecord(attempt, decision, latencyUs, describeRequest));
+        } catch {
+          appended = false;
+        }
+        return appended ? decision : unrecorded(decision);
+      }
+      return new Promise<Decision>((resolve) => {
+        try {
+          appended = log.append(toDecisionRecord(attempt, decision, latencyUs, describeRequest), (ok) => resolve(ok ? decision : unrecorded(decision)));
+        } catch {
+          appended = false;
+        }
+        if (!appended) resolve(unrecorded(decision));
+      });
+    },
+  };
 }
 
 /** What a decision becomes when its line could not be recorded. */
