@@ -52,4 +52,4 @@ for (let round = 0; round < 5; round++) {
   cg = Math.min(cg, await measure('callguard', (req) => callguard.handleCheck(req)));
 }
 console.log(`best of 5: baseline ${base.toFixed(1)} µs, callguard ${cg.toFixed(1)} µs; callguard adds ${(cg - base).toFixed(1)} µs/call over decode + OK`);
-callguard.close();
+await callguard.close();

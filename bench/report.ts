@@ -46,6 +46,14 @@ export interface Targets {
   /** Baseline CPU µs per call ÷ callguard's at saturation: the throughput ratio both would reach on a whole core each. */
   readonly cpuCostRatio: number | null;
   readonly clusterScaleUp: { readonly callguard: number | null; readonly baseline: number | null };
+  /** Issue 8: each waiting durability mode against `buffered`, same run; target for `written`: ≥ 0.90 of the throughput, ≤ +0.5 ms at p50. */
+  readonly durability?: Readonly<Record<'written' | 'fsync', DurabilityCost>>;
+}
+
+export interface DurabilityCost {
+  readonly saturationRatio: number | null;
+  readonly p50DeltaMsAt2k: number | null;
+  readonly met: boolean | null;
 }
 
 export function machineInfo(ghz: string): MachineInfo {
@@ -91,7 +99,19 @@ export function evaluateTargets(scenarios: readonly ScenarioResult[]): Targets {
       callguard: ratio(saturation(byId('cached-cluster'))?.achievedRps, saturation(byId('cached'))?.achievedRps),
       baseline: ratio(saturation(byId('baseline-cluster'))?.achievedRps, saturation(byId('baseline'))?.achievedRps),
     },
+    ...(byId('log-buffered') === undefined ? {} : { durability: { written: durabilityCost(byId, 'log-written'), fsync: durabilityCost(byId, 'log-fsync') } }),
   };
+}
+
+function durabilityCost(byId: (id: string) => ScenarioResult | undefined, id: string): DurabilityCost {
+  const buffered = byId('log-buffered');
+  const mode = byId(id);
+  const saturationRatio = ratio(saturation(mode)?.achievedRps, saturation(buffered)?.achievedRps);
+  const a = atRate(mode, 2000)?.latencyMs.p50;
+  const b = atRate(buffered, 2000)?.latencyMs.p50;
+  const p50DeltaMsAt2k = a === undefined || b === undefined ? null : Math.round((a - b) * 1000) / 1000;
+  const met = saturationRatio === null || p50DeltaMsAt2k === null ? null : saturationRatio >= 0.9 && p50DeltaMsAt2k <= 0.5;
+  return { saturationRatio, p50DeltaMsAt2k, met };
 }
 
 const mib = (bytes: number | undefined): string => (bytes === undefined ? '–' : `${Math.round(bytes / 2 ** 20)} MiB`);
@@ -129,6 +149,10 @@ export function renderMarkdown(results: BenchResults): string {
     `| p99 ≤ 2 ms at 2000 req/s | ${fmt(t?.p99At2kMs.measured, ' ms')} (baseline ${fmt(t?.p99At2kMs.baseline, ' ms')}, grpc-go no-op ${fmt(t?.p99At2kMs.goFloor, ' ms')}) | ${fmt(t?.p99At2kMs.met)} |`,
     `| CPU per call, baseline ÷ callguard (noise-robust form of the first row) | ${fmt(t?.cpuCostRatio)} | |`,
     `| all-cores scale-up (cluster / single) | callguard ${fmt(t?.clusterScaleUp.callguard)}×, baseline ${fmt(t?.clusterScaleUp.baseline)}× | ${clusterNote(results)} |`,
+    `| decision log \`written\` vs \`buffered\`: ≥ 0.90× throughput, ≤ +0.5 ms p50 at 2000 req/s | ${fmt(t?.durability?.written.saturationRatio)}×, ${fmt(t?.durability?.written.p50DeltaMsAt2k, ' ms')} | ${fmt(t?.durability?.written.met)} |`,
+    `| decision log \`fsync\` vs \`buffered\` (no target) | ${fmt(t?.durability?.fsync.saturationRatio)}×, ${fmt(t?.durability?.fsync.p50DeltaMsAt2k, ' ms')} | |`,
+    '',
+    'Every callguard scenario but the `log-*` ones logs to /dev/null with the default durability, `written`.',
     '',
     '## Load points',
     '',

@@ -59,7 +59,7 @@ function callguardScenario(
   description: string,
   functions: number,
   rates: readonly (number | null)[],
-  options: { tokens?: number; cacheSize?: number; violating?: boolean; logFile?: boolean; workers?: number },
+  options: { tokens?: number; cacheSize?: number; violating?: boolean; logFile?: boolean; workers?: number; durability?: 'written' | 'fsync' | 'buffered' },
 ): Scenario {
   return {
     id,
@@ -74,6 +74,7 @@ function callguardScenario(
         functions,
         ...(options.cacheSize === undefined ? {} : { tokenCacheSize: options.cacheSize }),
         decisionLog: options.logFile === true ? join(fixtures.dir, `${id}.decisions.log`) : '/dev/null',
+        ...(options.durability === undefined ? {} : { durability: options.durability }),
       });
       const body = options.violating === true ? fixtures.violatingBody : fixtures.validBody;
       return { config, dataFile: await dataFile(fixtures, id, requestsTo(fixtures, functions, body), options.tokens ?? 1) };
@@ -117,7 +118,10 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
     callguardScenario('schema-violation', 'cached token, body violates the schema, deny 400', 10, pair, { violating: true }),
     callguardScenario('functions-100', 'cached token, 100 functions', 100, pair, {}),
     callguardScenario('functions-1000', 'cached token, 1000 functions (memory measured here)', 1000, pair, {}),
-    callguardScenario('decision-log-file', 'cached token, 10 functions, decision log to a file', 10, pair, { logFile: true }),
+    // Issue 8: each durability mode, to a file, in the same run (`written` is the default and what every other scenario uses).
+    callguardScenario('log-buffered', 'cached token, decision log to a file, durability buffered (answered before the line is written)', 10, pair, { logFile: true, durability: 'buffered' }),
+    callguardScenario('log-written', 'cached token, decision log to a file, durability written (answered after write(2) of its batch)', 10, pair, { logFile: true, durability: 'written' }),
+    callguardScenario('log-fsync', 'cached token, decision log to a file, durability fsync (answered after write(2) + fsync(2) of its batch)', 10, pair, { logFile: true, durability: 'fsync' }),
     ...(options.workers > 1 ? [clustered(baseline), clustered(cached)] : []),
   ];
 }

@@ -52,4 +52,4 @@ for (const [name, address] of [['baseline', noop.address], ['callguard', server.
 }
 await server.close(500);
 await noop.stop();
-callguard.close();
+await callguard.close();

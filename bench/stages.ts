@@ -75,4 +75,4 @@ await stage('encodeAllow', () => encodeAllow(decision));
 const describeRequest = createRequestFacts(config.functions);
 await stage('toDecisionRecord', () => toDecisionRecord(at(0), decision, 50, describeRequest));
 await stage('handleCheck (whole, log to a stream)', (i) => callguard.handleCheck(requests[i % 64] as Buffer));
-callguard.close();
+await callguard.close();

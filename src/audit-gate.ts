@@ -26,6 +26,7 @@ export function createAuditGate(log: DecisionLog, describeRequest: DescribeReque
         } catch {
           appended = false;
         }
+        if (!appended) log.noteRefused('ERR_DECISION_LOG_UNAVAILABLE');
         return appended ? decision : unrecorded(decision);
       }
       return new Promise<Decision>((resolve) => {
@@ -34,7 +35,11 @@ export function createAuditGate(log: DecisionLog, describeRequest: DescribeReque
         } catch {
           appended = false;
         }
-        if (!appended) resolve(unrecorded(decision));
+        if (!appended) {
+          // Admitted, then the log stopped accepting (an async key fetch in between): counted, so every call is accounted for.
+          log.noteRefused('ERR_DECISION_LOG_UNAVAILABLE');
+          resolve(unrecorded(decision));
+        }
       });
     },
   };

@@ -3,9 +3,12 @@ import type { Config } from './config/types.js';
 import { createDecide, type Decide } from './decide.js';
 import { type Admission, createAdmission } from './admission.js';
 import { createAuditGate } from './audit-gate.js';
+import { type CheckpointSigner, loadCheckpointSigner } from './decision-log/checkpoint-signer.js';
 import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
 import { destinationProblem } from './decision-log/destination-problem.js';
 import { createRequestFacts } from './decision-log/request-facts.js';
+import { openRelpDestination, relpSinkOptions } from './decision-log/open-relp-destination.js';
+import { isRelpDestination } from './decision-log/relp-destination.js';
 import { type LineStream, type LogSink, openLogSink, streamSink } from './decision-log/log-sink.js';
 import { createCheckHandler } from './envoy/handle-check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
@@ -32,7 +35,8 @@ export interface Callguard {
   readonly handleCheck: (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
   readonly log: DecisionLog;
   readonly admission: Admission;
-  close(): void;
+  /** Stops key refreshes and closes the decision log (its last lines written). */
+  close(): Promise<void>;
 }
 
 /**
@@ -45,8 +49,11 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   const { inputs, problems } = compileInputs(config);
   // When a stream stands in for the configured log (`callguard check`), judge the configured one without
   // opening it, so check refuses what serve would; serve itself opens it below, which decides.
-  const logProblem = options.decisionLog === undefined ? undefined : destinationProblem(config.decisionLog.destination);
+  const relp = isRelpDestination(config.decisionLog.destination);
+  const logProblem = options.decisionLog === undefined || relp ? undefined : destinationProblem(config.decisionLog.destination);
   if (logProblem !== undefined) problems.push({ file: config.file, path: '/decisionLog/destination', message: logProblem });
+  // A RELP destination is judged by reading its PEM files; whether the receiver answers, only serve finds out.
+  if (options.decisionLog !== undefined && relp) problems.push(...relpProblemsOf(config));
   let bearer: Awaited<ReturnType<typeof createBearerVerifier>> | undefined;
   try {
     bearer = await createBearerVerifier(config.identity, {
@@ -72,7 +79,17 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     inputs,
     newDecisionId,
   });
-  const log = openDecisionLog(config, options);
+  let relpSink: LogSink | undefined;
+  if (relp && options.decisionLog === undefined && options.decisionLogSink === undefined) {
+    try {
+      // Connected before anything runs: a receiver that cannot be reached stops start-up (a ConfigError naming it).
+      relpSink = await openRelpDestination(config.decisionLog, config.file);
+    } catch (err) {
+      bearer.close();
+      throw err;
+    }
+  }
+  const log = openDecisionLog(config, relpSink === undefined ? options : { ...options, decisionLogSink: relpSink });
   const admission = createAdmission({
     maxInFlight: config.server.maxInFlight,
     log,
@@ -86,9 +103,9 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     handleCheck,
     log,
     admission,
-    close() {
+    async close() {
       bearer.close();
-      log.close();
+      await log.close();
     },
   };
 }
@@ -96,14 +113,29 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
 /** The configured decision log, or an override; a destination that still cannot be opened is a config problem (refuse to start). */
 function openDecisionLog(config: Config, options: BuildOptions): DecisionLog {
   const settings = config.decisionLog;
+  const signer = settings.checkpoint === undefined ? undefined : loadSigner(config, settings.checkpoint.keyFile);
   const sink = options.decisionLogSink ?? (options.decisionLog !== undefined ? streamSink(options.decisionLog) : openConfiguredSink(config));
   return createDecisionLog(sink, {
     durability: settings.durability,
     maxPendingBytes: settings.maxPendingBytes,
     maxWriteMs: settings.maxWriteMs,
+    configDigest: config.digest,
+    ...(settings.rotate !== undefined ? { rotate: settings.rotate } : {}),
+    ...(signer !== undefined && settings.checkpoint !== undefined
+      ? { checkpoint: { signer, everyLines: settings.checkpoint.everyLines, everySeconds: settings.checkpoint.everySeconds } }
+      : {}),
     ...(options.decisionLogRetryMs !== undefined ? { retryMs: options.decisionLogRetryMs } : {}),
     onStateChange: ({ healthy, msg }) => options.onEvent?.({ level: healthy ? 'info' : 'warn', msg, issuer: '' }),
   });
+}
+
+function loadSigner(config: Config, keyFile: string): CheckpointSigner {
+  try {
+    return loadCheckpointSigner(keyFile);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ConfigError([{ file: config.file, path: '/decisionLog/checkpoint/keyFile', message: `cannot load ${JSON.stringify(keyFile)}: ${why}` }]);
+  }
 }
 
 function openConfiguredSink(config: Config): LogSink {
@@ -115,6 +147,11 @@ function openConfiguredSink(config: Config): LogSink {
     const why = err instanceof Error ? err.message : String(err);
     throw new ConfigError([{ file: config.file, path: '/decisionLog/destination', message: `cannot open ${JSON.stringify(destination)} for appending: ${why}` }]);
   }
+}
+
+function relpProblemsOf(config: Config): ConfigProblem[] {
+  const judged = relpSinkOptions(config.decisionLog, config.file);
+  return judged.ok ? [] : judged.problems;
 }
 
 function compileInputs(config: Config): { inputs: Map<string, CompiledInput>; problems: ConfigProblem[] } {

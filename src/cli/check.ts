@@ -15,7 +15,7 @@ export async function runCheck(args: string[]): Promise<number> {
     const config = loadConfig(file);
     const discard = new Writable({ write: (_chunk, _enc, done) => done() });
     const callguard = await buildCallguard(config, { decisionLog: discard });
-    callguard.close();
+    await callguard.close();
     process.stdout.write(`${config.file}: ok (${config.functions.length} functions, ${config.identity.issuers.length} issuers)\n`);
     return 0;
   } catch (err) {

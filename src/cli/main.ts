@@ -1,16 +1,23 @@
 #!/usr/bin/env node
 import { runCheck } from './check.js';
 import { runServe } from './serve.js';
+import { runTail } from './tail.js';
+import { runVerifyLog } from './verify-log.js';
 
 const USAGE = `usage: callguard <command> [options]
 
 commands:
   serve --config FILE   run the ext_authz gRPC server
   check --config FILE   validate a configuration and its function schemas; exit 1 listing every error
+  verify-log [--key PUBLIC.pem] FILE...
+                        check the decision log's hash chain (and signed checkpoints); exit 1 at the first broken line
+  tail [options] [FILE...]
+                        follow or search the decision log (stdin, one file followed across rotation, or files
+                        read in order); filter by function, outcome, code, subject, time; --help for options
 `;
 
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (args: string[]) => Promise<number>> = { serve: runServe, check: runCheck };
+const commands: Record<string, (args: string[]) => Promise<number>> = { serve: runServe, check: runCheck, 'verify-log': runVerifyLog, tail: runTail };
 const run = command !== undefined ? commands[command] : undefined;
 if (run === undefined) {
   process.stderr.write(USAGE);

@@ -10,7 +10,13 @@ import { configArg } from './config-arg.js';
 export async function runServe(args: string[]): Promise<number> {
   const ops = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (l) => ({ level: l }) } }, pino.destination(2));
   const file = configArg(args);
-  let callguard: Callguard;
+  let callguard: Callguard | undefined;
+  // SIGHUP (logrotate's postrotate, `docker kill -s HUP`) reopens the decision log; it never ends the
+  // process, not even during start-up (Node's default for SIGHUP is to exit).
+  process.on('SIGHUP', () => {
+    callguard?.log.reopen();
+    ops.info({ signal: 'SIGHUP', reopen: callguard !== undefined }, 'decision log will be reopened before its next write');
+  });
   let config: Config;
   try {
     config = loadConfig(file);
@@ -28,15 +34,11 @@ export async function runServe(args: string[]): Promise<number> {
   const stop = async (signal: string): Promise<void> => {
     ops.info({ signal }, 'callguard stopping');
     await server.close(5000);
-    callguard.close();
+    await callguard.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  // SIGHUP (logrotate's postrotate, `docker kill -s HUP`) reopens the decision log; it never ends the process.
-  process.on('SIGHUP', () => {
-    callguard.log.reopen();
-    ops.info({ signal: 'SIGHUP', destination: config.decisionLog.destination }, 'decision log will be reopened before its next write');
-  });
+
   return 0;
 }

@@ -1,6 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import { parsePathTemplate } from '../functions/path-template.js';
 import { checkIssuers, issuerPath } from './check-issuers.js';
+import { checkRelp } from './check-relp.js';
 import type { Config } from './types.js';
 
 /** Cross-field rules JSON Schema cannot express. Returns every problem found. */
@@ -14,6 +15,13 @@ export function checkSemantics(config: Config): ConfigProblem[] {
   const tls = config.server.tls;
   if (tls && tls.clientSans.length > 0 && tls.clientCa === undefined) add('/server/tls/clientSans', 'requires clientCa');
 
+  const log = config.decisionLog;
+  const stream = log.destination === 'stdout' || log.destination === 'stderr';
+  if (log.rotate !== undefined && stream) add('/decisionLog/rotate', `needs a file destination; ${log.destination} cannot be rotated`);
+  if (log.rotate !== undefined && log.rotate.maxBytes === undefined && log.rotate.everySeconds === undefined) add('/decisionLog/rotate', 'set maxBytes, everySeconds or both');
+  if (log.durability === 'fsync' && stream) add('/decisionLog/durability', `"fsync" needs a file destination; ${log.destination} cannot be fsync'ed`);
+
+  problems.push(...checkRelp(config.decisionLog, file));
   problems.push(...checkIssuers(config.identity.issuers, file));
   const issuerNames = new Set<string>();
   config.identity.issuers.forEach((issuer, i) => {

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
@@ -5,7 +6,8 @@ import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import configSchema from './schema.json' with { type: 'json' };
 import { checkSemantics } from './check-semantics.js';
-import type { Config } from './types.js';
+import { isRelpDestination } from '../decision-log/relp-destination.js';
+import type { Config, RelpConfig } from './types.js';
 
 const validateShape = new Ajv2020({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
 
@@ -35,7 +37,7 @@ export function parseConfig(text: string, file: string): Config {
   if (!validateShape(raw)) {
     throw new ConfigError(toProblems(file, validateShape.errors ?? []));
   }
-  const config = resolvePaths(raw as unknown as Config, file);
+  const config = { ...resolvePaths(raw as unknown as Config, file), digest: hash('sha256', text, 'base64url') };
   const problems = checkSemantics(config);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -79,10 +81,22 @@ function resolvePaths(config: Config, file: string): Config {
     functions: config.functions.map((f) => (f.input ? { ...f, input: { ...f.input, schema: abs(f.input.schema) } } : f)),
     decisionLog: {
       ...config.decisionLog,
-      destination: ['stdout', 'stderr'].includes(config.decisionLog.destination)
-        ? config.decisionLog.destination
-        : abs(config.decisionLog.destination),
+      ...(config.decisionLog.checkpoint ? { checkpoint: { ...config.decisionLog.checkpoint, keyFile: abs(config.decisionLog.checkpoint.keyFile) } } : {}),
+      destination:
+        ['stdout', 'stderr'].includes(config.decisionLog.destination) || isRelpDestination(config.decisionLog.destination)
+          ? config.decisionLog.destination
+          : abs(config.decisionLog.destination),
+      relp: resolveRelpFiles(config.decisionLog.relp, abs),
     },
+  };
+}
+
+function resolveRelpFiles(relp: RelpConfig, abs: (p: string) => string): RelpConfig {
+  return {
+    ...relp,
+    ...(relp.ca !== undefined ? { ca: abs(relp.ca) } : {}),
+    ...(relp.cert !== undefined ? { cert: abs(relp.cert) } : {}),
+    ...(relp.key !== undefined ? { key: abs(relp.key) } : {}),
   };
 }
 

@@ -9,6 +9,8 @@ export type JwtAlgorithm =
 export interface Config {
   /** Absolute path of the file this came from (for error messages). */
   readonly file: string;
+  /** SHA-256 of the file's bytes, base64url: named in the decision log's start lines. */
+  readonly digest: string;
   readonly server: ServerConfig;
   readonly identity: IdentityConfig;
   readonly payload: { readonly maxDepth: number };
@@ -22,6 +24,19 @@ export interface DecisionLogConfig {
   readonly durability: 'written' | 'fsync' | 'buffered';
   readonly maxPendingBytes: number;
   readonly maxWriteMs: number;
+  /** Used with a `relp+tls://` destination; files are absolute after loading. */
+  readonly relp: RelpConfig;
+  readonly rotate?: { readonly maxBytes?: number; readonly everySeconds?: number };
+  /** `keyFile` is absolute after loading. */
+  readonly checkpoint?: { readonly keyFile: string; readonly everyLines: number; readonly everySeconds: number };
+}
+
+export interface RelpConfig {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly serverName?: string;
+  readonly connectTimeoutMs: number;
 }
 
 export interface ServerConfig {

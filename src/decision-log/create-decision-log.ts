@@ -1,5 +1,7 @@
+import type { CheckpointSigner } from './checkpoint-signer.js';
 import { createIsoClock, formatDecisionLine, formatEventLine } from './decision-line.js';
 import type { DecisionRecord } from './decision-record.js';
+import { CHAIN_START, type ChainPosition, lineHash } from './hash-chain.js';
 import type { LogSink } from './log-sink.js';
 
 /**
@@ -21,6 +23,12 @@ export interface DecisionLogOptions {
   readonly now?: () => number;
   /** First retry of a failed sink; doubles up to 2 s. */
   readonly retryMs?: number;
+  /** Named in each `decision-log-start` line: which configuration made the decisions that follow. */
+  readonly configDigest?: string;
+  /** Rotate a regular file past this many bytes and/or this age (the chain continues in the next file). */
+  readonly rotate?: { readonly maxBytes?: number; readonly everySeconds?: number };
+  /** Signed checkpoints every `everyLines` lines or `everySeconds`, whichever comes first. */
+  readonly checkpoint?: { readonly signer: CheckpointSigner; readonly everyLines: number; readonly everySeconds: number };
 }
 
 /** Called once per appended line in `written` / `fsync` mode: true once the line is durable, false if it was lost. */
@@ -34,6 +42,7 @@ export interface DecisionLogStats {
   /** Lines handed to a write that failed (they may be partly on disk); each is counted in a gap record. */
   readonly linesLost: number;
   readonly failures: number;
+  readonly rotations: number;
 }
 
 export interface DecisionLog {
@@ -53,40 +62,69 @@ export interface DecisionLog {
   /** Why the sink is unhealthy, for the operational log. */
   readonly failure: string | undefined;
   stats(): DecisionLogStats;
-  /** Reopen the destination before the next write (SIGHUP, after logrotate moved the file). */
+  /** Reopen the destination before the next write (SIGHUP, after logrotate moved the file); the new file starts with a start line. */
   reopen(): void;
-  /** Writes every pending line synchronously and closes the sink (shutdown; also done on process exit). */
-  close(): void;
+  /**
+   * Waits (up to 2 s) for a write in flight, then writes every pending line (a last checkpoint
+   * included) synchronously and closes the sink (shutdown; on process exit the same is done at once).
+   */
+  close(): Promise<void>;
 }
 
 const RETRY_MAX_MS = 2000;
 const SUMMARY_MS = 1000;
 
+/** Lines that go out in one write, after an optional rotation (a rotation is never inside a write). */
+interface Segment {
+  /** Before writing: rotate the file (size or age), or reopen it (SIGHUP after an external logrotate). */
+  before?: 'rotate' | 'reopen';
+  lines: string[];
+  chars: number;
+  waiters: Committed[];
+  /** Chain position after the segment's last line. */
+  end: ChainPosition;
+}
+
 /**
- * The decision log: group commit over one sink. Lines appended while a write is in flight wait
- * for it and go out together in the next write, so under load one write(2) carries many lines
- * and, in `written` mode, answers many calls.
+ * The decision log: group commit over one sink, on a hash chain. Lines appended while a write is in
+ * flight wait for it and go out together in the next write, so under load one write(2) carries many
+ * lines and, in `written` mode, answers many calls. Every line carries `seq` and `prev` (hash-chain.ts);
+ * the first line of every file and of every run is a `decision-log-start` line naming the config digest.
  *
  * Failure is a state, not an end: a failed write fails every line in it and every line waiting
- * behind it (their calls are denied, or already were), the log stops accepting, and a retry with
- * backoff writes a gap record (`msg: "decision-log-gap"`: when, why, how many lines were lost and
- * how many calls were refused meanwhile). Once that write succeeds the log accepts again. A write
- * in flight past `maxWriteMs` (a stopped reader, a hung disk) stops new calls the same way until
- * it completes. Calls refused without a decision are counted and summarized in one line a second.
+ * behind it (their calls are denied, or already were), the chain rewinds to the last line known to
+ * be written, the log stops accepting, and a retry with backoff writes a gap line
+ * (`decision-log-gap`: when, why, how many lines were lost and how many calls were refused
+ * meanwhile). Once that write succeeds the log accepts again. A write in flight past `maxWriteMs`
+ * (a stopped reader, a hung disk) stops new calls the same way until it completes. Calls refused
+ * without a decision are counted and summarized in one line a second.
  */
 export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): DecisionLog {
   const now = options.now ?? Date.now;
   const clock = createIsoClock(now);
   const waits = options.durability !== 'buffered';
   const retryFirst = options.retryMs ?? 100;
+  const rotateBytes = sink.rotate === undefined ? undefined : options.rotate?.maxBytes;
+  const rotateMs = sink.rotate === undefined || options.rotate?.everySeconds === undefined ? undefined : options.rotate.everySeconds * 1000;
+  const checkpoint = options.checkpoint;
 
-  let queue: string[] = [];
-  let queueChars = 0;
-  let waiters: Committed[] = [];
-  let inFlight: { readonly started: number; readonly chars: number } | undefined;
+  const resumed = sink.chainTail?.() ?? { ...CHAIN_START, torn: false };
+  /** Chain position of the next line appended, and of the next line after what is known written. */
+  let head: ChainPosition = resumed;
+  let committed: ChainPosition = resumed;
+  let segments: Segment[] = [];
+  let queuedChars = 0;
+  /** The write under way: when it started, its size, and its segment (none for a retry's gap line). */
+  let inFlight: { readonly started: number; readonly chars: number; readonly segment?: Segment } | undefined;
+  let stallTimer: NodeJS.Timeout | undefined;
+  /** Calls answered as refused because their write stalled, and lines dropped behind it, since the stall began. */
+  let stallDenied = 0;
+  let stallLost = 0;
+  let stalledSince = '';
   let scheduled = false;
   let failure: string | undefined;
   let failedAt = '';
+  let tornTail = resumed.torn;
   let stalled = false;
   let retryDelay = retryFirst;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -96,21 +134,92 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
   let linesLost = 0;
   let lostSinceGap = 0;
   let failures = 0;
+  let rotations = 0;
+  let fileChars = 0;
+  let linesInFile = 0;
+  let fileOpened = now();
+  let sinceCheckpoint = 0;
   let closed = false;
 
   const notify = (healthy: boolean, msg: string): void => options.onStateChange?.({ healthy, msg });
+  const pendingChars = (): number => queuedChars + (inFlight?.chars ?? 0);
 
-  const pendingChars = (): number => queueChars + (inFlight?.chars ?? 0);
+  /** Puts a formatted line at the end of the queue and moves the chain head past it. */
+  const enqueue = (line: string, done?: Committed): void => {
+    let last = segments[segments.length - 1];
+    if (last === undefined) {
+      last = { lines: [], chars: 0, waiters: [], end: head };
+      segments.push(last);
+    }
+    last.lines.push(line);
+    last.chars += line.length;
+    if (done !== undefined) last.waiters.push(done);
+    queuedChars += line.length;
+    fileChars += line.length;
+    linesInFile++;
+    sinceCheckpoint++;
+    head = { seq: head.seq + 1, prev: lineHash(line) };
+    last.end = head;
+  };
+  const event = (level: 'info' | 'warn' | 'error', msg: string, fields: Readonly<Record<string, unknown>>): string =>
+    formatEventLine(level, clock(), head, msg, fields);
+  const startLine = (reason: 'start' | 'rotate' | 'reopen', extra: Readonly<Record<string, unknown>> = {}): void => {
+    enqueue(event('info', 'decision-log-start', { reason, configDigest: options.configDigest ?? null, ...extra }));
+  };
+  const checkpointLine = (): void => {
+    if (checkpoint === undefined || sinceCheckpoint === 0) return;
+    const at = head;
+    enqueue(formatEventLine('info', clock(), at, 'decision-log-checkpoint', { keyId: checkpoint.signer.keyId, sig: checkpoint.signer.sign(at.seq, at.prev) }));
+    sinceCheckpoint = 0;
+  };
+  /** After a line: a checkpoint when due, a rotation (the old file ends signed, the new one starts) when due. */
+  const afterLine = (): void => {
+    if (checkpoint !== undefined && sinceCheckpoint >= checkpoint.everyLines) checkpointLine();
+    // A file holding only its start line is not rotated (an idle log does not make empty files).
+    const due = linesInFile > 1 && ((rotateBytes !== undefined && fileChars >= rotateBytes) || (rotateMs !== undefined && now() - fileOpened >= rotateMs));
+    if (due) newFile('rotate');
+  };
+  /** Ends the current file (signed, when checkpoints are on) and starts the next one on the same chain. */
+  const newFile = (how: 'rotate' | 'reopen'): void => {
+    checkpointLine();
+    segments.push({ before: how, lines: [], chars: 0, waiters: [], end: head });
+    fileChars = 0;
+    linesInFile = 0;
+    fileOpened = now();
+    startLine(how);
+  };
 
   const isStalled = (): boolean => {
     if (inFlight === undefined || now() - inFlight.started <= options.maxWriteMs) return false;
-    if (!stalled) {
-      stalled = true;
-      notify(false, `decision log write pending for over ${options.maxWriteMs} ms (${sink.name}); refusing calls until it completes`);
-    }
+    if (!stalled) onStall();
     return true;
   };
-
+  /**
+   * A write pending past `maxWriteMs`: the calls waiting on it are answered now, as refused (their
+   * lines may still land: the log then shows an allow that was not carried out, never the reverse),
+   * and the lines queued behind it are dropped, counted, and their calls refused too. New calls are
+   * refused until the write completes; a `decision-log-stall` line then says what happened.
+   */
+  const onStall = (): void => {
+    stalled = true;
+    stalledSince = clock();
+    notify(false, `decision log write pending for over ${options.maxWriteMs} ms (${sink.name}); refusing calls until it completes`);
+    const segment = inFlight?.segment;
+    if (segment !== undefined) {
+      stallDenied += segment.waiters.length;
+      const waiting = segment.waiters;
+      segment.waiters = [];
+      head = segment.end;
+      for (const done of waiting) done(false);
+    }
+    const dropped = segments;
+    segments = [];
+    queuedChars = 0;
+    for (const s of dropped) {
+      stallLost += s.lines.length;
+      for (const done of s.waiters) done(false);
+    }
+  };
   const accepting = (): boolean => !closed && failure === undefined && pendingChars() < options.maxPendingBytes && !isStalled();
 
   const schedule = (): void => {
@@ -122,50 +231,75 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
 
   const startWrite = (): void => {
     scheduled = false;
-    if (inFlight !== undefined || failure !== undefined || queue.length === 0) return;
-    const lines = queue;
-    const batch = waiters;
-    const chars = queueChars;
-    queue = [];
-    waiters = [];
-    queueChars = 0;
-    inFlight = { started: now(), chars };
-    sink.write(Buffer.from(lines.length === 1 ? (lines[0] as string) : lines.join(''), 'utf8'), (err, torn) => {
-      if (err !== undefined) return finish(lines.length, batch, describe(err), torn);
-      if (options.durability !== 'fsync') return finish(lines.length, batch, undefined, false);
-      sink.sync((syncErr) => finish(lines.length, batch, syncErr === undefined ? undefined : `fsync: ${describe(syncErr)}`, false));
+    if (inFlight !== undefined || failure !== undefined) return;
+    const segment = segments.shift();
+    if (segment === undefined) return;
+    queuedChars -= segment.chars;
+    if (segment.before === 'reopen') sink.reopen();
+    if (segment.before === 'rotate') {
+      try {
+        sink.rotate?.();
+        rotations++;
+      } catch (err) {
+        finish(segment, `rotation failed: ${describe(err as NodeJS.ErrnoException)}`, false);
+        return;
+      }
+    }
+    if (segment.lines.length === 0) {
+      finish(segment, undefined, false);
+      return;
+    }
+    inFlight = { started: now(), chars: segment.chars, segment };
+    stallTimer = setTimeout(isStalled, options.maxWriteMs + 1);
+    stallTimer.unref();
+    const text = (tornTail ? '\n' : '') + (segment.lines.length === 1 ? (segment.lines[0] as string) : segment.lines.join(''));
+    sink.write(Buffer.from(text, 'utf8'), (err, torn) => {
+      if (err !== undefined) return finish(segment, describe(err), torn);
+      if (options.durability !== 'fsync') return finish(segment, undefined, false);
+      sink.sync((syncErr) => finish(segment, syncErr === undefined ? undefined : `fsync: ${describe(syncErr)}`, false));
     });
   };
 
-  const finish = (count: number, batch: Committed[], error: string | undefined, torn: boolean): void => {
+  const finish = (segment: Segment, error: string | undefined, torn: boolean): void => {
     inFlight = undefined;
+    if (stallTimer !== undefined) clearTimeout(stallTimer);
+    stallTimer = undefined;
     if (error !== undefined) {
-      fail(`decision log write to ${sink.name} failed: ${error}${torn ? ' (a line may be cut short)' : ''}`, count, batch);
+      fail(`decision log write to ${sink.name} failed: ${error}${torn ? ' (a line may be cut short)' : ''}`, segment, torn);
       return;
     }
-    linesWritten += count;
+    tornTail = false;
+    committed = segment.end;
+    linesWritten += segment.lines.length;
+    for (const done of segment.waiters) done(true);
     if (stalled) {
       stalled = false;
+      enqueue(event('warn', 'decision-log-stall', { since: stalledSince, answeredAsRefused: stallDenied, lost: stallLost }));
+      stallDenied = 0;
+      stallLost = 0;
       notify(true, `decision log write to ${sink.name} completed; accepting calls again`);
     }
-    for (const done of batch) done(true);
-    if (queue.length > 0) startWrite();
+    if (segments.length > 0) startWrite();
   };
 
-  const fail = (why: string, lostInWrite: number, batch: Committed[]): void => {
-    const lost = lostInWrite + queue.length;
-    linesLost += lost;
-    lostSinceGap += lost;
+  const fail = (why: string, segment: Segment, torn: boolean): void => {
+    const everything = [segment, ...segments];
+    const lost = everything.reduce((n, s) => n + s.lines.length, 0);
+    segments = [];
+    queuedChars = 0;
+    // The chain goes on from the last line known to be written; the gap line links to it.
+    head = committed;
+    tornTail ||= torn;
+    linesLost += lost + stallLost;
+    lostSinceGap += lost + stallLost;
+    stallLost = 0;
+    stallDenied = 0;
     failures++;
-    const everyone = batch.concat(waiters);
-    queue = [];
-    waiters = [];
-    queueChars = 0;
     stalled = false;
     failure = why;
     failedAt = clock();
     notify(false, `${why}; refusing calls until it works again`);
-    for (const done of everyone) done(false);
+    for (const s of everything) for (const done of s.waiters) done(false);
     retryDelay = retryFirst;
     retryLater();
   };
@@ -177,24 +311,25 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
     retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
   };
 
-  /** Tries the sink again with the gap record; the first one written ends the failure. */
+  /** Tries the sink again with the gap line; the first one written ends the failure. */
   const retry = (): void => {
     retryTimer = undefined;
     if (closed || failure === undefined) return;
-    const gap = formatEventLine('error', clock(), 'decision-log-gap', {
-      failure,
-      since: failedAt,
-      lost: lostSinceGap,
-      refused: Object.fromEntries(refused),
-    });
-    inFlight = { started: now(), chars: gap.length };
-    sink.write(Buffer.from(gap, 'utf8'), (err) => {
+    const gap = event('error', 'decision-log-gap', { failure, since: failedAt, lost: lostSinceGap, refused: Object.fromEntries(refused) });
+    const text = (tornTail ? '\n' : '') + gap;
+    inFlight = { started: now(), chars: text.length };
+    sink.write(Buffer.from(text, 'utf8'), (err, torn) => {
       inFlight = undefined;
       if (err !== undefined) {
+        tornTail ||= torn;
         failure = `decision log write to ${sink.name} failed: ${describe(err)}`;
         retryLater();
         return;
       }
+      tornTail = false;
+      stalled = false;
+      head = { seq: head.seq + 1, prev: lineHash(gap) };
+      committed = head;
       linesWritten++;
       lostSinceGap = 0;
       refused = new Map();
@@ -207,52 +342,93 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
   /** Queues the `refused` summary line (counts since the last one), if there is anything to say. */
   const queueSummary = (): void => {
     if (refused.size === 0 || failure !== undefined || closed) return;
-    const line = formatEventLine('warn', clock(), 'refused', { since: refusedSince, counts: Object.fromEntries(refused) });
+    enqueue(event('warn', 'refused', { since: refusedSince, counts: Object.fromEntries(refused) }));
     refused = new Map();
     refusedSince = '';
-    queue.push(line);
-    queueChars += line.length;
+    afterLine();
   };
-  const summarize = setInterval(() => {
-    queueSummary();
-    if (queue.length > 0) schedule();
-  }, SUMMARY_MS);
-  summarize.unref();
+  const timers = [
+    setInterval(() => {
+      queueSummary();
+      if (segments.length > 0) schedule();
+    }, SUMMARY_MS),
+  ];
+  if (checkpoint !== undefined) {
+    timers.push(
+      setInterval(() => {
+        if (failure !== undefined || closed || sinceCheckpoint === 0) return;
+        checkpointLine();
+        schedule();
+      }, checkpoint.everySeconds * 1000),
+    );
+  }
+  if (rotateMs !== undefined) {
+    // A quiet log still rotates on time: the start line of the new file is written when it is due.
+    timers.push(
+      setInterval(() => {
+        if (failure !== undefined || closed || now() - fileOpened < rotateMs) return;
+        afterLine();
+        schedule();
+      }, Math.min(rotateMs, 60_000)),
+    );
+  }
+  for (const t of timers) t.unref();
 
+  /**
+   * Writes what is queued, synchronously (shutdown, process exit). Never while a write is in flight:
+   * lines written now would land before it and break the chain; they are failed instead. Stops at
+   * the first failure and fails everything behind it (a line is never chained onto a lost one).
+   */
   const writeAllNow = (): void => {
-    if (queue.length === 0 || failure !== undefined) return;
-    try {
-      sink.writeSync(Buffer.from(queue.join(''), 'utf8'));
-      linesWritten += queue.length;
-      for (const done of waiters) done(true);
-    } catch {
-      for (const done of waiters) done(false);
+    if (segments.length === 0 || failure !== undefined) return;
+    const all = segments.splice(0);
+    queuedChars = 0;
+    if (inFlight !== undefined) {
+      for (const s of all) for (const done of s.waiters) done(false);
+      return;
     }
-    queue = [];
-    waiters = [];
-    queueChars = 0;
+    for (const [i, segment] of all.entries()) {
+      try {
+        if (segment.before === 'reopen') sink.reopen();
+        if (segment.before === 'rotate') sink.rotate?.();
+        if (segment.lines.length > 0) sink.writeSync(Buffer.from((tornTail ? '\n' : '') + segment.lines.join(''), 'utf8'));
+      } catch (err) {
+        failure = `decision log write to ${sink.name} failed: ${describe(err as NodeJS.ErrnoException)}`;
+        tornTail = true;
+        for (const rest of all.slice(i)) for (const done of rest.waiters) done(false);
+        return;
+      }
+      tornTail = false;
+      committed = segment.end;
+      linesWritten += segment.lines.length;
+      for (const done of segment.waiters) done(true);
+    }
   };
   const onExit = (): void => {
+    if (closed) return;
     queueSummary();
+    checkpointLine();
     writeAllNow();
   };
   exitHandlers.add(onExit);
 
+  startLine('start', { resumed: resumed.prev !== null });
+  schedule();
+
   return {
     accepting,
     waits,
-    append(record, committed) {
+    append(record, done) {
       if (!accepting()) return false;
       let line: string;
       try {
-        line = formatDecisionLine(record, clock());
+        line = formatDecisionLine(record, clock(), head);
       } catch {
         // Not reachable with records from toDecisionRecord (plain data only); refused, so the caller denies.
         return false;
       }
-      queue.push(line);
-      queueChars += line.length;
-      if (waits && committed !== undefined) waiters.push(committed);
+      enqueue(line, waits ? done : undefined);
+      afterLine();
       schedule();
       return true;
     },
@@ -271,15 +447,27 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
       linesWritten,
       linesLost,
       failures,
+      rotations,
     }),
-    reopen: () => sink.reopen(),
-    close() {
+    reopen() {
+      if (failure !== undefined || closed) {
+        sink.reopen();
+        return;
+      }
+      // The reopened file is new (logrotate moved the old one): lines queued before the signal go to
+      // the old one, then the new one starts with a start line, on the same chain.
+      newFile('reopen');
+      schedule();
+    },
+    async close() {
       if (closed) return;
-      queueSummary();
-      writeAllNow();
+      // A write in flight lands first, so the lines written synchronously below follow it in order.
+      const deadline = Date.now() + 2000;
+      while (inFlight !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      onExit();
       closed = true;
       exitHandlers.delete(onExit);
-      clearInterval(summarize);
+      for (const t of timers) clearInterval(t);
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       if (inFlight === undefined) sink.close();
     },

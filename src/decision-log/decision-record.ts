@@ -1,6 +1,8 @@
 import type { CallAttempt } from '../call-attempt.js';
 import type { Decision, PayloadSummary } from '../decision.js';
-import { REDACTED, type RequestFacts, safeHost, safeToken } from './request-facts.js';
+import { REDACTED, type RequestFacts, safeHost, safeMediaType, safePointer, safeToken } from './request-facts.js';
+
+const MAX_VIOLATIONS = 20;
 
 /**
  * One line of the decision log. Built from the attempt and the decision, field by field: never a
@@ -15,6 +17,8 @@ export interface DecisionRecord {
   readonly code: string | null;
   readonly reasons: readonly string[];
   readonly violations?: readonly { pointer: string; keyword: string }[];
+  /** Violations beyond the first 20, counted, not listed. */
+  readonly violationsOmitted?: number;
   readonly principal: {
     readonly issuer?: string;
     readonly subject?: string;
@@ -73,11 +77,18 @@ export function toDecisionRecord(attempt: CallAttempt | undefined, decision: Dec
     latencyUs,
   };
   if (!decision.allow) {
-    const violations = decision.violations.filter((v) => v.pointer !== undefined).map((v) => ({ pointer: v.pointer ?? '', keyword: v.keyword ?? '' }));
+    // Pointers name the caller's own keys: plain segments only, and at most MAX_VIOLATIONS of them (a line stays small).
+    const pointed = decision.violations.filter((v) => v.pointer !== undefined);
+    const violations = pointed.slice(0, MAX_VIOLATIONS).map((v) => ({ pointer: safePointer(v.pointer ?? ''), keyword: v.keyword ?? '' }));
     if (violations.length > 0) record.violations = violations;
+    if (pointed.length > MAX_VIOLATIONS) record.violationsOmitted = pointed.length - MAX_VIOLATIONS;
     if (decision.internal !== undefined) record.internal = decision.internal;
   }
-  if (decision.payload) record.payload = decision.payload;
+  const payload = decision.payload;
+  if (payload) {
+    const contentType = payload.contentType === undefined ? undefined : safeMediaType(payload.contentType);
+    record.payload = contentType === payload.contentType ? payload : { ...payload, contentType: contentType as string };
+  }
   return record;
 }
 

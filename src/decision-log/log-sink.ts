@@ -1,5 +1,6 @@
-import { closeSync, constants, fstatSync, fsync, mkdirSync, openSync, statSync, write, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, fstatSync, fsync, mkdirSync, openSync, readdirSync, renameSync, statSync, write, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { type ChainPosition, chainTailOf } from './hash-chain.js';
 
 /**
  * Where decision-log bytes go. One write at a time (the decision log never overlaps them): `done`
@@ -17,6 +18,13 @@ export interface LogSink {
   /** Close and open the path again at the next write (SIGHUP, after an external logrotate moved the file). */
   reopen(): void;
   close(): void;
+  /** A regular file: where the chain of what it already holds stopped (to continue it). */
+  readonly chainTail?: () => ChainPosition & { readonly torn: boolean };
+  /**
+   * A regular file: renames it to the next numbered file (`decisions.log.000001`, …) and opens a
+   * new one at the path; returns the rotated file's name. Called only with no write in flight.
+   */
+  readonly rotate?: () => string;
 }
 
 /** A pino-style destination (tests, `callguard check`): `write(string)` accepts a line or throws. */
@@ -48,8 +56,9 @@ export function openLogSink(destination: string, options: { fsync: boolean }): L
     closeSync(fd);
     throw new Error(`durability "fsync" needs a regular file, and ${JSON.stringify(destination)} is not one`);
   }
+  const regular = fstatSync(fd).isFile();
   let first: number | undefined = fd;
-  return createFdSink(destination, () => {
+  const sink = createFdSink(destination, () => {
     if (first !== undefined) {
       const f = first;
       first = undefined;
@@ -57,6 +66,39 @@ export function openLogSink(destination: string, options: { fsync: boolean }): L
     }
     return open();
   }, true);
+  if (!regular) return sink;
+  return {
+    ...sink,
+    chainTail: () => chainTailOf(destination),
+    rotate() {
+      const rotated = `${destination}.${String(nextRotationNumber(destination)).padStart(6, '0')}`;
+      renameSync(destination, rotated);
+      sink.reopen();
+      return rotated;
+    },
+  };
+}
+
+/** One more than the highest `<name>.<digits>` beside `path`. */
+function nextRotationNumber(path: string): number {
+  const name = basename(path);
+  let highest = 0;
+  for (const entry of readdirSync(dirname(path))) {
+    if (!entry.startsWith(`${name}.`)) continue;
+    const suffix = entry.slice(name.length + 1);
+    if (/^[0-9]{1,15}$/.test(suffix)) highest = Math.max(highest, Number(suffix));
+  }
+  return highest + 1;
+}
+
+/** Rotated files of `path`, oldest first, then `path` itself: the order `verify-log` and `tail` read them in. */
+export function rotatedFiles(path: string): string[] {
+  const name = basename(path);
+  const numbered = readdirSync(dirname(path))
+    .filter((entry) => entry.startsWith(`${name}.`) && /^[0-9]{1,15}$/.test(entry.slice(name.length + 1)))
+    .sort((a, b) => Number(a.slice(name.length + 1)) - Number(b.slice(name.length + 1)))
+    .map((entry) => join(dirname(path), entry));
+  return [...numbered, path];
 }
 
 function openDestination(path: string): number {
@@ -154,6 +196,7 @@ function createFdSink(name: string, nextFd: () => number, owned: boolean): LogSi
           if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
         }
       }
+      if (offset < data.length) throw Object.assign(new Error(`wrote ${offset} of ${data.length} bytes (the reader is not reading)`), { code: 'EAGAIN' });
     },
     reopen() {
       reopenWanted = true;

@@ -26,6 +26,36 @@ const SAFE_VALUE = /^[A-Za-z0-9._~-]{1,64}$/;
 const MATRIX = ';';
 export const REDACTED = '[redacted]';
 
+/** Media types recorded as they are; any other `content-type` (a caller's free text) is recorded as `other`. */
+const MEDIA_TYPES = new Set([
+  'application/json',
+  'application/problem+json',
+  'application/x-www-form-urlencoded',
+  'application/octet-stream',
+  'application/grpc',
+  'application/grpc+proto',
+  'multipart/form-data',
+  'text/plain',
+]);
+export function safeMediaType(essence: string): string {
+  return MEDIA_TYPES.has(essence) ? essence : 'other';
+}
+
+const POINTER_SEGMENT = /^(?:[0-9]{1,9}|[A-Za-z0-9_.-]{1,64})$/;
+const MAX_POINTER = 256;
+/**
+ * A JSON pointer into a caller's body, as safe to log: segments that are plain names or indexes
+ * are kept, any other (a caller's key of any shape in a map-like object) becomes `*`; at most 256
+ * characters. RFC 6901 escapes (`~0`, `~1`) count as other.
+ */
+export function safePointer(pointer: string): string {
+  const safe = pointer
+    .split('/')
+    .map((segment, i) => (i === 0 || POINTER_SEGMENT.test(segment) ? segment : '*'))
+    .join('/');
+  return safe.length <= MAX_POINTER ? safe : `${safe.slice(0, MAX_POINTER)}…`;
+}
+
 /** A method name if it is a standard one, else `OTHER` (an extension method is a caller-chosen token). */
 export function safeMethod(method: string): string {
   return METHODS.has(method) ? method : 'OTHER';

@@ -46,6 +46,16 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
     admission.release();
     return encode(recorded);
   };
+  // The answers to a refused call are constant: encoded once, so shedding costs next to nothing.
+  const refusals = new Map<ReasonCode, Uint8Array>();
+  const refusal = (code: ReasonCode): Uint8Array => {
+    let bytes = refusals.get(code);
+    if (bytes === undefined) {
+      bytes = encode(internalDeny('', code, ''));
+      refusals.set(code, bytes);
+    }
+    return bytes;
+  };
   const failed = (attempt: CallAttempt | undefined, err: unknown): Deny => {
     const malformed = attempt === undefined;
     return internalDeny(parts.newDecisionId(), malformed ? 'ERR_REQUEST_MALFORMED' : 'ERR_INTERNAL', describe(err));
@@ -53,7 +63,7 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
 
   return (requestBytes, caller = {}) => {
     const refused = admission.admit();
-    if (refused !== undefined) return encode(internalDeny('', refused, ''));
+    if (refused !== undefined) return refusal(refused);
     const started = performance.now();
     let attempt: CallAttempt | undefined;
     let decision: Decision;

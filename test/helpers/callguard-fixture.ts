@@ -94,7 +94,7 @@ export async function startFixture(jwksUrl: string, issuer: string, now?: () => 
     async close() {
       client.close();
       await server.close(1000);
-      callguard.close();
+      await callguard.close();
     },
   };
 }

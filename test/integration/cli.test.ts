@@ -143,8 +143,64 @@ describe('callguard serve', () => {
     expect(code).toBe(0);
     const { readFileSync } = await import('node:fs');
     const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatchObject({ requestId: 'cli-1', outcome: 'deny', code: 'ERR_CREDENTIAL_MISSING' });
+    expect(logged.map((l) => l.msg)).toEqual(['decision-log-start', 'decision']);
+    expect(logged[0]).toMatchObject({ seq: 0, prev: null, reason: 'start', configDigest: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(logged[1]).toMatchObject({ seq: 1, requestId: 'cli-1', outcome: 'deny', code: 'ERR_CREDENTIAL_MISSING' });
+    // The chain checks out (callguard verify-log).
+    const verified = await run(['verify-log', logFile]);
+    expect(verified.code).toBe(0);
     // A cold tsx start and a drain of up to 5 s on a loaded 2-core machine: more than the default 20 s.
   }, 60_000);
+
+  it('SIGHUP after logrotate moved the file: keeps serving, starts a new file on the same chain', async () => {
+    const { readFileSync, renameSync } = await import('node:fs');
+    const logFile = join(dir, 'hup-decisions.log');
+    writeFileSync(join(dir, 'hup.yaml'), GOOD(logFile));
+    const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--config', join(dir, 'hup.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stderr = createInterface({ input: child.stderr });
+    const seen: string[] = [];
+    let address = '';
+    for await (const line of stderr) {
+      if (line.includes('"msg":"callguard listening"')) {
+        address = (JSON.parse(line) as { address: string }).address;
+        break;
+      }
+    }
+    stderr.on('line', (line) => seen.push(line));
+    const client = createCheckClient(address);
+    await client.check({ headers: { 'x-request-id': 'hup-1' } });
+    renameSync(logFile, `${logFile}.1`);
+    child.kill('SIGHUP');
+    for (let waited = 0; !seen.some((l) => l.includes('"signal":"SIGHUP"')) && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    await client.check({ headers: { 'x-request-id': 'hup-2' } });
+    client.close();
+    expect(child.exitCode).toBeNull(); // SIGHUP did not end it
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines(`${logFile}.1`).map((l) => l.requestId ?? l.msg)).toEqual(['decision-log-start', 'hup-1']);
+    expect(lines(logFile).map((l) => l.requestId ?? l.reason)).toEqual(['reopen', 'hup-2']);
+    expect((await run(['verify-log', `${logFile}.1`, logFile])).code).toBe(0);
+  }, 60_000);
+
+  it.each([
+    { name: 'intact', tamper: (text: string) => text, code: 0, out: /^ok: 1 file\(s\), 2 lines \(seq 0–1\)/ },
+    { name: 'the start line altered', tamper: (text: string) => text.replace('"reason":"start"', '"reason":"other"'), code: 1, out: /:2: prev is not the hash of the line before it/ },
+  ])('verify-log: $name → exit $code', async ({ tamper, code, out }) => {
+    const { readFileSync } = await import('node:fs');
+    const source = join(dir, 'serve-decisions.log');
+    const copy = join(dir, `verify-${code}.log`);
+    // The serve test's log: its start line and one decision.
+    writeFileSync(copy, tamper(readFileSync(source, 'utf8')));
+    const result = await run(['verify-log', copy]);
+    expect(result.code).toBe(code);
+    expect(result.stdout).toMatch(out);
+  });
+
+  it('verify-log without a file is a usage error', async () => {
+    const result = await run(['verify-log']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('verify-log: no file given');
+  });
 });

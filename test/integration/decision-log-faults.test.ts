@@ -32,7 +32,7 @@ afterEach(async () => {
   for (const { callguard, server, client } of running.splice(0)) {
     client.close();
     await server.close(500);
-    callguard.close();
+    await callguard.close();
   }
 });
 afterAll(async () => {

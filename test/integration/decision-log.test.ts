@@ -48,6 +48,8 @@ describe('decision log: one line per decision, field by field', () => {
     expect(line).toEqual({
       level: 'info',
       time: expect.any(String),
+      seq: expect.any(Number),
+      prev: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       msg: 'decision',
       decisionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       requestId: 'rid-allow',

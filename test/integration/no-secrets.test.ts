@@ -13,6 +13,7 @@ const HOST = 'host-secret-11';
 const SEGMENT = 'segment-secret-22';
 const MATRIX = 'matrix-secret-33';
 const REQUEST_ID = 'rid-secret-44';
+const MEDIA = 'x-media-secret-66';
 
 const suite = useCallguardFixture();
 const tokens: string[] = [];
@@ -44,6 +45,8 @@ describe('no secret reaches the decision log or the caller', () => {
       // Unknown functions: no template, so no segment is logged.
       { method: 'GET', path: `/admin/${SEGMENT}/x?token=${QUERY}`, headers: { authorization: `Bearer ${reader}` } },
       { method: 'POST', path: `/orders/${SEGMENT}`, headers: { authorization: `Bearer ${good}` }, host: `${HOST}.example/x` },
+      // A content type of the caller's invention, on a function that takes no body.
+      { method: 'GET', path: '/orders/8', headers: { authorization: `Bearer ${reader}`, 'content-type': `application/${MEDIA}` } },
     ];
     const responses: string[] = [];
     for (const shape of shapes) {
@@ -52,7 +55,7 @@ describe('no secret reaches the decision log or the caller', () => {
     }
     expect(suite.fx.log.raw.length).toBe(shapes.length);
     const haystacks = [...suite.fx.log.raw, ...responses.map((r) => r.replace(/"x-callguard-[a-z-]+":"[^"]*"/g, ''))];
-    const needles = [CARD, NOTE, COOKIE, 'cookie-secret', API_KEY, QUERY, PASSWORD, HOST, SEGMENT, MATRIX, REQUEST_ID, ...tokens, ...tokens.map((t) => t.split('.')[2] as string)];
+    const needles = [CARD, NOTE, COOKIE, 'cookie-secret', API_KEY, QUERY, PASSWORD, HOST, SEGMENT, MATRIX, REQUEST_ID, MEDIA, ...tokens, ...tokens.map((t) => t.split('.')[2] as string)];
     for (const hay of haystacks) {
       for (const needle of needles) expect(hay.includes(needle), `found ${needle} in: ${hay}`).toBe(false);
     }
@@ -61,6 +64,7 @@ describe('no secret reaches the decision log or the caller', () => {
     expect(suite.fx.log.lines[11]).toMatchObject({ request: { route: '/orders/{id}', params: { id: '[redacted]' }, host: 'functions.internal' } });
     expect(suite.fx.log.lines[12]).toMatchObject({ code: 'ERR_FUNCTION_UNKNOWN', request: { route: null } });
     expect(suite.fx.log.lines[13]).toMatchObject({ code: 'ERR_FUNCTION_UNKNOWN', request: { route: null, hostProblem: 'not a host name' } });
+    expect(suite.fx.log.lines[14]).toMatchObject({ outcome: 'allow', payload: { contentType: 'other' } });
     // The sensitive field is still visibly accounted for, masked.
     expect(suite.fx.log.lines[0], JSON.stringify(suite.fx.log.lines[0])).toMatchObject({ outcome: 'allow', payload: { fields: { '/card/number': '[masked]' } } });
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FunctionConfig } from '../../../src/config/types.js';
-import { createRequestFacts, safeHost, safeMethod, safeToken } from '../../../src/decision-log/request-facts.js';
+import { createRequestFacts, safeHost, safeMediaType, safeMethod, safePointer, safeToken } from '../../../src/decision-log/request-facts.js';
 
 describe('safeHost: the single authority Envoy routed on, or a flag', () => {
   it.each([
@@ -59,5 +59,23 @@ describe('createRequestFacts: the template and only the loggable parameters', ()
     const facts = describeRequest(name, 'GET', path, 'functions.internal');
     expect(facts).toEqual({ method: 'GET', host: 'functions.internal', ...want });
     expect(JSON.stringify(facts)).not.toContain('SECRET');
+  });
+});
+
+describe('safePointer and safeMediaType: body key names and content types are the caller\'s', () => {
+  it.each([
+    { pointer: '/items/3/sku', want: '/items/3/sku' },
+    { pointer: '/labels/sk-live-ABC 123', want: '/labels/*' },
+    { pointer: '/a~1b/c', want: '/*/c' },
+    { pointer: `/${'k'.repeat(65)}`, want: '/*' },
+    { pointer: `${'/abc'.repeat(100)}`, want: `${'/abc'.repeat(64)}…` },
+  ])('$pointer', ({ pointer, want }) => {
+    expect(safePointer(pointer)).toBe(want);
+  });
+  it.each([
+    { essence: 'application/json', want: 'application/json' },
+    { essence: 'application/x-sk-live-123', want: 'other' },
+  ])('$essence', ({ essence, want }) => {
+    expect(safeMediaType(essence)).toBe(want);
   });
 });

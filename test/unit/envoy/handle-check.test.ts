@@ -23,9 +23,9 @@ function memoryLog(accept: () => boolean = () => true): DecisionLog & { records:
     noteRefused() {},
     healthy: accept,
     failure: undefined,
-    stats: () => ({ durability: 'written', healthy: true, pendingBytes: 0, linesWritten: records.length, linesLost: 0, failures: 0 }),
+    stats: () => ({ durability: 'written', healthy: true, pendingBytes: 0, linesWritten: records.length, linesLost: 0, failures: 0, rotations: 0 }),
     reopen() {},
-    close() {},
+    close: async () => {},
   };
 }
 
@@ -71,6 +71,63 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     expect(s.allow ? undefined : s.problem.code).toBe(code);
     expect(s.allow ? 200 : s.status).toBe(status);
     expect(decided).toBe(0);
+  });
+
+  const allowed = { allow: true, status: 200, decisionId: 'd-9', functionName: 'orders.get', principal: {}, setHeaders: {}, removeHeaders: [] } as never;
+
+  it.each([
+    { name: 'its line is lost (the write failed)', append: (_record: unknown, committed?: (ok: boolean) => void) => {
+        committed?.(false);
+        return true;
+      },
+    },
+    { name: 'the log refuses the line (it failed after the call was admitted)', append: () => false },
+    { name: 'the line cannot be appended at all', append: () => { throw new Error('EIO'); } },
+  ])('an allow whose $name is answered as ERR_DECISION_LOG_UNAVAILABLE (503), same decision id', async ({ append }) => {
+    const log: DecisionLog = { ...memoryLog(), append };
+    const handle = createCheckHandler(parts(() => allowed, log));
+    const s = summarize(decodeCheckResponse(await handle(envoyCheckBytes())));
+    expect(s.allow ? 'allow' : s.problem.code).toBe('ERR_DECISION_LOG_UNAVAILABLE');
+    expect(s.allow ? undefined : [s.status, s.headers['x-callguard-decision-id']]).toEqual([503, 'd-9']);
+  });
+
+  it('an allow is answered only once its line is committed', async () => {
+    let commit: ((ok: boolean) => void) | undefined;
+    const log: DecisionLog = {
+      ...memoryLog(),
+      append: (_r, committed) => {
+        commit = committed;
+        return true;
+      },
+    };
+    const handle = createCheckHandler(parts(() => allowed, log));
+    let answered = false;
+    const answer = Promise.resolve(handle(envoyCheckBytes())).then((bytes) => {
+      answered = true;
+      return bytes;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
+    commit?.(true);
+    expect(summarize(decodeCheckResponse(await answer)).allow).toBe(true);
+  });
+
+  it('a call beyond maxInFlight is refused at once (ERR_OVERLOADED, no decision id), not queued', async () => {
+    const log = memoryLog();
+    const pending: ((ok: boolean) => void)[] = [];
+    const slow: DecisionLog = {
+      ...log,
+      append: (_r, committed) => {
+        if (committed) pending.push(committed);
+        return true;
+      },
+    };
+    const handle = createCheckHandler({ ...parts(() => allowed, slow), admission: createAdmission({ maxInFlight: 1, log: slow }) });
+    const first = handle(envoyCheckBytes());
+    const second = summarize(decodeCheckResponse(await handle(envoyCheckBytes())));
+    expect(second.allow ? 'allow' : [second.problem.code, second.status, second.headers['x-callguard-decision-id']]).toEqual(['ERR_OVERLOADED', 503, undefined]);
+    for (const commit of pending) commit(true);
+    expect(summarize(decodeCheckResponse(await first)).allow).toBe(true);
   });
 
   it('still answers when the log sink throws', async () => {
