@@ -37,6 +37,7 @@ export interface RelpConfig {
   readonly key?: string;
   readonly serverName?: string;
   readonly connectTimeoutMs: number;
+  readonly ackTimeoutMs: number;
 }
 
 export interface ServerConfig {

@@ -27,7 +27,7 @@ export function relpSinkOptions(log: DecisionLogConfig, configFile: string): { o
   const cert = read('cert');
   const key = read('key');
   if (!parsed.ok || ca === undefined || problems.length > 0) return { ok: false, problems };
-  const { serverName, connectTimeoutMs } = log.relp;
+  const { serverName, connectTimeoutMs, ackTimeoutMs } = log.relp;
   return {
     ok: true,
     options: {
@@ -38,6 +38,7 @@ export function relpSinkOptions(log: DecisionLogConfig, configFile: string): { o
       ...(key !== undefined ? { key } : {}),
       ...(serverName !== undefined ? { serverName } : {}),
       connectTimeoutMs,
+      ackTimeoutMs,
     },
   };
 }

@@ -8,6 +8,8 @@ export interface RelpSinkOptions extends RelpConnectOptions {
   /** HOSTNAME of each syslog message; defaults to this machine's. */
   readonly hostname?: string;
   readonly now?: () => number;
+  /** A write not fully acknowledged within this ends the session and fails (the next write reconnects). */
+  readonly ackTimeoutMs?: number;
 }
 
 /**
@@ -25,6 +27,8 @@ export interface RelpSinkOptions extends RelpConnectOptions {
  * `writeSync` cannot wait for a network answer and throws: lines still waiting at process exit are
  * lost for this destination (in `buffered` mode), and in waiting modes their calls are denied.
  */
+const DEFAULT_ACK_TIMEOUT_MS = 10_000;
+
 export async function openRelpSink(options: RelpSinkOptions): Promise<LogSink> {
   const toMessage = createSyslogFormatter({
     ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
@@ -63,14 +67,30 @@ export async function openRelpSink(options: RelpSinkOptions): Promise<LogSink> {
         (open) => {
           let unanswered = lines.length;
           let failed = false;
-          if (unanswered === 0) done(undefined, false);
+          if (unanswered === 0) {
+            done(undefined, false);
+            return;
+          }
+          // A receiver that keeps the connection but never answers would hold the log stalled for good:
+          // past the deadline the session is dropped, the write fails, and the log's retry reconnects.
+          const deadline = setTimeout(() => {
+            if (failed || unanswered === 0) return;
+            failed = true;
+            open.close();
+            done(Object.assign(new Error(`no acknowledgement within ${options.ackTimeoutMs} ms`), { code: 'ETIMEDOUT' }), false);
+          }, options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS);
+          deadline.unref();
           for (const line of lines) {
             open.syslog(toMessage(line), (err) => {
               if (failed) return;
               if (err !== undefined) {
                 failed = true;
+                clearTimeout(deadline);
                 done(err, false);
-              } else if (--unanswered === 0) done(undefined, false);
+              } else if (--unanswered === 0) {
+                clearTimeout(deadline);
+                done(undefined, false);
+              }
             });
           }
         },

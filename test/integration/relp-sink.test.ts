@@ -166,6 +166,18 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
     expect((await eventually(() => r.lines(), (got) => got.length >= 50)).length).toBe(50);
   });
 
+  it('receiver stopped past relp.ackTimeoutMs: the write fails (the log reconnects), and the next works once it continues', async () => {
+    const r = await receiver();
+    const sink = await openRelpSink(sinkOptions(r, { ackTimeoutMs: 300 }));
+    sinks.push(sink);
+    await r.pause();
+    const err = await write(sink, [jsonLine(1)]);
+    expect(err?.code).toBe('ETIMEDOUT');
+    r.resume();
+    expect(await write(sink, [jsonLine(2)])).toBeUndefined();
+    expect(await eventually(() => r.lines(), (got) => got.includes(jsonLine(2)))).toContain(jsonLine(2));
+  });
+
   describeEndToEnd();
 });
 

@@ -31,7 +31,7 @@ describe('decisionLog with a relp+tls:// destination', () => {
   it('keeps the URL, resolves the PEM files against the config file and fills the defaults', () => {
     const config = parseConfig(withLog('{ destination: "relp+tls://logs.example:6514", relp: { ca: pki/ca.pem, cert: pki/c.pem, key: /abs/c.key } }'), FILE);
     expect(config.decisionLog.destination).toBe('relp+tls://logs.example:6514');
-    expect(config.decisionLog.relp).toEqual({ ca: join(dir, 'pki/ca.pem'), cert: join(dir, 'pki/c.pem'), key: '/abs/c.key', connectTimeoutMs: 5000 });
+    expect(config.decisionLog.relp).toEqual({ ca: join(dir, 'pki/ca.pem'), cert: join(dir, 'pki/c.pem'), key: '/abs/c.key', connectTimeoutMs: 5000, ackTimeoutMs: 10000 });
   });
 
   it.each([
