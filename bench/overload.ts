@@ -83,7 +83,8 @@ async function measure(mode: 'written' | 'buffered' | 'fsync'): Promise<Outcome>
   const config = writeBenchConfig(fixtures, `overload-${mode}`, { functions: 10, decisionLog: logFile, durability: mode, ...(maxInFlight === undefined ? {} : { maxInFlight }) });
   const server = await launchServer({ command: process.execPath, args: [...command.args, 'serve', '--config', config], readyMsg: 'callguard listening', cwd: root });
   try {
-    const saturation = await ghzRun(server.address, ['--concurrency', '50', '--connections', '4', '--duration', '5s']);
+    // --duration-stop wait: calls in flight at the end are answered and counted, so every decided call is in `details`.
+    const saturation = await ghzRun(server.address, ['--concurrency', '50', '--connections', '4', '--duration', '5s', '--duration-stop', 'wait']);
     const asked = Math.round(saturation.rps * 2);
     let peak = server.rssBytes();
     const sampler = setInterval(() => {
