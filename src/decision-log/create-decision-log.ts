@@ -65,8 +65,8 @@ export interface DecisionLog {
   /** Reopen the destination before the next write (SIGHUP, after logrotate moved the file); the new file starts with a start line. */
   reopen(): void;
   /**
-   * Waits (up to 2 s) for a write in flight, then writes every pending line (a last checkpoint
-   * included) synchronously and closes the sink (shutdown; on process exit the same is done at once).
+   * Writes every pending line (a last summary and checkpoint included), waiting up to 2 s, and
+   * closes the sink (shutdown; on process exit what can be written synchronously is, at once).
    */
   close(): Promise<void>;
 }
@@ -461,15 +461,24 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
     },
     async close() {
       if (closed) return;
-      // A write in flight lands first, so the lines written synchronously below follow it in order.
+      // The last lines (refused counts, a final checkpoint) go out the ordinary way, so a sink that
+      // cannot write synchronously (RELP) still gets them; up to 2 s, then whatever is left is written
+      // synchronously, or failed if a write is still in flight (it would land after them).
+      queueSummary();
+      checkpointLine();
+      schedule();
       const deadline = Date.now() + 2000;
-      while (inFlight !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-      onExit();
+      while ((inFlight !== undefined || (segments.length > 0 && failure === undefined)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      writeAllNow();
       closed = true;
       exitHandlers.delete(onExit);
       for (const t of timers) clearInterval(t);
       if (retryTimer !== undefined) clearTimeout(retryTimer);
-      if (inFlight === undefined) sink.close();
+      if (stallTimer !== undefined) clearTimeout(stallTimer);
+      // Always: a write still stuck is failed by the close (its callbacks still run once), no socket or descriptor is left open.
+      sink.close();
     },
   };
 }

@@ -9,12 +9,18 @@ export interface RelpFrame {
   readonly data: Buffer;
 }
 
-/** The highest transaction number; the next one after it is 1 (0 is reserved for hints such as `serverclose`). */
+/** The highest transaction number a frame can carry (9 digits; 0 is reserved for hints such as `serverclose`). */
 export const MAX_TXNR = 999_999_999;
+/**
+ * A session is renewed (closed, a new one opened at the next write) once its numbers reach this:
+ * librelp does not wrap to 1 (it expects 1000000000, which no frame can carry), so a session must
+ * end before the last number; the margin is far more than one write's lines.
+ */
+export const TXNR_RENEW_AT = MAX_TXNR - 10_000_000;
 
-/** The transaction number after `txnr`. */
+/** The transaction number after `txnr` (no wrap: see TXNR_RENEW_AT). */
 export function nextTxnr(txnr: number): number {
-  return txnr >= MAX_TXNR ? 1 : txnr + 1;
+  return txnr + 1;
 }
 
 /** Encodes one frame. */

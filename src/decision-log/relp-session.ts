@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect, type TLSSocket } from 'node:tls';
-import { createFrameReader, encodeFrame, nextTxnr, parseResponse, type RelpFrame } from './relp-frame.js';
+import { createFrameReader, encodeFrame, MAX_TXNR, nextTxnr, parseResponse, type RelpFrame, TXNR_RENEW_AT } from './relp-frame.js';
 
 export interface RelpConnectOptions {
   readonly host: string;
@@ -22,7 +22,7 @@ export interface RelpConnectOptions {
 export interface RelpSession {
   /** Sends `message` as a `syslog` command; `acked` is called once: undefined on `rsp 200`, else the error that ended the session. */
   syslog(message: Buffer, acked: (err: NodeJS.ErrnoException | undefined) => void): void;
-  /** False once the session failed or was closed: every later `syslog` fails at once. */
+  /** False once the session failed or was closed (every later `syslog` fails at once), or should be renewed (its transaction numbers run out). */
   readonly alive: boolean;
   /** Sends `close` and ends the connection; commands still unanswered fail. */
   close(): void;
@@ -54,6 +54,8 @@ export function connectRelp(options: RelpConnectOptions): Promise<RelpSession> {
       // RFC 6066 §3: SNI carries DNS names only; the identity check below covers IP addresses too.
       ...(isIP(expectedName) === 0 ? { servername: expectedName } : {}),
       checkServerIdentity: (_host, cert) => checkServerIdentity(expectedName, cert),
+      // Explicit: Node's default follows NODE_TLS_REJECT_UNAUTHORIZED, which must never switch this check off.
+      rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
     });
     socket.setNoDelay(true);
@@ -81,6 +83,13 @@ export function connectRelp(options: RelpConnectOptions): Promise<RelpSession> {
     };
 
     const send = (command: string, data: Buffer, acked: (err: NodeJS.ErrnoException | undefined) => void): void => {
+      // librelp expects each txnr one more than the last and has no wrap the other side agrees on: the sink
+      // renews the session long before this (see `alive`); past it the session ends.
+      if (txnr > MAX_TXNR) {
+        acked(relpError('RELP transaction numbers exhausted on this session'));
+        fail(relpError('RELP transaction numbers exhausted on this session'));
+        return;
+      }
       waiting.set(txnr, acked);
       socket.write(encodeFrame(txnr, command, data));
       txnr = nextTxnr(txnr);
@@ -115,6 +124,11 @@ export function connectRelp(options: RelpConnectOptions): Promise<RelpSession> {
     };
 
     socket.on('secureConnect', () => {
+      // A second guard: whatever the options, a session never opens on an unverified certificate.
+      if (!socket.authorized) {
+        fail(relpError(`the receiver's certificate was not verified: ${String(socket.authorizationError)}`));
+        return;
+      }
       const offers = Buffer.from('relp_version=0\nrelp_software=callguard\ncommands=syslog', 'latin1');
       waiting.set(txnr, (err) => {
         if (err !== undefined) return;
@@ -159,7 +173,7 @@ export function connectRelp(options: RelpConnectOptions): Promise<RelpSession> {
         pump();
       },
       get alive() {
-        return failure === undefined;
+        return failure === undefined && txnr < TXNR_RENEW_AT;
       },
       close() {
         if (failure !== undefined) return;

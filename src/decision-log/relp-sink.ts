@@ -34,6 +34,7 @@ export async function openRelpSink(options: RelpSinkOptions): Promise<LogSink> {
     ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
   });
+  const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
   let session: RelpSession | undefined = await connectRelp(options);
   let reopenWanted = false;
   let closed = false;
@@ -45,6 +46,8 @@ export async function openRelpSink(options: RelpSinkOptions): Promise<LogSink> {
       session = undefined;
     }
     if (session?.alive) return session;
+    // Failed, or due for renewal: ended before a new one opens (closing a failed session does nothing).
+    session?.close();
     session = undefined;
     const opened = await connectRelp(options);
     if (closed) {
@@ -77,8 +80,8 @@ export async function openRelpSink(options: RelpSinkOptions): Promise<LogSink> {
             if (failed || unanswered === 0) return;
             failed = true;
             open.close();
-            done(Object.assign(new Error(`no acknowledgement within ${options.ackTimeoutMs} ms`), { code: 'ETIMEDOUT' }), false);
-          }, options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS);
+            done(Object.assign(new Error(`no acknowledgement within ${ackTimeoutMs} ms`), { code: 'ETIMEDOUT' }), false);
+          }, ackTimeoutMs);
           deadline.unref();
           for (const line of lines) {
             open.syslog(toMessage(line), (err) => {

@@ -66,7 +66,8 @@ export function createTailPipeline(options: TailPipelineOptions) {
       }
       if (!parsed.ok) {
         unparseable++;
-        err(`${errStyle.yellow(`unparseable (${parsed.why})`)} ${place.file}:${place.line}: ${printable(parsed.text)}\n`);
+        const shown = parsed.text.length > 500 ? `${parsed.text.slice(0, 500)}… (${parsed.text.length} characters)` : parsed.text;
+        err(`${errStyle.yellow(`unparseable (${parsed.why})`)} ${place.file}:${place.line}: ${printable(shown)}\n`);
         return;
       }
       if (!filter(parsed.line)) return;

@@ -1,5 +1,6 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
+import { rotatedFiles } from '../decision-log/log-sink.js';
 import { dirname } from 'node:path';
 import type { LinePlace } from '../decision-log/verify-chain.js';
 import { createLineSplitter } from './create-line-splitter.js';
@@ -23,6 +24,8 @@ export interface Follower {
 }
 
 const CHUNK = 64 * 1024;
+/** After the path was replaced, the old file is still read until the new one has a line, or for this long. */
+const REPLACE_GRACE_MS = 5000;
 
 /**
  * Follows a file like `tail -F`: reads what is appended to it; when the path is replaced by a new
@@ -43,7 +46,10 @@ export async function followFile(path: string, options: FollowOptions): Promise<
     position = start.offset;
     line = start.linesBefore;
   }
-  let splitter = createLineSplitter((bytes) => onLine({ file: path, line: ++line }, bytes));
+  /** The file the lines being read come from (a rotated file read on the way, or `path`). */
+  let name = path;
+  let splitter = createLineSplitter((bytes) => onLine({ file: name, line: ++line }, bytes));
+  let replacedSince: number | undefined;
 
   const readToEnd = async (from: FileHandle): Promise<void> => {
     for (;;) {
@@ -55,12 +61,22 @@ export async function followFile(path: string, options: FollowOptions): Promise<
     }
   };
   /** Starts over at the beginning of a file: the old one's unterminated end, if any, is handed out as it is. */
-  const restart = async (): Promise<void> => {
+  const restart = async (next: string = path): Promise<void> => {
     splitter.flush();
     await afterChunk();
     position = 0;
     line = 0;
-    splitter = createLineSplitter((bytes) => onLine({ file: path, line: ++line }, bytes));
+    name = next;
+    splitter = createLineSplitter((bytes) => onLine({ file: name, line: ++line }, bytes));
+  };
+  /** Numbered files rotated after the one followed (two rotations between checks): read whole, in order, on the way. */
+  const rotatedSince = async (old: { ino: number; dev: number }): Promise<string[]> => {
+    const numbered = rotatedFiles(path).slice(0, -1);
+    for (const [i, candidate] of numbered.entries()) {
+      const s = await stat(candidate).catch(() => undefined);
+      if (s !== undefined && s.ino === old.ino && s.dev === old.dev) return numbered.slice(i + 1);
+    }
+    return [];
   };
 
   const check = async (): Promise<void> => {
@@ -82,10 +98,26 @@ export async function followFile(path: string, options: FollowOptions): Promise<
       return; // Moved away (rotation in progress): the old file may still grow.
     }
     if (now.ino !== identity.ino || now.dev !== identity.dev) {
-      // Replaced: whatever was still written to the old file comes first.
+      // Replaced: whatever was still written to the old file comes first. A writer that reopens on a
+      // signal (logrotate `create` + SIGHUP) goes on appending to the old file until then: keep reading
+      // it until the new file has a line (callguard starts each file with one), or for a grace period.
       await readToEnd(current);
+      replacedSince ??= Date.now();
+      if (now.size === 0 && Date.now() - replacedSince < REPLACE_GRACE_MS) return;
+      replacedSince = undefined;
+      const between = await rotatedSince(identity);
       await current.close();
       file = undefined;
+      for (const rotated of between) {
+        await restart(rotated);
+        onNote(`${rotated}: rotated while it was not being read; reading it whole`);
+        const handle = await open(rotated, 'r');
+        try {
+          await readToEnd(handle);
+        } finally {
+          await handle.close();
+        }
+      }
       await restart();
       onNote(`${path}: replaced by a new file (rotated); following the new file from its start`);
       await check();

@@ -38,7 +38,9 @@ export function parseLogLine(bytes: Buffer): ParsedLine {
   const body = brace === 0 ? bytes : bytes.subarray(brace);
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8').replace(ANSI, ''));
+    // Escape codes are stripped from the prefix only: a body that is not JSON as it stands is not a log
+    // line (the log escapes control characters), and `--json` prints the body as it stands.
+    value = JSON.parse(body.toString('utf8'));
   } catch {
     return { ok: false, text: text(), why: 'not JSON', body };
   }

@@ -67,7 +67,8 @@ export function parseTailArgs(args: readonly string[], now: number): ParsedTailA
     const ms = parseTimeArg(value, now);
     if (ms === undefined)
       return fail(`--${key} ${JSON.stringify(value)}: not an ISO-8601 time (2026-12-02T19:54:30Z) or a span back from now (30s, 10m, 2h, 1d)`);
-    times[key] = ms;
+    // A date alone in --until means the whole of that day (both ends are inclusive).
+    times[key] = key === 'until' && /^\d{4}-\d\d-\d\d$/.test(value) ? ms + 86_400_000 - 1 : ms;
   }
   if (times.since !== undefined && times.until !== undefined && times.since > times.until) return fail('--since is after --until');
   const lines = values.lines === undefined ? DEFAULT_LINES : /^[0-9]{1,9}$/.test(values.lines) ? Number(values.lines) : undefined;

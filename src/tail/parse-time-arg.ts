@@ -14,5 +14,9 @@ export function parseTimeArg(value: string, now: number): number | undefined {
   if (!ISO.test(value)) return undefined;
   const zoned = /(?:Z|[+-]\d\d:?\d\d)$/.test(value) || !value.includes(':') ? value : `${value}Z`;
   const ms = Date.parse(zoned.replace(' ', 'T'));
-  return Number.isNaN(ms) ? undefined : ms;
+  if (Number.isNaN(ms)) return undefined;
+  // V8 rolls impossible dates over (2026-02-30 → 2026-03-02): refuse them instead.
+  const [y, m, d] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const days = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return m >= 1 && m <= 12 && d >= 1 && d <= days ? ms : undefined;
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { buildCallguard, type Callguard } from '../../src/build-callguard.js';
 import { parseConfig } from '../../src/config/load-config.js';
+import { createDecisionLog } from '../../src/decision-log/create-decision-log.js';
+import type { DecisionRecord } from '../../src/decision-log/decision-record.js';
 import type { LogSink } from '../../src/decision-log/log-sink.js';
 import { openRelpSink, type RelpSinkOptions } from '../../src/decision-log/relp-sink.js';
 import { ConfigError } from '../../src/errors.js';
@@ -115,10 +117,17 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
   it.each([
     { name: 'a certificate from another CA', overrides: () => ({ ca: Buffer.from(otherCa.caPem) }), code: 'SELF_SIGNED_CERT_IN_CHAIN' },
     { name: 'a certificate for another name', overrides: () => ({ serverName: 'collector.example' }), code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
-  ])('refuses $name before sending anything ($code)', async ({ overrides, code }) => {
+  ])('refuses $name before sending anything ($code), even with NODE_TLS_REJECT_UNAUTHORIZED=0', async ({ overrides, code }) => {
     const r = await receiver(false);
     await expect(openRelpSink(sinkOptions(r, overrides()))).rejects.toMatchObject({ code });
-    expect(r.lines()).toEqual([]);
+    const saved = process.env['NODE_TLS_REJECT_UNAUTHORIZED'];
+    process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = '0';
+    try {
+      await expect(openRelpSink(sinkOptions(r, overrides()))).rejects.toMatchObject({ code });
+    } finally {
+      if (saved === undefined) delete process.env['NODE_TLS_REJECT_UNAUTHORIZED'];
+      else process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = saved;
+    }
   });
 
   it('is refused by a receiver that requires a client certificate when it has none', async () => {
@@ -176,6 +185,15 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
     r.resume();
     expect(await write(sink, [jsonLine(2)])).toBeUndefined();
     expect(await eventually(() => r.lines(), (got) => got.includes(jsonLine(2)))).toContain(jsonLine(2));
+  });
+
+  it('a graceful close delivers what is still queued (RELP cannot write synchronously)', async () => {
+    const r = await receiver();
+    const log = createDecisionLog(await openRelpSink(sinkOptions(r)), { durability: 'buffered', maxPendingBytes: 1 << 20, maxWriteMs: 5000 });
+    for (let i = 0; i < 3; i++) log.append({ decisionId: `close-${i}`, outcome: 'allow' } as unknown as DecisionRecord);
+    await log.close(); // nothing has been written yet: the lines are all queued
+    const got = await eventually(() => r.lines(), (lines) => lines.some((l) => l.includes('close-2')));
+    expect(got.filter((l) => l.includes('"msg":"decision"')).map((l) => JSON.parse(l).decisionId)).toEqual(['close-0', 'close-1', 'close-2']);
   });
 
   describeEndToEnd();

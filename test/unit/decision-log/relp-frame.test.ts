@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFrameReader, encodeFrame, MAX_TXNR, nextTxnr, parseResponse } from '../../../src/decision-log/relp-frame.js';
+import { createFrameReader, encodeFrame, MAX_TXNR, nextTxnr, parseResponse, TXNR_RENEW_AT } from '../../../src/decision-log/relp-frame.js';
 
 const RESPONSES = '1 rsp 93 200 OK\nrelp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog\n2 rsp 6 200 OK\n3 rsp 0\n0 serverclose 0\n';
 
@@ -47,6 +47,8 @@ describe('RELP frames', () => {
   });
 
   it('wraps the transaction number from 999,999,999 to 1 (0 is for hints)', () => {
-    expect([nextTxnr(1), nextTxnr(MAX_TXNR)]).toEqual([2, 1]);
+    // No wrap to 1: librelp would expect 1000000000 and end the session; sessions are renewed before MAX_TXNR.
+    expect([nextTxnr(1), nextTxnr(MAX_TXNR - 1)]).toEqual([2, MAX_TXNR]);
+    expect(TXNR_RENEW_AT).toBeLessThan(MAX_TXNR);
   });
 });

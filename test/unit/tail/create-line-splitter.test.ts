@@ -58,3 +58,15 @@ describe('lastLinesOffset', () => {
     }
   });
 });
+
+describe('createLineSplitter: bounded memory', () => {
+  it('a line without a newline past 1 MiB is handed out cut, the rest skipped up to its newline', () => {
+    const lines: Buffer[] = [];
+    const splitter = createLineSplitter((l) => lines.push(Buffer.from(l)));
+    const zeros = Buffer.alloc(256 * 1024);
+    for (let i = 0; i < 12; i++) splitter.push(zeros); // 3 MiB, no newline
+    splitter.push(Buffer.from('still the long line\nnext\n'));
+    expect(lines.map((l) => l.length)).toEqual([1024 * 1024, 5]);
+    expect(lines[1]?.toString()).toBe('next\n');
+  });
+});

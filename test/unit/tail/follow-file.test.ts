@@ -102,4 +102,32 @@ describe('followFile', () => {
   it('throws when the file cannot be opened', async () => {
     await expect(followFile('/nonexistent/decisions.log', { from: 'start', onLine: () => {}, onNote: () => {} })).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('two rotations between two looks: the file rotated in between is read whole, in order', async () => {
+    const { path, lines, follower } = await follow('a1\n');
+    await waitFor('a1', () => lines.length === 1);
+    // Synchronously, so no check runs in between (a burst with a small rotate.maxBytes).
+    appendFileSync(path, 'a2\n');
+    renameSync(path, `${path}.000001`);
+    writeFileSync(path, 'b1\nb2\n');
+    renameSync(path, `${path}.000002`);
+    writeFileSync(path, 'c1\n');
+    await waitFor('c1', () => lines.some((l) => l.endsWith('c1\n')));
+    await follower.stop();
+    expect(lines).toEqual(['1:a1\n', '2:a2\n', '1:b1\n', '2:b2\n', '1:c1\n']);
+  });
+
+  it('logrotate `create` then SIGHUP: lines the writer still appends to the old file before it reopens are read', async () => {
+    const { path, lines, follower } = await follow('a1\n');
+    await waitFor('a1', () => lines.length === 1);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, ''); // logrotate `create`: an empty file, before the writer got its signal
+    await new Promise((resolve) => setTimeout(resolve, 100)); // several looks at the empty file
+    appendFileSync(`${path}.1`, 'a2\n'); // still written to the old file
+    await waitFor('a2', () => lines.length === 2);
+    appendFileSync(path, 'start-after-reopen\n');
+    await waitFor('the new file', () => lines.length === 3);
+    await follower.stop();
+    expect(lines).toEqual(['1:a1\n', '2:a2\n', '1:start-after-reopen\n']);
+  });
 });

@@ -40,3 +40,13 @@ describe('parseLogLine', () => {
     expect(parsed.text).toBe(raw.replace(/\n$/, ''));
   });
 });
+
+describe('parseLogLine: escape codes', () => {
+  it('strips them from a docker prefix, but a body carrying raw escapes is not a log line (--json prints bodies as they are)', () => {
+    const esc = String.fromCharCode(0x1b);
+    const prefixed = parseLogLine(Buffer.from(`${esc}[36mcallguard-1  |${esc}[0m {"msg":"decision","time":"2026-12-02T19:54:30.164Z"}\n`));
+    expect(prefixed.ok).toBe(true);
+    const planted = parseLogLine(Buffer.from(`{"msg":"decision","time":"2026-12-02T19:54:30.164Z","decisionId":"x${esc}[2J${esc}[1;1H"}\n`));
+    expect(planted.ok).toBe(false);
+  });
+});

@@ -92,3 +92,10 @@ describe('parseTailArgs', () => {
     if (!parsed.ok) expect(parsed.problem).toMatch(problem);
   });
 });
+
+describe('parseTailArgs: a date alone in --until', () => {
+  it('means the whole of that day (inclusive)', () => {
+    const parsed = parseTailArgs(['--since', '2026-12-02', '--until', '2026-12-02', 'a.log', 'b.log'], NOW);
+    expect(parsed).toMatchObject({ ok: true, options: { criteria: { since: Date.UTC(2026, 11, 2), until: Date.UTC(2026, 11, 3) - 1 } } });
+  });
+});

@@ -28,3 +28,12 @@ describe('parseTimeArg', () => {
     expect(parseTimeArg(value, NOW)).toBeUndefined();
   });
 });
+
+describe('parseTimeArg: impossible dates are refused, not rolled over', () => {
+  it.each(['2026-02-30T00:00:00Z', '2026-02-31', '2026-13-01', '2026-00-10'])('%s', (value) => {
+    expect(parseTimeArg(value, 0)).toBeUndefined();
+  });
+  it('a leap day is a date', () => {
+    expect(parseTimeArg('2028-02-29', 0)).toBe(Date.UTC(2028, 1, 29));
+  });
+});
