@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { lineHash } from '../../../src/decision-log/hash-chain.js';
 import { createChainVerifier, splitLines } from '../../../src/decision-log/verify-chain.js';
 import { createLineFilter, type LineCriteria } from '../../../src/tail/create-line-filter.js';
 import { createStyle } from '../../../src/tail/create-style.js';
@@ -31,7 +32,8 @@ function run(input: readonly Buffer[], options: { criteria?: LineCriteria; json?
     err: (text) => (err += text),
   });
   for (const [i, bytes] of input.entries()) pipeline.push({ file: 'decisions.log', line: i + 1 }, bytes, options.interleaved ?? false);
-  return { out, err, summary: pipeline.end() };
+  const summary = pipeline.end(); // first: it may still print
+  return { out, err, summary };
 }
 
 describe('createTailPipeline', () => {
@@ -98,5 +100,16 @@ describe('createTailPipeline', () => {
     expect(result.summary.chain).toMatchObject({ lines: 4 });
     expect(result.summary.chain?.problem).toBeUndefined();
     expect(result.summary.unparseable).toBe(1);
+  });
+});
+
+describe('createTailPipeline --verify: a failed write is not tampering', () => {
+  it('warns at the damaged line, then says a later gap line accounted for it; the chain is intact', () => {
+    const last = JSON.parse((lines.at(-1) as Buffer).toString()) as { seq: number };
+    const gap = Buffer.from(`${JSON.stringify({ level: 'error', time: '2026-12-02T20:00:00.000Z', seq: last.seq + 1, prev: lineHash(lines.at(-1) as Buffer), msg: 'decision-log-gap' })}\n`);
+    const { err, summary } = run([...lines, Buffer.from('{"level":"info","ti\n'), gap], { verify: true });
+    expect(err).toMatch(/WARNING: decision log chain broken at decisions\.log:\d+/);
+    expect(err).toMatch(/every chain warning above was accounted for/);
+    expect(summary.chain?.problem).toBeUndefined();
   });
 });
