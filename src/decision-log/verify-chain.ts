@@ -55,8 +55,6 @@ export function createChainVerifier(options: { readonly key?: KeyObject } = {}) 
   let checkpoints = 0;
   let verified = 0;
   let unsigned = 0;
-  /** Seq of the last verified checkpoint: no gap or start line may link back before it. */
-  let anchoredSeq = -1;
 
   const problem = (at: LinePlace, text: string): void => {
     pending.push({ ...at, problem: text, after: expect === undefined ? -1 : expect.seq - 1 });
@@ -88,10 +86,12 @@ export function createChainVerifier(options: { readonly key?: KeyObject } = {}) 
       if (expect === undefined) {
         firstSeq = seq;
         if (link !== null) notes.push(`${at.file}:${at.line}: the chain begins before the first line given (seq ${seq}); give the earlier files to check that link`);
-      } else if (relink && link !== null && hashes.get(seq - 1) === link && seq - 1 >= anchoredSeq) {
+      } else if (relink && link !== null && hashes.get(seq - 1) === link) {
         // A gap or start line written after a failed write or a crash links back to the last line
-        // callguard knew was written. Only what happened after that line is accounted for, and never
-        // anything before the last verified checkpoint: a signed stretch cannot be reopened.
+        // callguard knew was written. Only what happened after that line is accounted for. The lines
+        // of the failed write that did land (a checkpoint among them, perhaps) stand as written but not
+        // acknowledged. A problem before a verified checkpoint was already fatal at that checkpoint,
+        // so no gap line can excuse it.
         const forgiven = pending.filter((p) => p.after >= seq - 1);
         pending = pending.filter((p) => p.after < seq - 1);
         const skipped = expect.seq - seq;
@@ -103,7 +103,6 @@ export function createChainVerifier(options: { readonly key?: KeyObject } = {}) 
       } else if (relink && link === null && seq === 0 && msg === 'decision-log-start' && pending.length === 0) {
         // A new chain: a destination callguard cannot read back (stdout, a FIFO) starts over at each start.
         notes.push(`${at.file}:${at.line}: a new chain starts here (a restart logging to a stream); nothing links it to the lines before`);
-        anchoredSeq = -1;
       } else if (seq === expect.seq && link === expect.prev) {
         // The next line, as expected.
       } else if (seq > expect.seq) {
@@ -140,7 +139,6 @@ export function createChainVerifier(options: { readonly key?: KeyObject } = {}) 
       }
       verified++;
       unsigned = 0;
-      anchoredSeq = seq;
     },
     end(): ChainReport {
       const [head] = pending;

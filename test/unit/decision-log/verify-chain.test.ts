@@ -317,6 +317,37 @@ describe('verify-log cannot be talked round (review findings)', () => {
     expect(report.notes.join()).toMatch(/a new chain starts here/);
   });
 
+  it('a failed write whose landed part held a signed checkpoint, then the gap line linking back before it: accounted for', async () => {
+    const { loadCheckpointSigner } = await import('../../../src/decision-log/checkpoint-signer.js');
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'callguard-key-')), 'key.pem');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const signer = loadCheckpointSigner(keyFile);
+    const out: string[] = [];
+    let prev: string | null = null;
+    const put = (fields: Record<string, unknown>) => {
+      const seq = out.length === 0 ? 0 : JSON.parse(out.at(-1) as string).seq + 1;
+      const line = `${JSON.stringify({ level: 'info', time: 't', seq, prev, ...fields })}\n`;
+      out.push(line);
+      prev = lineHash(line);
+      return { seq, line };
+    };
+    for (let i = 0; i < 3; i++) put({ msg: 'decision', decisionId: `d-${i}` }); // seq 0-2: written, acknowledged
+    const committed = prev;
+    put({ msg: 'decision', decisionId: 'd-3' }); // the failed write: seq 3-6 landed, 7 cut short
+    put({ msg: 'decision-log-checkpoint', keyId: signer.keyId, sig: signer.sign(4, prev) });
+    put({ msg: 'decision', decisionId: 'd-5' });
+    put({ msg: 'decision', decisionId: 'd-6' });
+    const cut = `${(put({ msg: 'decision', decisionId: 'd-7' }).line).slice(0, 30)}\n`;
+    out[out.length - 1] = cut;
+    prev = committed; // callguard rewinds to what it knows was written
+    out.push(`${JSON.stringify({ level: 'error', time: 't', seq: 3, prev: committed, msg: 'decision-log-gap' })}\n`);
+    prev = lineHash(out.at(-1) as string);
+    out.push(`${JSON.stringify({ level: 'info', time: 't', seq: 4, prev, msg: 'decision-log-checkpoint', keyId: signer.keyId, sig: signer.sign(4, prev) })}\n`);
+    const report = check(out, publicKey);
+    expect(report.problem).toBeUndefined();
+    expect(report.notes.join()).toMatch(/links back to seq 2: 4 line\(s\) after it were written but not acknowledged.*1 damaged line/);
+  });
+
   it('a write cut short inside its first line, then the gap line: accounted for', () => {
     const text = lines();
     const last = JSON.parse(text.at(-1) as string);
