@@ -89,7 +89,15 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
       throw err;
     }
   }
-  const log = openDecisionLog(config, relpSink === undefined ? options : { ...options, decisionLogSink: relpSink });
+  let log: DecisionLog;
+  try {
+    log = openDecisionLog(config, relpSink === undefined ? options : { ...options, decisionLogSink: relpSink });
+  } catch (err) {
+    // E.g. the checkpoint key cannot be loaded: nothing opened may keep the process alive while it refuses to start.
+    relpSink?.close();
+    bearer.close();
+    throw err;
+  }
   const admission = createAdmission({
     maxInFlight: config.server.maxInFlight,
     log,

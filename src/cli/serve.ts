@@ -28,7 +28,14 @@ export async function runServe(args: string[]): Promise<number> {
     }
     throw err;
   }
-  const server = await startGrpcServer(config.server, callguard.handleCheck, () => callguard.log.healthy());
+  let server: Awaited<ReturnType<typeof startGrpcServer>>;
+  try {
+    server = await startGrpcServer(config.server, callguard.handleCheck, () => callguard.log.healthy());
+  } catch (err) {
+    // E.g. the port is taken: close the log (and a RELP session) so nothing keeps the process alive.
+    await callguard.close();
+    throw err;
+  }
   ops.info({ address: server.address, tls: config.server.tls !== undefined, mtls: config.server.tls?.clientCa !== undefined, functions: config.functions.length }, 'callguard listening');
 
   const stop = async (signal: string): Promise<void> => {
