@@ -2,7 +2,7 @@
  * Drives `ghz` (a Go gRPC load generator, so the load does not share the server's Node event loop) and turns
  * its per-request details into percentiles; ghz's own summary stops at p99 and the report needs p99.9.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,6 +52,12 @@ export interface GhzTarget {
   readonly cpus?: string | undefined;
   readonly workDir: string;
   readonly serverCpuSeconds: () => number;
+}
+
+/** Builds the Authorization service's descriptor set (ghz's `--protoset`) into `file` with buf, from `root`'s proto workspace; returns `file`. */
+export function buildProtoset(root: string, file: string): string {
+  execFileSync(join(root, 'node_modules/.bin/buf'), ['build', 'proto', '--path', 'proto/deps/envoy-api/envoy/service/auth/v3', '-o', file], { cwd: root });
+  return file;
 }
 
 /** Finds ghz: `$GHZ`, then bench/.tools/bin/ghz (install-tools.sh), then PATH. */

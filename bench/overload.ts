@@ -6,14 +6,14 @@
  *
  *   npm run bench:overload -- [--seconds 20] [--modes written,buffered] [--out bench/results/overload.json]
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { writeBenchConfig, functionPath } from './configs.js';
 import { createFixtures } from './fixtures.js';
-import { findGhz, percentileMs } from './ghz.js';
+import { buildProtoset, findGhz, percentileMs } from './ghz.js';
 import { assertProbe, probeCheck } from './probe.js';
 import { buildCheckRequest, writeGhzData } from './requests.js';
 import { callguardCommand, launchServer } from './servers.js';
@@ -48,8 +48,7 @@ const [token] = await fixtures.mintTokens(1);
 const spec = (sequence: number) => ({ path: functionPath(9), token: token as string, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence });
 const dataFile = join(dir, 'requests.bin');
 writeGhzData(dataFile, Array.from({ length: 64 }, (_, i) => spec(i)));
-const protoset = join(dir, 'auth.binpb');
-execFileSync(join(root, 'node_modules/.bin/buf'), ['build', 'proto', '--path', 'proto/deps/envoy-api/envoy/service/auth/v3', '-o', protoset], { cwd: root });
+const protoset = buildProtoset(root, join(dir, 'auth.binpb'));
 
 interface Outcome {
   mode: string;

@@ -4,14 +4,13 @@
  * bench/results/tmp/ for Chrome DevTools or speedscope. Flags: --seconds N, --functions N, --top N,
  * --scenario cached|cache-miss|schema-violation.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { functionPath, writeBenchConfig } from './configs.js';
 import { createFixtures } from './fixtures.js';
-import { findGhz, runLoadPoint } from './ghz.js';
+import { buildProtoset, findGhz, runLoadPoint } from './ghz.js';
 import { writeGhzData } from './requests.js';
 import { callguardCommand, launchServer } from './servers.js';
 
@@ -131,8 +130,7 @@ async function main(): Promise<void> {
     dataFile,
     tokens.map((token, sequence) => ({ path: functionPath(functions - 1), token, body, peerCertificate: fixtures.peerCertificate, sequence })),
   );
-  const protoset = join(workDir, 'auth.binpb');
-  execFileSync(join(ROOT, 'node_modules/.bin/buf'), ['build', 'proto', '--path', 'proto/deps/envoy-api/envoy/service/auth/v3', '-o', protoset], { cwd: ROOT });
+  const protoset = buildProtoset(ROOT, join(workDir, 'auth.binpb'));
 
   const server = await launchServer({
     command: process.execPath,

@@ -5,7 +5,6 @@
  * --repeat N (runs per fixed-rate point, median p99 kept; default 3, 1 with --quick), --workers N (cluster
  * size, default all cores), --concurrency N (ghz workers, default 50), --no-pin, --no-envoy, --out DIR.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runEnvoyPath } from './envoy-path.js';
 import { createFixtures } from './fixtures.js';
-import { findGhz } from './ghz.js';
+import { buildProtoset, findGhz } from './ghz.js';
 import { type BenchResults, machineInfo, writeResults } from './report.js';
 import { runScenarios, type ScenarioResult } from './run-scenario.js';
 import { buildMatrix } from './scenarios.js';
@@ -66,8 +65,7 @@ async function main(): Promise<void> {
   const workDir = join(ROOT, 'bench/results/tmp', `run-${process.pid}`);
   mkdirSync(workDir, { recursive: true });
   const fixtures = await createFixtures(workDir);
-  const protoset = join(workDir, 'auth.binpb');
-  execFileSync(join(ROOT, 'node_modules/.bin/buf'), ['build', 'proto', '--path', 'proto/deps/envoy-api/envoy/service/auth/v3', '-o', protoset], { cwd: ROOT });
+  const protoset = buildProtoset(ROOT, join(workDir, 'auth.binpb'));
   const callguard = callguardCommand(ROOT);
   const goNoop = findGoNoop(ROOT);
   const matrix = buildMatrix({ ...opts, goFloor: goNoop !== undefined }).filter((s) => opts.only === undefined || opts.only.includes(s.id));

@@ -9,7 +9,7 @@ const USAGE = `usage: callguard <command> [options]
 commands:
   serve --config FILE   run the ext_authz gRPC server
   check --config FILE   validate a configuration and its function schemas; exit 1 listing every error
-  verify-log [--key PUBLIC.pem] FILE...
+  verify-log [--key PUBLIC.pem] (FILE... | --rotated FILE)
                         check the decision log's hash chain (and signed checkpoints); exit 1 at the first broken line
   tail [options] [FILE...]
                         follow or search the decision log (stdin, one file followed across rotation, or files

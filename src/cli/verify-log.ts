@@ -1,9 +1,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { rotatedFiles } from '../decision-log/log-sink.js';
 import { createChainVerifier, splitLines } from '../decision-log/verify-chain.js';
 
-const USAGE = 'usage: callguard verify-log [--key PUBLIC_KEY.pem] FILE...   (rotated files oldest first, the current file last)\n';
+const USAGE = 'usage: callguard verify-log [--key PUBLIC_KEY.pem] (FILE... | --rotated FILE)\n  FILE...: rotated files oldest first, the current file last; --rotated FILE: FILE\'s numbered rotated files, then FILE\n';
 
 /**
  * `callguard verify-log FILE...`: checks the decision log's hash chain across the files given, in
@@ -57,7 +58,11 @@ export async function runVerifyLog(args: string[]): Promise<number> {
 }
 
 function parse(args: string[]) {
-  const { values, positionals } = parseArgs({ args, options: { key: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args, options: { key: { type: 'string' }, rotated: { type: 'string' } }, allowPositionals: true, strict: true });
+  if (values.rotated !== undefined) {
+    if (positionals.length > 0) throw new TypeError('verify-log: give FILE... or --rotated FILE, not both');
+    return { files: rotatedFiles(values.rotated), keyFile: values.key };
+  }
   if (positionals.length === 0) throw new TypeError('verify-log: no file given');
   return { files: positionals, keyFile: values.key };
 }

@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../errors.js';
-import { parsePathTemplate } from '../functions/path-template.js';
+import { parsePathTemplate, templateParamNames } from '../functions/path-template.js';
 import { checkIssuers, issuerPath } from './check-issuers.js';
 import { checkRelp } from './check-relp.js';
 import type { Config } from './types.js';
@@ -45,7 +45,7 @@ export function checkSemantics(config: Config): ConfigProblem[] {
       const template = parsePathTemplate(fn.match.path);
       if (!template.ok) add(`${at}/match/path`, template.problem);
       else {
-        const params = new Set([...fn.match.path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]));
+        const params = new Set(templateParamNames(fn.match.path));
         fn.match.logParams.forEach((name, p) => {
           if (!params.has(name)) add(`${at}/match/logParams/${p}`, `"${name}" is not a {param} of "${fn.match?.path}"`);
         });

@@ -1,5 +1,5 @@
 import type { FunctionConfig } from '../config/types.js';
-import { requestPathSegments } from '../functions/path-template.js';
+import { requestPathSegments, templateParamNames } from '../functions/path-template.js';
 
 /**
  * What the decision log may say about a request's method, host, path and ids: only values whose
@@ -85,13 +85,7 @@ export function createRequestFacts(functions: readonly FunctionConfig[]): (funct
   for (const fn of functions) {
     if (fn.match === undefined) continue;
     const loggable = new Set(fn.match.logParams);
-    const logged = fn.match.path
-      .slice(1)
-      .split('/')
-      .map((segment) => {
-        const name = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(segment)?.[1];
-        return name !== undefined && loggable.has(name) ? name : null;
-      });
+    const logged = templateParamNames(fn.match.path).map((name) => (name !== null && loggable.has(name) ? name : null));
     routes.set(fn.name, logged.some((name) => name !== null) ? { template: fn.match.path, logged } : { template: fn.match.path });
   }
   return (functionName, method, path, host) => {

@@ -7,7 +7,7 @@ export interface PathTemplate {
 
 export type PathTemplateResult = { ok: true; template: PathTemplate } | { ok: false; problem: string };
 
-const PARAM = /^\{[A-Za-z_][A-Za-z0-9_]*\}$/;
+const PARAM = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const LITERAL = /^[A-Za-z0-9._~!$&'()*+,;=:@-]+$/;
 
 /** Parses a configured path (`/orders/{id}/items`). Rejects anything ambiguous after normalization. */
@@ -23,6 +23,18 @@ export function parsePathTemplate(path: string): PathTemplateResult {
     else segments.push(part);
   }
   return ok(segments);
+}
+
+/**
+ * For each segment of a configured path (`/orders/{id}/items`), the parameter's name, or null for a
+ * literal segment: `[null, 'id', null]`.
+ */
+export function templateParamNames(path: string): (string | null)[] {
+  if (path === '/') return [];
+  return path
+    .slice(1)
+    .split('/')
+    .map((part) => PARAM.exec(part)?.[1] ?? null);
 }
 
 function ok(segments: (string | null)[]): PathTemplateResult {

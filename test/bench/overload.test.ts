@@ -5,7 +5,7 @@
  * accounted for in the decision log (decision lines + counted refusals = calls answered), every allow a
  * prober saw during the burst has its line, and resident memory stays bounded.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,7 +14,7 @@ import { toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionPath, writeBenchConfig } from '../../bench/configs.js';
 import { createFixtures, type Fixtures } from '../../bench/fixtures.js';
-import { findGhz } from '../../bench/ghz.js';
+import { buildProtoset, findGhz } from '../../bench/ghz.js';
 import { buildCheckRequest, writeGhzData } from '../../bench/requests.js';
 import { callguardCommand, launchServer } from '../../bench/servers.js';
 import { CheckRequestSchema } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
@@ -40,8 +40,7 @@ describe.skipIf(ghz === undefined && !process.env['CI'])('overload burst', () =>
     const request = (sequence: number) => buildCheckRequest({ path: functionPath(9), token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence });
     const dataFile = join(dir, 'requests.bin');
     writeGhzData(dataFile, Array.from({ length: 64 }, (_, i) => ({ path: functionPath(9), token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: i })));
-    const protoset = join(dir, 'auth.binpb');
-    execFileSync(join(ROOT, 'node_modules/.bin/buf'), ['build', 'proto', '--path', 'proto/deps/envoy-api/envoy/service/auth/v3', '-o', protoset], { cwd: ROOT });
+    const protoset = buildProtoset(ROOT, join(dir, 'auth.binpb'));
     const logFile = join(dir, 'decisions.log');
     const config = writeBenchConfig(fixtures, 'burst', { functions: 10, decisionLog: logFile, durability: 'written', maxInFlight: 16 });
     const command = callguardCommand(ROOT);

@@ -182,6 +182,7 @@ describe('callguard serve', () => {
     expect(lines(`${logFile}.1`).map((l) => l.requestId ?? l.msg)).toEqual(['decision-log-start', 'hup-1']);
     expect(lines(logFile).map((l) => l.requestId ?? l.reason)).toEqual(['reopen', 'hup-2']);
     expect((await run(['verify-log', `${logFile}.1`, logFile])).code).toBe(0);
+    expect((await run(['verify-log', '--rotated', logFile])).stdout).toMatch(/^ok: 2 file\(s\), 4 lines/);
   }, 60_000);
 
   it.each([
