@@ -53,7 +53,7 @@ function unrecorded(decision: Decision): Decision {
     allow: false,
     decisionId: decision.decisionId,
     functionName: decision.functionName,
-    principal: decision.principal,
+    caller: decision.caller,
     code,
     status: REASONS[code].status,
     detail: REASONS[code].title,

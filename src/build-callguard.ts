@@ -13,7 +13,8 @@ import { type LineStream, type LogSink, openLogSink, streamSink } from './decisi
 import { createCheckHandler } from './envoy/handle-check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { createFunctionRegistry } from './functions/function-registry.js';
-import { createBearerVerifier } from './identity/verify-bearer.js';
+import type { Authenticator } from './identity/authenticator.js';
+import { createAuthenticators } from './identity/create-authenticators.js';
 import { type CompiledInput, createSchemaCompiler } from './payload/compile-input.js';
 import { createPeerVerifier } from './transport/verify-peer.js';
 
@@ -54,10 +55,9 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   if (logProblem !== undefined) problems.push({ file: config.file, path: '/decisionLog/destination', message: logProblem });
   // A RELP destination is judged by reading its PEM files; whether the receiver answers, only serve finds out.
   if (options.decisionLog !== undefined && relp) problems.push(...relpProblemsOf(config));
-  let bearer: Awaited<ReturnType<typeof createBearerVerifier>> | undefined;
+  let authenticators: Authenticator[] | undefined;
   try {
-    bearer = await createBearerVerifier(config.identity, {
-      configFile: config.file,
+    authenticators = await createAuthenticators(config, {
       ...(options.now ? { now: options.now } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -66,15 +66,18 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
-  if (bearer === undefined || problems.length > 0) {
-    bearer?.close();
+  if (authenticators === undefined || problems.length > 0) {
+    for (const authenticator of authenticators ?? []) authenticator.close();
     throw new ConfigError(problems);
   }
+  const closeAuthenticators = (): void => {
+    for (const authenticator of authenticators) authenticator.close();
+  };
   const newDecisionId = randomUUID;
   const decide = createDecide({
     config,
     registry: createFunctionRegistry(config.functions),
-    bearer,
+    authenticators,
     peers: createPeerVerifier(config.identity.spiffe.trustDomains),
     inputs,
     newDecisionId,
@@ -85,7 +88,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
       // Connected before anything runs: a receiver that cannot be reached stops start-up (a ConfigError naming it).
       relpSink = await openRelpDestination(config.decisionLog, config.file);
     } catch (err) {
-      bearer.close();
+      closeAuthenticators();
       throw err;
     }
   }
@@ -95,7 +98,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   } catch (err) {
     // E.g. the checkpoint key cannot be loaded: nothing opened may keep the process alive while it refuses to start.
     relpSink?.close();
-    bearer.close();
+    closeAuthenticators();
     throw err;
   }
   const admission = createAdmission({
@@ -112,7 +115,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     log,
     admission,
     async close() {
-      bearer.close();
+      closeAuthenticators();
       await log.close();
     },
   };

@@ -2,19 +2,22 @@ import type { CallAttempt } from './call-attempt.js';
 import type { Config, FunctionConfig } from './config/types.js';
 import type { Allow, Decision, Deny, PayloadSummary, Violation } from './decision.js';
 import { REASONS, type ReasonCode } from './errors.js';
-import { isPermitted } from './functions/authorize.js';
+import { compilePolicy, type Policy } from './functions/compile-policy.js';
 import type { FunctionRegistry } from './functions/function-registry.js';
-import { type BearerResult, type BearerVerifier, parseAuthorizationHeader } from './identity/verify-bearer.js';
+import type { AuthResult, Authenticator } from './identity/authenticator.js';
+import { createFindCredential } from './identity/find-credential.js';
+import { sourceKinds } from './identity/identity-sources.js';
 import type { CompiledInput } from './payload/compile-input.js';
 import { inspectPayload } from './payload/inspect-payload.js';
-import type { JwtIdentity, PeerIdentity, Principal } from './principal.js';
+import type { Caller, MtlsPrincipal } from './principal.js';
 import type { PeerVerifier } from './transport/verify-peer.js';
 import { upstreamHeaders } from './upstream-headers.js';
 
 export interface DecideParts {
   readonly config: Config;
   readonly registry: FunctionRegistry;
-  readonly bearer: BearerVerifier;
+  /** One per credential kind a caller may present in a header (JWT, API key, SAML). */
+  readonly authenticators: readonly Authenticator[];
   readonly peers: PeerVerifier;
   /** Compiled input schemas by function name. */
   readonly inputs: ReadonlyMap<string, CompiledInput>;
@@ -22,9 +25,9 @@ export interface DecideParts {
 }
 
 /**
- * A decision, synchronously when nothing had to wait (a cached token, an mTLS-only caller), else a
- * promise (a token verified against keys). Callers `await` it either way; the hot path then costs
- * no promise and no microtask.
+ * A decision, synchronously when nothing had to wait (a cached token, an API key, an mTLS-only
+ * caller), else a promise (a token verified against keys). Callers `await` it either way; the hot
+ * path then costs no promise and no microtask.
  */
 export type Decide = (attempt: CallAttempt) => Decision | Promise<Decision>;
 
@@ -32,13 +35,17 @@ export type Decide = (attempt: CallAttempt) => Decision | Promise<Decision>;
 export const FUNCTION_EXTENSION = 'function';
 
 /**
- * The use case: TLS → function → mTLS peer → bearer token → permission → payload.
+ * The use case: TLS → function → mTLS peer → presented credential → permission → payload.
  * Order matters: nothing about a function's payload is revealed to a caller who may not call it.
  * Never throws for bad input; a denial is a value.
  */
 export function createDecide(parts: DecideParts): Decide {
-  const { config, registry, bearer, peers, inputs } = parts;
+  const { config, registry, peers, inputs } = parts;
   const maxDepth = config.payload.maxDepth;
+  const findCredential = createFindCredential(parts.authenticators);
+  const credentialHeaders = ['authorization', ...parts.authenticators.flatMap((a) => a.headers)];
+  const kinds = sourceKinds(config.identity);
+  const policies = new Map<string, Policy>(config.functions.map((fn) => [fn.name, compilePolicy(fn, kinds)]));
 
   return function decide(attempt) {
     const decisionId = parts.newDecisionId();
@@ -55,74 +62,80 @@ export function createDecide(parts: DecideParts): Decide {
       return deny('ERR_FUNCTION_UNKNOWN', { internal: `route names "${named}" but the method or path does not match it` });
     }
     const functionName = fn.name;
+    const policy = policies.get(functionName) as Policy;
 
     // 3. mTLS peer. Required peers must be valid; an optional one counts only when it is valid.
-    let peer: PeerIdentity | undefined;
+    let peer: MtlsPrincipal | undefined;
     if (attempt.transport.peer !== undefined) {
       const result = peers.verify(attempt.transport.peer);
-      if (result.ok) peer = result.identity;
-      else if (fn.requireMtls) return deny(result.code, { functionName, internal: result.internal });
+      if (result.ok) peer = result.value;
+      else if (fn.requireMtls) return deny(result.code, failureExtra(functionName, result));
     }
     if (fn.requireMtls && peer === undefined) return deny('ERR_MTLS_REQUIRED', { functionName });
 
-    // 4. Bearer token: when presented it must be valid, whatever else the caller has.
-    const header = parseAuthorizationHeader(attempt.headers['authorization']);
-    if (header === undefined) return conclude(attempt, fn, peer, undefined, decisionId);
-    if (!header.ok) return deny(header.code, { functionName, wwwAuthenticate: challenge(header.code) });
-    const verified = bearer.verify(header.token);
-    if (verified instanceof Promise) return verified.then((result) => conclude(attempt, fn, peer, result, decisionId));
-    return conclude(attempt, fn, peer, verified, decisionId);
+    // 4. The credential in a header: when presented it must be valid, whatever else the caller has. One
+    //    of a kind no rule of the function names cannot authorize the call: refused before any lookup,
+    //    unless a verified mTLS peer may still authorize it (then the credential is checked all the same).
+    const presented = findCredential(attempt.headers);
+    if (presented === undefined) return conclude(attempt, fn, policy, peer, undefined, decisionId);
+    if (!presented.ok) return deny(presented.code, failureExtra(functionName, presented));
+    const { authenticator } = presented;
+    if (peer === undefined && !policy.accepts(authenticator.kind)) {
+      return deny('ERR_CREDENTIAL_NOT_ACCEPTED', { functionName, internal: `no rule of "${functionName}" names a ${authenticator.kind} identity source` });
+    }
+    const verified = authenticator.authenticate(presented.credential);
+    if (verified instanceof Promise) return verified.then((result) => conclude(attempt, fn, policy, peer, result, decisionId));
+    return conclude(attempt, fn, policy, peer, verified, decisionId);
   };
 
-  /** Steps 4 (outcome of the token) to 6, once the token, if any, is verified. */
-  function conclude(attempt: CallAttempt, fn: FunctionConfig, peer: PeerIdentity | undefined, verified: BearerResult | undefined, decisionId: string): Decision {
+  /** Steps 4 (outcome of the credential) to 6, once the credential, if any, is verified. */
+  function conclude(attempt: CallAttempt, fn: FunctionConfig, policy: Policy, peer: MtlsPrincipal | undefined, verified: AuthResult | undefined, decisionId: string): Decision {
     const functionName = fn.name;
     const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra);
-    let jwt: JwtIdentity | undefined;
-    if (verified !== undefined) {
-      if (!verified.ok) {
-        return deny(verified.code, {
-          functionName,
-          ...(verified.internal !== undefined ? { internal: verified.internal } : {}),
-          ...(REASONS[verified.code].status === 401 ? { wwwAuthenticate: challenge(verified.code) } : {}),
-        });
-      }
-      jwt = verified.identity;
+    if (verified !== undefined && !verified.ok) return deny(verified.code, failureExtra(functionName, verified));
+    const credential = verified?.value;
+    if (credential === undefined && peer === undefined) {
+      return deny('ERR_CREDENTIAL_MISSING', { functionName });
     }
-    if (jwt === undefined && peer === undefined) {
-      return deny('ERR_CREDENTIAL_MISSING', { functionName, wwwAuthenticate: challenge('ERR_CREDENTIAL_MISSING') });
-    }
-    const principal: Principal = jwt === undefined ? { peer: peer as PeerIdentity } : peer === undefined ? { jwt } : { jwt, peer };
+    const caller: Caller = credential === undefined ? { peer: peer as MtlsPrincipal } : peer === undefined ? { credential } : { credential, peer };
 
     // 5. Default deny.
-    if (!isPermitted(fn, principal)) return deny('ERR_NOT_PERMITTED', { functionName, principal });
+    if (!policy.permits(caller)) return deny('ERR_NOT_PERMITTED', { functionName, caller });
 
     // 6. Payload, inline, against the function's schema.
     const payload = inspectPayload(inputs.get(fn.name), attempt.body, attempt.headers['content-type'], { maxDepth }, attempt.headers['content-encoding']);
     if (!payload.ok) {
-      return deny(payload.code, { functionName, principal, detail: payload.detail, violations: payload.violations, payload: payload.summary });
+      return deny(payload.code, { functionName, caller, detail: payload.detail, violations: payload.violations, payload: payload.summary });
     }
-    return allow(decisionId, fn, principal, payload.summary, attempt, config.upstream.headerPrefix);
+    return allow(decisionId, fn, caller, payload.summary, attempt, config.upstream.headerPrefix, credentialHeaders);
   }
+}
+
+/** A stage's failure as denial details: the public detail for the caller, the internal one for the log. */
+function failureExtra(functionName: string, failure: { readonly detail: string; readonly internal?: string }): DenyExtra {
+  return failure.internal === undefined ? { functionName, detail: failure.detail } : { functionName, detail: failure.detail, internal: failure.internal };
 }
 
 type DenyExtra = Partial<Omit<Deny, 'allow' | 'code' | 'status' | 'decisionId'>>;
 
+/** The one place a Deny is built: status from the code table, a challenge on every 401. */
 function denial(decisionId: string, code: ReasonCode, extra: DenyExtra = {}): Deny {
+  const status = REASONS[code].status;
   return {
     allow: false,
     decisionId,
     code,
-    status: REASONS[code].status,
+    status,
     detail: extra.detail ?? REASONS[code].title,
     violations: extra.violations ?? [],
+    ...(status === 401 ? { wwwAuthenticate: challenge(code) } : {}),
     ...withoutUndefined(extra),
   };
 }
 
-function allow(decisionId: string, fn: FunctionConfig, principal: Principal, payload: PayloadSummary, attempt: CallAttempt, prefix: string): Allow {
-  const { setHeaders, removeHeaders } = upstreamHeaders(attempt.headers, principal, fn.name, decisionId, prefix);
-  return { allow: true, status: 200, decisionId, functionName: fn.name, principal, payload, setHeaders, removeHeaders };
+function allow(decisionId: string, fn: FunctionConfig, caller: Caller, payload: PayloadSummary, attempt: CallAttempt, prefix: string, credentialHeaders: readonly string[]): Allow {
+  const { setHeaders, removeHeaders } = upstreamHeaders(attempt.headers, caller, fn.name, decisionId, prefix, credentialHeaders);
+  return { allow: true, status: 200, decisionId, functionName: fn.name, caller, payload, setHeaders, removeHeaders };
 }
 
 /** RFC 6750 §3: no error code when the request carried no credential; `invalid_token` otherwise. */

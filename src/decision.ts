@@ -1,5 +1,5 @@
 import type { ReasonCode } from './errors.js';
-import type { Principal } from './principal.js';
+import type { Caller } from './principal.js';
 
 /** One reason a call was denied; `pointer` is an RFC 6901 JSON pointer into the payload. */
 export interface Violation {
@@ -12,7 +12,8 @@ export interface Violation {
 interface DecisionBase {
   readonly decisionId: string;
   readonly functionName?: string;
-  readonly principal?: Principal;
+  /** The verified caller, once known (allowed, or denied for permission or payload). */
+  readonly caller?: Caller;
   /** Payload facts safe to log (sizes, masked audit fields); never raw values. */
   readonly payload?: PayloadSummary;
 }
@@ -21,7 +22,7 @@ export interface Allow extends DecisionBase {
   readonly allow: true;
   readonly status: 200;
   readonly functionName: string;
-  readonly principal: Principal;
+  readonly caller: Caller;
   /** Headers to set upstream (overwriting any caller value). */
   readonly setHeaders: Readonly<Record<string, string>>;
   /** Caller headers to remove before the call goes upstream (credentials, spoofed identity). */

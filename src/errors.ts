@@ -23,6 +23,21 @@ export type ReasonCode =
   | 'ERR_TOKEN_SIGNATURE'
   | 'ERR_TOKEN_KEY_UNKNOWN'
   | 'ERR_KEYS_UNAVAILABLE'
+  | 'ERR_CREDENTIAL_SCHEME'
+  | 'ERR_CREDENTIAL_AMBIGUOUS'
+  | 'ERR_CREDENTIAL_NOT_ACCEPTED'
+  | 'ERR_API_KEY_MALFORMED'
+  | 'ERR_API_KEY_UNKNOWN'
+  | 'ERR_API_KEY_EXPIRED'
+  | 'ERR_API_KEY_REVOKED'
+  | 'ERR_SAML_MALFORMED'
+  | 'ERR_SAML_SIGNATURE'
+  | 'ERR_SAML_ISSUER'
+  | 'ERR_SAML_AUDIENCE'
+  | 'ERR_SAML_EXPIRED'
+  | 'ERR_SAML_NOT_YET_VALID'
+  | 'ERR_SAML_CONFIRMATION'
+  | 'ERR_SAML_LIFETIME'
   // authorization
   | 'ERR_NOT_PERMITTED'
   // payload
@@ -64,6 +79,21 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_TOKEN_SIGNATURE: { status: 401, title: 'The bearer token signature is invalid' },
   ERR_TOKEN_KEY_UNKNOWN: { status: 401, title: 'The bearer token was signed with an unknown key' },
   ERR_KEYS_UNAVAILABLE: { status: 503, title: "The issuer's signing keys are unavailable" },
+  ERR_CREDENTIAL_SCHEME: { status: 401, title: 'The Authorization scheme is not one callguard accepts' },
+  ERR_CREDENTIAL_AMBIGUOUS: { status: 401, title: 'More than one credential was presented' },
+  ERR_CREDENTIAL_NOT_ACCEPTED: { status: 401, title: 'This function does not accept this kind of credential' },
+  ERR_API_KEY_MALFORMED: { status: 401, title: 'The API key is malformed' },
+  ERR_API_KEY_UNKNOWN: { status: 401, title: 'The API key is not known' },
+  ERR_API_KEY_EXPIRED: { status: 401, title: 'The API key has expired' },
+  ERR_API_KEY_REVOKED: { status: 401, title: 'The API key has been revoked' },
+  ERR_SAML_MALFORMED: { status: 401, title: 'The SAML assertion is malformed' },
+  ERR_SAML_SIGNATURE: { status: 401, title: 'The SAML assertion is not signed by a trusted key' },
+  ERR_SAML_ISSUER: { status: 401, title: 'The SAML assertion issuer is not trusted' },
+  ERR_SAML_AUDIENCE: { status: 401, title: 'The SAML assertion is not meant for this audience' },
+  ERR_SAML_EXPIRED: { status: 401, title: 'The SAML assertion has expired' },
+  ERR_SAML_NOT_YET_VALID: { status: 401, title: 'The SAML assertion is not yet valid' },
+  ERR_SAML_CONFIRMATION: { status: 401, title: 'The SAML assertion has no valid bearer subject confirmation' },
+  ERR_SAML_LIFETIME: { status: 401, title: 'The SAML assertion lives longer than this identity provider allows' },
   ERR_NOT_PERMITTED: { status: 403, title: 'The caller may not call this function' },
   ERR_BODY_PARTIAL: { status: 413, title: 'The request body was not received whole' },
   ERR_BODY_MISSING: { status: 400, title: 'This function requires a request body' },

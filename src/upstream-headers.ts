@@ -1,4 +1,4 @@
-import type { JwtIdentity, Principal } from './principal.js';
+import type { Caller, CredentialPrincipal } from './principal.js';
 
 /** The upstream header names for one prefix, built once (not per call). */
 interface HeaderNames {
@@ -7,6 +7,7 @@ interface HeaderNames {
   readonly subject: string;
   readonly issuer: string;
   readonly groups: string;
+  readonly credential: string;
   readonly spiffeId: string;
 }
 const namesByPrefix = new Map<string, HeaderNames>();
@@ -20,6 +21,7 @@ function headerNames(prefix: string): HeaderNames {
       subject: `${prefix}subject`,
       issuer: `${prefix}issuer`,
       groups: `${prefix}groups`,
+      credential: `${prefix}credential`,
       spiffeId: `${prefix}spiffe-id`,
     };
     namesByPrefix.set(prefix, names);
@@ -36,25 +38,27 @@ function headerNames(prefix: string): HeaderNames {
  */
 export function upstreamHeaders(
   callerHeaders: Readonly<Record<string, string>>,
-  principal: Principal,
+  caller: Caller,
   functionName: string,
   decisionId: string,
   prefix: string,
+  credentialHeaders: readonly string[] = ['authorization'],
 ): { setHeaders: Record<string, string>; removeHeaders: string[] } {
   const names = headerNames(prefix);
   const setHeaders: Record<string, string> = { [names.function]: functionName, [names.decisionId]: decisionId };
   // Envoy applies headers_to_remove after setting headers: never remove one we set.
-  const removeHeaders = ['authorization'];
-  const jwt = principal.jwt;
-  if (jwt) {
-    const values = jwtHeaderValues(jwt);
+  const removeHeaders = [...credentialHeaders];
+  const credential = caller.credential;
+  if (credential) {
+    const values = credentialHeaderValues(credential);
     setHeaders[names.subject] = values.subject;
     setHeaders[names.issuer] = values.issuer;
     setHeaders[names.groups] = values.groups;
+    setHeaders[names.credential] = credential.kind;
   } else {
-    removeHeaders.push(names.subject, names.issuer, names.groups);
+    removeHeaders.push(names.subject, names.issuer, names.groups, names.credential);
   }
-  if (principal.peer) setHeaders[names.spiffeId] = principal.peer.spiffeId;
+  if (caller.peer) setHeaders[names.spiffeId] = caller.peer.spiffeId;
   else removeHeaders.push(names.spiffeId);
   for (const name in callerHeaders) {
     if (name.startsWith(prefix) && !(name in setHeaders) && !removeHeaders.includes(name)) removeHeaders.push(name);
@@ -63,16 +67,16 @@ export function upstreamHeaders(
 }
 
 /**
- * A verified identity is immutable and, for a cached token, the same object on every call: its
- * header values are encoded once.
+ * A verified principal is immutable and, for a cached token or a key, the same object on every
+ * call: its header values are encoded once.
  */
-const encodedIdentities = new WeakMap<JwtIdentity, { subject: string; issuer: string; groups: string }>();
+const encodedPrincipals = new WeakMap<CredentialPrincipal, { subject: string; issuer: string; groups: string }>();
 
-function jwtHeaderValues(jwt: JwtIdentity): { subject: string; issuer: string; groups: string } {
-  let values = encodedIdentities.get(jwt);
+function credentialHeaderValues(principal: CredentialPrincipal): { subject: string; issuer: string; groups: string } {
+  let values = encodedPrincipals.get(principal);
   if (values === undefined) {
-    values = { subject: headerValue(jwt.subject), issuer: headerValue(jwt.issuer), groups: jwt.groups.map(headerValue).join(',') };
-    encodedIdentities.set(jwt, values);
+    values = { subject: headerValue(principal.subject), issuer: headerValue(principal.issuer), groups: principal.groups.map(headerValue).join(',') };
+    encodedPrincipals.set(principal, values);
   }
   return values;
 }

@@ -27,6 +27,8 @@ export interface DevTokenClaims {
   /** Seconds until `exp` (default 3600). */
   readonly ttlSeconds?: number;
   readonly jti?: string;
+  /** Other claims (a CI job's `repository`, `ref`…), set before the registered ones above. */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function ensureDevIssuer(dir: string): Promise<DevIssuer> {
     jwksPath,
     kid,
     async mint(claims) {
-      let jwt = new SignJWT({ groups: [...(claims.groups ?? [])] })
+      let jwt = new SignJWT({ ...claims.extra, groups: [...(claims.groups ?? [])] })
         .setProtectedHeader({ alg: ALG, kid, typ: 'JWT' })
         .setIssuer(claims.issuer ?? DEV_ISSUER)
         .setAudience(claims.audience ?? DEV_AUDIENCE)

@@ -66,7 +66,7 @@ type Json = Record<string, unknown>;
  * issuers and functions; adds TLS with Envoy as the only client (mTLS, Envoy's SAN pinned), the dev JWKS,
  * and the log file.
  */
-export function renderCallguardConfig(layout: StackLayout): string {
+export function renderCallguardConfig(layout: StackLayout, customize?: (config: Json) => void): string {
   const config = parse(readFileSync(EXAMPLE_CONFIG, 'utf8')) as Json;
   const pki = (file: string) => path.posix.join(layout.pkiDir, file);
   config['server'] = {
@@ -84,6 +84,7 @@ export function renderCallguardConfig(layout: StackLayout): string {
     if (input !== undefined) input['schema'] = path.posix.join(layout.examplesDir, String(input['schema']));
   }
   config['decisionLog'] = { destination: layout.decisionLog };
+  customize?.(config);
   return `# Generated from examples/callguard.yaml by scripts/lib/stack-config.ts. Do not edit.\n${stringify(config)}`;
 }
 

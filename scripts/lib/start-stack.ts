@@ -31,6 +31,8 @@ export interface StackOptions {
   /** `function-wrong` presents a CA-signed certificate whose SAN is not `function`. */
   readonly functionCert?: 'function' | 'function-wrong';
   readonly echo?: { callguard?: boolean; fn?: boolean; envoy?: boolean | ((line: string) => boolean) };
+  /** Changes the callguard config rendered from examples/callguard.yaml (tests add identity sources and rules). */
+  readonly customizeCallguard?: (config: Record<string, unknown>) => void;
 }
 
 /** Generate the dev PKI with openssl, exactly as compose's `pki` service does. Idempotent. */
@@ -53,7 +55,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   try {
     const callguardConfig = path.join(options.configDir, 'callguard.yaml');
     const firstLayout = localLayout({ pkiDir: options.pkiDir, decisionLog: options.decisionLog, ports: options.ports });
-    await writeFile(callguardConfig, renderCallguardConfig(firstLayout));
+    await writeFile(callguardConfig, renderCallguardConfig(firstLayout, options.customizeCallguard));
     const [fnStart, callguardStart] = await Promise.allSettled([
       startFunction({
         pkiDir: options.pkiDir,

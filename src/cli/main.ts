@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { runCheck } from './check.js';
+import { runKeys } from './keys.js';
 import { runServe } from './serve.js';
 import { runTail } from './tail.js';
 import { runVerifyLog } from './verify-log.js';
@@ -11,13 +12,15 @@ commands:
   check --config FILE   validate a configuration and its function schemas; exit 1 listing every error
   verify-log [--key PUBLIC.pem] (FILE... | --rotated FILE)
                         check the decision log's hash chain (and signed checkpoints); exit 1 at the first broken line
+  keys (create | list | revoke | rotate) (--config FILE | --keys FILE) [options]
+                        manage API keys (owner, expiry, revocation, rotation); --help for options
   tail [options] [FILE...]
                         follow or search the decision log (stdin, one file followed across rotation, or files
                         read in order); filter by function, outcome, code, subject, time; --help for options
 `;
 
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (args: string[]) => Promise<number>> = { serve: runServe, check: runCheck, 'verify-log': runVerifyLog, tail: runTail };
+const commands: Record<string, (args: string[]) => Promise<number>> = { serve: runServe, check: runCheck, 'verify-log': runVerifyLog, tail: runTail, keys: (args) => runKeys(args) };
 const run = command !== undefined ? commands[command] : undefined;
 if (run === undefined) {
   process.stderr.write(USAGE);

@@ -2,6 +2,8 @@ import type { ConfigProblem } from '../errors.js';
 import { parsePathTemplate, templateParamNames } from '../functions/path-template.js';
 import { checkIssuers, issuerPath } from './check-issuers.js';
 import { checkRelp } from './check-relp.js';
+import { identitySources } from '../identity/identity-sources.js';
+import { claimNameProblem } from '../identity/read-claim.js';
 import type { Config } from './types.js';
 
 /** Cross-field rules JSON Schema cannot express. Returns every problem found. */
@@ -23,17 +25,31 @@ export function checkSemantics(config: Config): ConfigProblem[] {
 
   problems.push(...checkRelp(config.decisionLog, file));
   problems.push(...checkIssuers(config.identity.issuers, file));
-  const issuerNames = new Set<string>();
+  const { sources, duplicates } = identitySources(config.identity);
+  for (const { name, path } of duplicates) add(path, `duplicate identity source name "${name}" (issuers, SAML identity providers and the API key store share one namespace)`);
   config.identity.issuers.forEach((issuer, i) => {
     const at = issuerPath(i);
-    if (issuerNames.has(issuer.name)) add(`${at}/name`, `duplicate issuer name "${issuer.name}"`);
-    issuerNames.add(issuer.name);
     if (issuer.jwksUrl !== undefined && !isSafeUrl(issuer.jwksUrl)) add(`${at}/jwksUrl`, 'must be https (http only on loopback)');
     if (issuer.fetch.maxStaleSeconds < issuer.fetch.refreshSeconds) {
       add(`${at}/fetch/maxStaleSeconds`, 'must be at least refreshSeconds (keys would go stale before their first refresh)');
     }
+    const groupsProblem = claimNameProblem(issuer.groupsClaim);
+    if (groupsProblem !== undefined) add(`${at}/groupsClaim`, groupsProblem);
     if (issuer.discovery && !isSafeUrl(issuer.issuer)) add(`${at}/issuer`, 'discovery needs an https issuer URL (http only on loopback)');
   });
+
+  config.identity.saml.forEach((idp, i) => {
+    const at = `/identity/saml/${i}`;
+    if ((idp.metadataFile === undefined) === (idp.metadataUrl === undefined)) add(at, 'exactly one of metadataFile, metadataUrl is required');
+    if (idp.metadataUrl !== undefined && !isSafeUrl(idp.metadataUrl)) add(`${at}/metadataUrl`, 'must be https (http only on loopback)');
+    if (idp.fetch.maxStaleSeconds < idp.fetch.refreshSeconds) add(`${at}/fetch/maxStaleSeconds`, 'must be at least refreshSeconds (metadata would go stale before its first refresh)');
+  });
+
+  const keys = config.identity.apiKeys;
+  if (keys?.header !== undefined) {
+    if (keys.header === 'authorization') add('/identity/apiKeys/header', 'keys in Authorization are read as `ApiKey <key>` already; name another header');
+    if (keys.header.startsWith(config.upstream.headerPrefix)) add('/identity/apiKeys/header', `must not start with upstream.headerPrefix "${config.upstream.headerPrefix}" (callguard sets those)`);
+  }
 
   const functionNames = new Set<string>();
   const routes = new Map<string, string>();
@@ -57,8 +73,14 @@ export function checkSemantics(config: Config): ConfigProblem[] {
     }
     if (fn.allow.length === 0) add(`${at}/allow`, 'no rule: nobody could call this function (remove it instead)');
     fn.allow.forEach((rule, r) => {
-      if ('issuer' in rule && !config.identity.issuers.some((x) => x.name === rule.issuer)) {
-        add(`${at}/allow/${r}/issuer`, `unknown issuer "${rule.issuer}"`);
+      if ('issuer' in rule && !sources.has(rule.issuer)) {
+        add(`${at}/allow/${r}/issuer`, `unknown identity source "${rule.issuer}" (known: ${[...sources.keys()].join(', ') || 'none'})`);
+      }
+      if ('issuer' in rule && rule.claims !== undefined) {
+        for (const name of Object.keys(rule.claims)) {
+          const problem = claimNameProblem(name);
+          if (problem !== undefined) add(`${at}/allow/${r}/claims/${escapePointer(name)}`, problem);
+        }
       }
       if ('spiffeIds' in rule) {
         rule.spiffeIds.forEach((id, s) => {
@@ -74,6 +96,11 @@ export function checkSemantics(config: Config): ConfigProblem[] {
     }
   });
   return problems;
+}
+
+/** RFC 6901 §3: a key as one pointer segment. */
+function escapePointer(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
 function isSafeUrl(value: string): boolean {

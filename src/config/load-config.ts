@@ -77,6 +77,8 @@ function resolvePaths(config: Config, file: string): Config {
         ...(i.jwksFile ? { jwksFile: abs(i.jwksFile) } : {}),
         ...(i.hmacSecretFile ? { hmacSecretFile: abs(i.hmacSecretFile) } : {}),
       })),
+      saml: config.identity.saml.map((idp) => (idp.metadataFile ? { ...idp, metadataFile: abs(idp.metadataFile) } : idp)),
+      ...(config.identity.apiKeys ? { apiKeys: { ...config.identity.apiKeys, file: abs(config.identity.apiKeys.file) } } : {}),
     },
     functions: config.functions.map((f) => (f.input ? { ...f, input: { ...f.input, schema: abs(f.input.schema) } } : f)),
     decisionLog: {

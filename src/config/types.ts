@@ -52,6 +52,30 @@ export interface IdentityConfig {
   readonly tokenCacheSize: number;
   readonly issuers: readonly IssuerConfig[];
   readonly spiffe: { readonly trustDomains: readonly string[] };
+  readonly apiKeys?: ApiKeysConfig;
+  readonly saml: readonly SamlIdpConfig[];
+}
+
+export interface SamlIdpConfig {
+  readonly name: string;
+  /** Absolute after loading. */
+  readonly metadataFile?: string;
+  readonly metadataUrl?: string;
+  readonly audiences: readonly string[];
+  readonly groupsAttribute?: string;
+  readonly maxLifetimeSeconds: number;
+  readonly maxAssertionBytes: number;
+  readonly fetch: FetchConfig;
+}
+
+export interface ApiKeysConfig {
+  readonly name: string;
+  /** Absolute after loading. */
+  readonly file: string;
+  readonly header?: string;
+  readonly maxLifetimeDays: number;
+  readonly warnBeforeDays: number;
+  readonly reloadIntervalMs: number;
 }
 
 export interface IssuerConfig {
@@ -84,8 +108,16 @@ export interface FunctionConfig {
   readonly input?: InputConfig;
 }
 
+export type ClaimValue = string | number | boolean;
+
 export type AllowRule =
-  | { readonly issuer: string; readonly subjects?: readonly string[]; readonly groups?: readonly string[] }
+  | {
+      /** Name of an identity source: a JWT issuer, a SAML IdP or the API key store. */
+      readonly issuer: string;
+      readonly subjects?: readonly string[];
+      readonly groups?: readonly string[];
+      readonly claims?: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>;
+    }
   | { readonly spiffeIds: readonly string[] };
 
 export interface InputConfig {

@@ -20,11 +20,17 @@ export interface DecisionRecord {
   /** Violations beyond the first 20, counted, not listed. */
   readonly violationsOmitted?: number;
   readonly principal: {
+    /** The presented credential's kind (`jwt`, `apiKey`, `saml`), else `mtls`. */
+    readonly kind: string;
     readonly issuer?: string;
     readonly subject?: string;
     readonly groups?: readonly string[];
     readonly jti?: string;
     readonly tokenHash?: string;
+    /** An API key's record id: never the key or its hash. */
+    readonly keyId?: string;
+    /** A SAML assertion's ID. */
+    readonly assertionId?: string;
     readonly spiffeId?: string;
   } | null;
   /** Method, matched template, loggable parameters and host: never the raw path, query or a malformed host. */
@@ -42,17 +48,20 @@ export type DescribeRequest = (functionName: string | undefined, method: string,
 
 export function toDecisionRecord(attempt: CallAttempt | undefined, decision: Decision, latencyUs: number, describeRequest: DescribeRequest): DecisionRecord {
   // Built imperatively (no conditional spreads): this runs on every call and feeds the GC.
-  const jwt = decision.principal?.jwt;
-  const peer = decision.principal?.peer;
+  const credential = decision.caller?.credential;
+  const peer = decision.caller?.peer;
   let principal: Mutable<NonNullable<DecisionRecord['principal']>> | null = null;
-  if (jwt || peer) {
-    principal = {};
-    if (jwt) {
-      principal.issuer = jwt.issuer;
-      principal.subject = jwt.subject;
-      principal.groups = jwt.groups;
-      if (jwt.jti !== undefined) principal.jti = jwt.jti;
-      principal.tokenHash = jwt.tokenHash;
+  if (credential || peer) {
+    principal = { kind: credential?.kind ?? 'mtls' };
+    if (credential) {
+      principal.issuer = credential.issuer;
+      principal.subject = credential.subject;
+      principal.groups = credential.groups;
+      if (credential.kind === 'jwt') {
+        if (credential.jti !== undefined) principal.jti = credential.jti;
+        principal.tokenHash = credential.tokenHash;
+      } else if (credential.kind === 'apiKey') principal.keyId = credential.keyId;
+      else principal.assertionId = credential.assertionId;
     }
     if (peer) principal.spiffeId = peer.spiffeId;
   }

@@ -8,7 +8,8 @@ export type FetchJson = (url: string, signal: AbortSignal) => Promise<unknown>;
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array> {
+/** Reads a response body, refusing one over `maxBytes` (declared or actual). */
+export async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw new Error(`body of ${declared} bytes exceeds ${maxBytes}`);
   const reader = response.body?.getReader();

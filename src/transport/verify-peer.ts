@@ -1,15 +1,13 @@
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from '../call-attempt.js';
-import type { ReasonCode } from '../errors.js';
-import type { PeerIdentity } from '../principal.js';
+import { fail, type Result } from '../failure.js';
+import type { MtlsPrincipal } from '../principal.js';
 import { parseSpiffeId } from './spiffe-id.js';
 
-export type PeerResult =
-  | { ok: true; identity: PeerIdentity }
-  | { ok: false; code: ReasonCode; internal: string };
+export type PeerResult = Result<MtlsPrincipal>;
 
 export interface PeerVerifier {
-  /** Turns the certificate Envoy verified into a SPIFFE identity, or a coded failure. */
+  /** Turns the certificate Envoy verified into an mTLS principal (its SPIFFE ID), or a coded failure. */
   verify(peer: PeerCertificate): PeerResult;
 }
 
@@ -25,7 +23,7 @@ export function createPeerVerifier(trustDomains: readonly string[], cacheSize = 
     verify(peer) {
       const pem = peer.certificatePem;
       if (pem === undefined) {
-        return { ok: false, code: 'ERR_PEER_INVALID', internal: 'Envoy sent no peer certificate (set include_peer_certificate: true)' };
+        return invalid('Envoy sent no peer certificate (set include_peer_certificate: true)');
       }
       let result = cache.get(pem);
       if (result === undefined) {
@@ -33,8 +31,8 @@ export function createPeerVerifier(trustDomains: readonly string[], cacheSize = 
         if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
         cache.set(pem, result);
       }
-      if (result.ok && result.identity.spiffeId !== peer.principal) {
-        return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN differs from the principal Envoy reported' };
+      if (result.ok && result.value.spiffeId !== peer.principal) {
+        return invalid('URI SAN differs from the principal Envoy reported');
       }
       return result;
     },
@@ -46,23 +44,37 @@ function inspect(pem: string, domains: ReadonlySet<string>): PeerResult {
   try {
     cert = new X509Certificate(pem);
   } catch {
-    return { ok: false, code: 'ERR_PEER_INVALID', internal: 'peer certificate does not parse' };
+    return invalid('peer certificate does not parse');
   }
   // A CA certificate is never a workload identity (SPIFFE X509-SVID §4.1: leaf SVIDs have cA=false).
-  if (cert.ca) return { ok: false, code: 'ERR_PEER_INVALID', internal: 'peer certificate is a CA certificate' };
+  if (cert.ca) return invalid('peer certificate is a CA certificate');
   const uris = uriSans(cert.subjectAltName);
   if (uris.length !== 1) {
-    return { ok: false, code: 'ERR_PEER_INVALID', internal: `peer certificate has ${uris.length} URI SANs, want exactly 1` };
+    return invalid(`peer certificate has ${uris.length} URI SANs, want exactly 1`);
   }
   const spiffe = parseSpiffeId(uris[0] as string);
   // A bare trust domain names no workload (SPIFFE-ID §2.2); only workload IDs are identities here.
   if (spiffe === undefined || spiffe.id === `spiffe://${spiffe.trustDomain}`) {
-    return { ok: false, code: 'ERR_PEER_INVALID', internal: 'URI SAN is not a SPIFFE workload ID' };
+    return invalid('URI SAN is not a SPIFFE workload ID');
   }
   if (!domains.has(spiffe.trustDomain)) {
-    return { ok: false, code: 'ERR_PEER_UNTRUSTED', internal: `trust domain ${spiffe.trustDomain} is not configured` };
+    return fail('ERR_PEER_UNTRUSTED', 'the client certificate is not from a trusted SPIFFE trust domain', `trust domain ${spiffe.trustDomain} is not configured`);
   }
-  return { ok: true, identity: { spiffeId: spiffe.id, trustDomain: spiffe.trustDomain } };
+  const principal: MtlsPrincipal = {
+    kind: 'mtls',
+    source: 'spiffe',
+    issuer: spiffe.trustDomain,
+    subject: spiffe.id,
+    groups: [],
+    attributes: { spiffeId: spiffe.id, trustDomain: spiffe.trustDomain },
+    spiffeId: spiffe.id,
+    trustDomain: spiffe.trustDomain,
+  };
+  return { ok: true, value: Object.freeze(principal) };
+}
+
+function invalid(internal: string): PeerResult {
+  return fail('ERR_PEER_INVALID', 'the client certificate does not carry exactly one valid SPIFFE ID', internal);
 }
 
 /**

@@ -20,7 +20,7 @@ export function decisionRecord(shape: DecisionShape): DecisionRecord {
     status: shape.deny?.status ?? 200,
     code: shape.deny?.code ?? null,
     reasons: shape.deny === undefined ? [] : [shape.deny.code],
-    principal: { issuer: 'https://issuer.example.test', subject: shape.subject ?? 'alice', groups: ['orders-writers'], tokenHash: 'nP7MfJWwDHDLp_DqGyA9Hg' },
+    principal: { kind: 'jwt', issuer: 'https://issuer.example.test', subject: shape.subject ?? 'alice', groups: ['orders-writers'], tokenHash: 'nP7MfJWwDHDLp_DqGyA9Hg' },
     request: { method: 'POST', route: '/orders' },
     tls: { tls: true },
     source: '127.0.0.1:50000',

@@ -1,4 +1,4 @@
-/** An identity event as passed to `createBearerVerifier`'s `onEvent`. */
+/** An identity event as passed to `createJwtAuthenticator`'s `onEvent`. */
 export interface IdentityEvent {
   readonly level: 'warn' | 'info';
   readonly msg: string;

@@ -13,7 +13,9 @@ export interface TestStack extends RunningStack {
 }
 
 /** Set E2E_ECHO=1 to see every process's output while a test runs. */
-export async function startTestStack(options: { functionCert?: 'function' | 'function-wrong' } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { functionCert?: 'function' | 'function-wrong'; customizeCallguard?: (config: Record<string, unknown>, dir: string) => void } = {},
+): Promise<TestStack> {
   const dir = await mkdtemp(path.join(tmpdir(), 'callguard-e2e-'));
   const decisionLog = path.join(dir, 'decisions.log');
   const echo = process.env['E2E_ECHO'] === '1';
@@ -24,6 +26,7 @@ export async function startTestStack(options: { functionCert?: 'function' | 'fun
       ports: { envoy: 0, envoyAdmin: 0, callguard: 0, function: 0 },
       decisionLog,
       functionCert: options.functionCert ?? 'function',
+      ...(options.customizeCallguard ? { customizeCallguard: (config: Record<string, unknown>) => options.customizeCallguard?.(config, dir) } : {}),
       echo: { callguard: echo, fn: echo, envoy: echo },
     });
     const running: TestStack = {

@@ -73,12 +73,12 @@ const cases: Case[] = [
   { name: 'encoded-slash variant', shape: () => ({ method: 'GET', path: '/orders%2F42', headers: bearer('reader') }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
   // 401
   { name: 'no credential', shape: () => ({ headers: json, body: order() }), status: 401, code: 'ERR_CREDENTIAL_MISSING' },
-  { name: 'basic auth', shape: () => ({ headers: { authorization: 'Basic YWxpY2U6cHc=' } }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
+  { name: 'basic auth', shape: () => ({ headers: { authorization: 'Basic YWxpY2U6cHc=' } }), status: 401, code: 'ERR_CREDENTIAL_SCHEME' },
   { name: 'two segments', shape: () => ({ headers: { authorization: 'Bearer abc.def' } }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
   { name: 'padding in segment', shape: () => ({ headers: { authorization: `Bearer ${tokens.writer}=` } }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
   { name: 'four segments', shape: () => ({ headers: { authorization: `Bearer ${tokens.writer}.abc` } }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
   { name: 'oversized token', shape: () => ({ headers: { authorization: `Bearer ${'a'.repeat(9000)}.b.c` } }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
-  { name: 'duplicate authorization headers (joined by Envoy)', shape: () => ({ headers: { authorization: `Bearer ${tokens.writer},Bearer ${tokens.reader}` } }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
+  { name: 'duplicate authorization headers (joined by Envoy)', shape: () => ({ headers: { authorization: `Bearer ${tokens.writer},Bearer ${tokens.reader}` } }), status: 401, code: 'ERR_CREDENTIAL_AMBIGUOUS' },
   { name: 'expired', shape: () => ({ headers: bearer('expired') }), status: 401, code: 'ERR_TOKEN_EXPIRED' },
   { name: 'not yet valid', shape: () => ({ headers: bearer('notYet') }), status: 401, code: 'ERR_TOKEN_NOT_YET_VALID' },
   { name: 'wrong audience', shape: () => ({ headers: bearer('wrongAud') }), status: 401, code: 'ERR_TOKEN_AUDIENCE' },
@@ -140,11 +140,11 @@ describe('issuer tokenType (RFC 8725 §3.11)', () => {
     { name: 'ID token (typ JWT)', typ: 'JWT', code: 'ERR_TOKEN_CLAIMS' },
     { name: 'no typ', typ: undefined, code: 'ERR_TOKEN_CLAIMS' },
   ])('$name', async ({ typ, code }) => {
-    const { createBearerVerifier } = await import('../../src/identity/verify-bearer.js');
+    const { createJwtAuthenticator } = await import('../../src/identity/jwt/jwt-authenticator.js');
     const { testIdentityConfig, testIssuerConfig } = await import('../helpers/jwt-config.js');
-    const verifier = await createBearerVerifier(testIdentityConfig([{ ...testIssuerConfig(issuer), tokenType: 'at+jwt' }]));
+    const verifier = await createJwtAuthenticator(testIdentityConfig([{ ...testIssuerConfig(issuer), tokenType: 'at+jwt' }]));
     const token = await issuer.mint({ header: { typ } });
-    const result = await verifier.verify(token);
+    const result = await verifier.authenticate(token);
     verifier.close();
     expect(result.ok ? undefined : result.code).toBe(code);
   });

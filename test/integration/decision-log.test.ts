@@ -28,6 +28,7 @@ describe('upstream hygiene on allow', () => {
       'x-callguard-subject': 'alice',
       'x-callguard-issuer': suite.issuer.url,
       'x-callguard-groups': 'orders-writers,x%2Cy',
+      'x-callguard-credential': 'jwt',
     });
     expect([...s.remove].sort()).toEqual(['authorization', 'x-callguard-roles', 'x-callguard-spiffe-id']);
     expect(lastLine().decisionId).toBe(s.headers['x-callguard-decision-id']);
@@ -58,7 +59,7 @@ describe('decision log: one line per decision, field by field', () => {
       status: 200,
       code: null,
       reasons: [],
-      principal: { issuer: suite.issuer.url, subject: 'alice', groups: ['orders-writers'], jti: 'jti-42', tokenHash: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) },
+      principal: { kind: 'jwt', issuer: suite.issuer.url, subject: 'alice', groups: ['orders-writers'], jti: 'jti-42', tokenHash: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) },
       request: { method: 'POST', route: '/orders', host: 'functions.internal' },
       tls: { tls: true, sni: 'functions.internal' },
       source: '10.0.0.7:51234',

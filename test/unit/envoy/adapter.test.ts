@@ -55,7 +55,7 @@ describe('toCheckResponse', () => {
     status: 200,
     decisionId: 'd-1',
     functionName: 'f',
-    principal: {},
+    caller: {},
     setHeaders: { 'x-callguard-subject': 'alice', 'x-callguard-decision-id': 'd-1' },
     removeHeaders: ['authorization', 'x-callguard-evil'],
   };

@@ -10,7 +10,7 @@ const allow = (setHeaders: Record<string, string>, removeHeaders: string[]): All
   status: 200,
   decisionId: 'd',
   functionName: 'f',
-  principal: {},
+  caller: {},
   setHeaders,
   removeHeaders,
 });

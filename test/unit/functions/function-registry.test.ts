@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { FunctionConfig } from '../../../src/config/types.js';
-import { isPermitted } from '../../../src/functions/authorize.js';
 import { createFunctionRegistry } from '../../../src/functions/function-registry.js';
 import { parsePathTemplate, requestPathSegments } from '../../../src/functions/path-template.js';
 
@@ -66,32 +65,6 @@ describe('createFunctionRegistry', () => {
     expect(registry.byName('named.only')?.name).toBe('named.only');
     expect(registry.byName('nope')).toBeUndefined();
     expect(registry.size).toBe(5);
-  });
-});
-
-describe('isPermitted', () => {
-  const target: FunctionConfig = {
-    name: 'f',
-    requireMtls: false,
-    allow: [
-      { issuer: 'corp', groups: ['writers'] },
-      { issuer: 'corp', subjects: ['svc-ci'] },
-      { spiffeIds: ['spiffe://example.org/ns/default/sa/billing'] },
-    ],
-  };
-  const jwt = (issuerName: string, subject: string, groups: string[]) => ({
-    jwt: { issuerName, issuer: 'https://idp', subject, groups, tokenHash: 'h', expiresAt: 0 },
-  });
-  it.each([
-    { name: 'group match', principal: jwt('corp', 'alice', ['readers', 'writers']), want: true },
-    { name: 'subject match', principal: jwt('corp', 'svc-ci', []), want: true },
-    { name: 'no group', principal: jwt('corp', 'bob', ['readers']), want: false },
-    { name: 'other issuer same group', principal: jwt('other', 'alice', ['writers']), want: false },
-    { name: 'spiffe match', principal: { peer: { spiffeId: 'spiffe://example.org/ns/default/sa/billing', trustDomain: 'example.org' } }, want: true },
-    { name: 'spiffe other', principal: { peer: { spiffeId: 'spiffe://example.org/ns/default/sa/x', trustDomain: 'example.org' } }, want: false },
-    { name: 'empty principal', principal: {}, want: false },
-  ])('$name', ({ principal, want }) => {
-    expect(isPermitted(target, principal)).toBe(want);
   });
 });
 

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ConfigProblem } from '../../errors.js';
+import keysFileSchema from './keys-file.schema.json' with { type: 'json' };
+
+/** One key as the keys file holds it: metadata and a hash, never the key. */
+export interface KeyRecord {
+  readonly id: string;
+  readonly owner: string;
+  /** RFC 3339 timestamps. */
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly revokedAt?: string;
+  readonly groups: readonly string[];
+  readonly functions?: readonly string[];
+  /** The id of the key that replaced this one (`keys rotate`). */
+  readonly rotatedTo?: string;
+  readonly note?: string;
+  /** `sha256:` + base64url (see hashApiKey). */
+  readonly hash: string;
+}
+
+export interface KeysFile {
+  readonly version: 1;
+  readonly keys: readonly KeyRecord[];
+}
+
+const validateShape = new Ajv2020({ allErrors: true, strict: true }).compile(keysFileSchema);
+
+/**
+ * Reads and checks a keys file: its shape (keys-file.schema.json), unique ids and hashes, valid
+ * timestamps, and no lifetime over `maxLifetimeDays`. Every problem is listed, naming the file and
+ * the key path; a file with any problem is not used at all (nothing is silently dropped).
+ */
+export function readKeysFile(file: string, maxLifetimeDays: number): { ok: true; keys: KeysFile } | { ok: false; problems: ConfigProblem[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, problems: [{ file, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, problems: [{ file, path: '', message: `not JSON: ${(err as Error).message}` }] };
+  }
+  return checkKeysFile(raw, file, maxLifetimeDays);
+}
+
+export function checkKeysFile(raw: unknown, file: string, maxLifetimeDays: number): { ok: true; keys: KeysFile } | { ok: false; problems: ConfigProblem[] } {
+  if (!validateShape(raw)) {
+    const problems = (validateShape.errors ?? []).map((e) => ({
+      file,
+      path: e.instancePath,
+      message: e.keyword === 'additionalProperties' ? `unknown key "${String(e.params['additionalProperty'])}"` : (e.message ?? e.keyword),
+    }));
+    return { ok: false, problems };
+  }
+  const keys = raw as unknown as KeysFile;
+  const problems: ConfigProblem[] = [];
+  const ids = new Set<string>();
+  const hashes = new Set<string>();
+  keys.keys.forEach((record, i) => {
+    const at = `/keys/${i}`;
+    if (ids.has(record.id)) problems.push({ file, path: `${at}/id`, message: `duplicate key id "${record.id}"` });
+    if (hashes.has(record.hash)) problems.push({ file, path: `${at}/hash`, message: 'the same key hash appears twice' });
+    ids.add(record.id);
+    hashes.add(record.hash);
+    const times: Record<string, number> = {};
+    for (const field of ['createdAt', 'expiresAt', 'revokedAt'] as const) {
+      const value = record[field];
+      if (value === undefined) continue;
+      const ms = parseTimestamp(value);
+      if (ms === undefined) problems.push({ file, path: `${at}/${field}`, message: `"${value}" is not an RFC 3339 timestamp with a time zone` });
+      else times[field] = ms;
+    }
+    const { createdAt, expiresAt } = times;
+    if (createdAt !== undefined && expiresAt !== undefined) {
+      if (expiresAt <= createdAt) problems.push({ file, path: `${at}/expiresAt`, message: 'must be after createdAt' });
+      else if (expiresAt - createdAt > maxLifetimeDays * 86_400_000) {
+        problems.push({ file, path: `${at}/expiresAt`, message: `the key would live longer than identity.apiKeys.maxLifetimeDays (${maxLifetimeDays} days)` });
+      }
+    }
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, keys };
+}
+
+// RFC 3339 §5.6 date-time, with an explicit offset.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Milliseconds since the epoch, or undefined for anything that is not an RFC 3339 timestamp. */
+export function parseTimestamp(value: string): number | undefined {
+  const match = RFC3339.exec(value);
+  if (match === null) return undefined;
+  // RFC 3339 §5.7: the day must exist in its month and hours end at 23; Date.parse would roll
+  // 2027-02-30 over to March 2 and read T24:00 as the next day.
+  const [, year, month, day, hour] = match;
+  if (Number(hour) > 23 || Number(day) > new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate()) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/**
+ * Replaces the keys file atomically (write a temporary file beside it, fsync, rename): a reader,
+ * such as callguard reloading it, sees the old file or the new one, never half of one.
+ */
+export function writeKeysFile(file: string, keys: KeysFile): void {
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(keys, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+}

@@ -1,0 +1,24 @@
+import type { Result } from '../failure.js';
+import type { CredentialPrincipal } from '../principal.js';
+
+/**
+ * One kind of credential a caller presents in a header: a JWT, an API key, a SAML assertion.
+ * Adding a kind is one folder with an authenticator, its schema section and its tests.
+ */
+export interface Authenticator {
+  readonly kind: CredentialPrincipal['kind'];
+  /** `Authorization` scheme it answers to, lower-case (`bearer`, `apikey`, `saml`). */
+  readonly scheme: string;
+  /** Other request headers that carry this credential (lower-case), e.g. `x-api-key`. */
+  readonly headers: readonly string[];
+  /**
+   * Verifies the credential (the header value after the scheme, untrusted and unparsed). Never
+   * throws or rejects: every failure is a coded {@link Result}. Synchronous when nothing had to
+   * wait (a cached token, a key lookup), a promise otherwise.
+   */
+  authenticate(credential: string): AuthResult | Promise<AuthResult>;
+  /** Stops background work (key refreshes, file watches). */
+  close(): void;
+}
+
+export type AuthResult = Result<CredentialPrincipal>;

@@ -1,0 +1,50 @@
+import type { Config } from '../config/types.js';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { createApiKeyAuthenticator } from './api-key/api-key-authenticator.js';
+import type { Authenticator } from './authenticator.js';
+import { createJwtAuthenticator } from './jwt/jwt-authenticator.js';
+import type { KeySetEvent } from './jwt/remote-key-set.js';
+import { createSamlAuthenticator } from './saml/saml-authenticator.js';
+
+export interface AuthenticatorDeps {
+  /** Milliseconds since the epoch; defaults to `Date.now`. */
+  readonly now?: () => number;
+  readonly fetch?: typeof fetch;
+  /** Background events worth a log line (key refreshes, reloads, expiring keys). */
+  readonly onEvent?: (event: KeySetEvent) => void;
+}
+
+/**
+ * Builds one authenticator per configured credential kind: JWT always (a bearer token with no
+ * issuer configured is refused as untrusted), the others when configured. Loads every key, file and
+ * metadata document; throws one ConfigError listing every problem of every kind.
+ */
+export async function createAuthenticators(config: Config, deps: AuthenticatorDeps = {}): Promise<Authenticator[]> {
+  const common = { configFile: config.file, ...(deps.now ? { now: deps.now } : {}), ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) };
+  const builds: Promise<Authenticator | undefined>[] = [createJwtAuthenticator(config.identity, { ...common, ...(deps.fetch ? { fetch: deps.fetch } : {}) })];
+  builds.push(createSamlAuthenticator(config.identity, { ...common, ...(deps.fetch ? { fetch: deps.fetch } : {}) }));
+  const apiKeys = config.identity.apiKeys;
+  if (apiKeys !== undefined) builds.push(settle(() => createApiKeyAuthenticator(apiKeys, { ...common, recentCapacity: config.identity.tokenCacheSize })));
+  const settled = await Promise.allSettled(builds);
+  const built: Authenticator[] = [];
+  const problems: ConfigProblem[] = [];
+  for (const result of settled) {
+    if (result.status === 'fulfilled') {
+      if (result.value !== undefined) built.push(result.value);
+    } else if (result.reason instanceof ConfigError) problems.push(...result.reason.problems);
+    else {
+      for (const authenticator of built) authenticator.close();
+      throw result.reason;
+    }
+  }
+  if (problems.length > 0) {
+    for (const authenticator of built) authenticator.close();
+    throw new ConfigError(problems);
+  }
+  return built;
+}
+
+/** A synchronous build as a promise, so its ConfigError is collected with the others. */
+async function settle<T>(build: () => T): Promise<T> {
+  return build();
+}

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import type { JwtPrincipal } from '../../principal.js';
+
+/**
+ * Verified principals keyed by the credential itself (a JWT, a SAML assertion): a bounded cache that
+ * never serves one at or past its `expiresAt`. Keyed by the raw credential rather than a digest:
+ * hashing every call cost more than anything else on the cached path, and the credential is in this
+ * process's memory for the request anyway.
+ */
+export interface TokenCache<P extends { readonly expiresAt: number } = JwtPrincipal> {
+  get(key: string): P | undefined;
+  set(key: string, identity: P): void;
+  readonly size: number;
+}
+
+/** sha256 of the token, base64url: computed once per verification, for `tokenHash`. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** `JwtPrincipal.tokenHash`: base64url of the first 16 bytes of sha256(token), from {@link tokenDigest}. */
+export function toTokenHash(digest: string): string {
+  return Buffer.from(digest, 'base64url').subarray(0, 16).toString('base64url');
+}
+
+/** How long a verification is reused: a key removed from the issuer's JWKS stops working within this. */
+export const TOKEN_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
+
+/**
+ * Creates a bounded cache of verified identities with second-chance (CLOCK) eviction: a hit only
+ * marks its entry, so the hot path is one `Map.get` and no re-insertion (a strict LRU deleted and
+ * re-inserted the entry on every hit); when full, the oldest unmarked entry goes and
+ * marked ones get another round. `capacity` 0 disables caching. `now` is milliseconds since the
+ * epoch. An entry is served until the token's `exp` or `maxAgeMs` after it was verified, whichever
+ * comes first.
+ */
+export function createTokenCache<P extends { readonly expiresAt: number } = JwtPrincipal>(capacity: number, now: () => number, maxAgeMs = TOKEN_CACHE_MAX_AGE_MS): TokenCache<P> {
+  const entries = new Map<string, { identity: P; until: number; used: boolean }>();
+  const evictOne = (): void => {
+    for (const [key, entry] of entries) {
+      entries.delete(key);
+      if (!entry.used || now() >= entry.until) return;
+      entry.used = false;
+      entries.set(key, entry); // second chance: to the back of the line
+    }
+  };
+  return {
+    get(key) {
+      if (capacity === 0) return undefined;
+      const entry = entries.get(key);
+      if (entry === undefined) return undefined;
+      // RFC 7519 §4.1.4: not accepted on or after `exp`.
+      if (now() >= entry.until) {
+        entries.delete(key);
+        return undefined;
+      }
+      entry.used = true;
+      return entry.identity;
+    },
+    set(key, identity) {
+      if (capacity === 0) return;
+      entries.delete(key);
+      if (entries.size >= capacity) evictOne();
+      entries.set(key, { identity, until: Math.min(identity.expiresAt * 1000, now() + maxAgeMs), used: false });
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { generateApiKey } from '../../src/identity/api-key/api-key-format.js';
+import { createKey } from '../../src/identity/api-key/key-operations.js';
+import { writeKeysFile } from '../../src/identity/api-key/keys-file.js';
+import { buildIdpMetadata, createSamlKey, type SamlKey, signedAssertion } from '../helpers/saml-signer.js';
+import { describeWithEnvoy } from '../helpers/stack-envoy.js';
+import type { TestStack } from '../helpers/stack-harness.js';
+import { startTestStack } from '../helpers/stack-harness.js';
+import { decisionsFor, send } from '../helpers/stack-http.js';
+
+const ADFS = 'https://adfs.corp.test/adfs/services/trust';
+const AUDIENCE = 'urn:callguard';
+const GROUPS = 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups';
+type Json = Record<string, unknown>;
+
+/**
+ * API keys, claim rules and SAML assertions through real Envoy: the stack's own config plus a key
+ * store, a SAML IdP and rules naming them (orders.get, GET /orders/{id}), and a CI-job claim rule on
+ * orders.create.
+ */
+describeWithEnvoy('e2e: API keys, claim rules and SAML assertions through Envoy', () => {
+  let stack: TestStack;
+  let readerKey: string;
+  let revokedKey: string;
+  let idpKey: SamlKey;
+  const iso = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
+  const assertion = (nameId: string, groups: string[], key = idpKey) =>
+    Buffer.from(
+      signedAssertion(key, {
+        issuer: ADFS,
+        nameId,
+        issueInstant: iso(-5),
+        notBefore: iso(-5),
+        notOnOrAfter: iso(300),
+        confirmations: [{ notOnOrAfter: iso(300) }],
+        audienceRestrictions: [[AUDIENCE]],
+        attributes: { [GROUPS]: groups },
+      }),
+    ).toString('base64');
+
+  beforeAll(async () => {
+    idpKey = createSamlKey('adfs');
+    stack = await startTestStack({
+      customizeCallguard: (config, dir) => {
+        const now = Date.now();
+        const reader = createKey({ version: 1, keys: [] }, { owner: 'ci-reports', expiresAtMs: now + 86_400_000, groups: ['orders-readers'] }, now, 90);
+        const revoked = createKey(reader.file, { owner: 'contractor-bob', expiresAtMs: now + 86_400_000, groups: ['orders-readers'] }, now, 90);
+        readerKey = reader.key;
+        revokedKey = revoked.key;
+        const keys = { version: 1 as const, keys: revoked.file.keys.map((k) => (k.owner === 'contractor-bob' ? { ...k, revokedAt: new Date(now).toISOString() } : k)) };
+        writeKeysFile(path.join(dir, 'keys.json'), keys);
+        writeFileSync(path.join(dir, 'adfs-metadata.xml'), buildIdpMetadata({ entityId: ADFS, keys: [{ certificatePem: idpKey.certificatePem }] }));
+        const identity = config['identity'] as Json;
+        identity['apiKeys'] = { file: path.join(dir, 'keys.json'), header: 'x-api-key' };
+        identity['saml'] = [{ name: 'adfs', metadataFile: path.join(dir, 'adfs-metadata.xml'), audiences: [AUDIENCE], groupsAttribute: GROUPS }];
+        const functions = config['functions'] as Json[];
+        const fn = (name: string) => functions.find((f) => f['name'] === name) as Json;
+        (fn('orders.get')['allow'] as Json[]).push({ issuer: 'apiKeys', groups: ['orders-readers'] }, { issuer: 'adfs', groups: ['Order Readers'] });
+        (fn('orders.create')['allow'] as Json[]).push({ issuer: 'example', claims: { repository: 'acme/shop', ref: ['refs/heads/main'], '/job/environment': 'prod' } });
+      },
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('an API key in x-api-key reaches the function as its owner; the key never goes upstream', async () => {
+    const res = await send(stack, { path: '/orders/7', headers: { 'x-api-key': readerKey } });
+    expect(res.status).toBe(200);
+    const seen = res.json<{ identity: Record<string, string>; authorizationHeaderPresent: boolean; headers?: Record<string, string> }>();
+    expect(seen.identity).toMatchObject({ 'x-callguard-subject': 'ci-reports', 'x-callguard-credential': 'apiKey', 'x-callguard-function': 'orders.get' });
+    expect(JSON.stringify(seen)).not.toContain(readerKey);
+    const [line] = await decisionsFor(stack, res.requestId);
+    expect(line).toMatchObject({ outcome: 'allow', principal: { kind: 'apiKey', subject: 'ci-reports', keyId: expect.stringMatching(/^key_/) } });
+    expect(JSON.stringify(line)).not.toContain(readerKey);
+  });
+
+  it.each([
+    { name: 'Authorization: ApiKey', headers: () => ({ authorization: `ApiKey ${readerKey}` }), status: 200, code: undefined },
+    { name: 'a revoked key', headers: () => ({ 'x-api-key': revokedKey }), status: 401, code: 'ERR_API_KEY_REVOKED' },
+    { name: 'a key with a bad checksum', headers: () => ({ 'x-api-key': `cgk_${'0'.repeat(43)}000000` }), status: 401, code: 'ERR_API_KEY_MALFORMED' },
+    { name: 'a well-formed key nobody issued', headers: () => ({ 'x-api-key': generateApiKey().key }), status: 401, code: 'ERR_API_KEY_UNKNOWN' },
+    { name: 'a key on a function whose rules do not name the key store', path: '/orders', method: 'POST', headers: () => ({ 'x-api-key': readerKey }), status: 401, code: 'ERR_CREDENTIAL_NOT_ACCEPTED' },
+  ])('$name → $status', async ({ headers, status, code, path: p, method }) => {
+    const res = await send(stack, { method: method ?? 'GET', path: p ?? '/orders/7', headers: headers(), ...(method === 'POST' ? { body: '{}' } : {}) });
+    expect(res.status).toBe(status);
+    if (code !== undefined) expect(res.json()['code']).toBe(code);
+  });
+
+  it('a CI job token: allowed only with every claim of the rule (nested by JSON pointer)', async () => {
+    const body = JSON.stringify({ sku: 'ABC-123', quantity: 1, card: { number: '4111111111111111', expiry: '12/30' } });
+    const mint = (extra: Json) => stack.issuer.mint({ subject: 'repo:acme/shop:ref:refs/heads/main', extra });
+    const ok = await send(stack, { method: 'POST', path: '/orders', token: await mint({ repository: 'acme/shop', ref: 'refs/heads/main', job: { environment: 'prod' } }), body });
+    expect(ok.status).toBe(200);
+    const fork = await send(stack, { method: 'POST', path: '/orders', token: await mint({ repository: 'evil/shop', ref: 'refs/heads/main', job: { environment: 'prod' } }), body });
+    expect([fork.status, fork.json()['code']]).toEqual([403, 'ERR_NOT_PERMITTED']);
+    const staging = await send(stack, { method: 'POST', path: '/orders', token: await mint({ repository: 'acme/shop', ref: 'refs/heads/main', job: { environment: 'staging' } }), body });
+    expect([staging.status, staging.json()['code']]).toEqual([403, 'ERR_NOT_PERMITTED']);
+  });
+
+  it('a signed SAML assertion from the IdP in the metadata is allowed, with NameID as subject', async () => {
+    const res = await send(stack, { path: '/orders/7', headers: { authorization: `SAML ${assertion('alice@corp.test', ['Order Readers'])}` } });
+    expect(res.status).toBe(200);
+    const seen = res.json<{ identity: Record<string, string> }>();
+    expect(seen.identity).toMatchObject({ 'x-callguard-subject': 'alice@corp.test', 'x-callguard-issuer': ADFS, 'x-callguard-credential': 'saml' });
+    const [line] = await decisionsFor(stack, res.requestId);
+    expect(line).toMatchObject({ outcome: 'allow', principal: { kind: 'saml', subject: 'alice@corp.test', assertionId: '_assertion1' } });
+  });
+
+  it.each([
+    { name: 'not in the group', make: () => assertion('bob@corp.test', ['Staff']), status: 403, code: 'ERR_NOT_PERMITTED' },
+    { name: 'signed by another key', make: () => assertion('alice@corp.test', ['Order Readers'], createSamlKey('evil')), status: 401, code: 'ERR_SAML_SIGNATURE' },
+    { name: 'not base64', make: () => '<saml:Assertion/>', status: 401, code: 'ERR_SAML_MALFORMED' },
+  ])('a SAML assertion $name → $status $code', async ({ make, status, code }) => {
+    const res = await send(stack, { path: '/orders/7', headers: { authorization: `SAML ${make()}` } });
+    expect(res.status).toBe(status);
+    expect(res.json()['code']).toBe(code);
+  });
+});
