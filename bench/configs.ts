@@ -17,6 +17,8 @@ export interface BenchConfigSpec {
   readonly durability?: 'written' | 'fsync' | 'buffered';
   /** `server.maxInFlight`; callguard's default when absent. */
   readonly maxInFlight?: number;
+  /** Other identity sections (`apiKeys`, `saml`) and the rule that admits their callers. */
+  readonly credential?: { readonly identity: Record<string, unknown>; readonly rule: Record<string, unknown> };
 }
 
 /** Path of function `index`; the load targets the last one, the worst case for a linear lookup. */
@@ -35,7 +37,7 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
       name: `orders.fn-${i}`,
       match: { method: 'POST', path: functionPath(i) },
       requireMtls: true,
-      allow: [{ issuer: 'bench', groups: [GROUP] }],
+      allow: [{ issuer: 'bench', groups: [GROUP] }, ...(spec.credential ? [spec.credential.rule] : [])],
       input: { schema: schemaFile, sensitive: ['/customer/email'], logFields: ['/orderId'] },
     };
   });
@@ -53,6 +55,7 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
         },
       ],
       spiffe: { trustDomains: [TRUST_DOMAIN] },
+      ...spec.credential?.identity,
     },
     functions,
     decisionLog: { destination: spec.decisionLog, ...(spec.durability === undefined ? {} : { durability: spec.durability }) },

@@ -3,12 +3,16 @@
  * secret or binary is committed): an RS256 signing key and its JWKS, bearer tokens, an mTLS client
  * certificate with one SPIFFE URI SAN, the function input schema and ~1 KB bodies that do and do not match it.
  */
+import { createKey } from '../src/identity/api-key/key-operations.js';
+import { writeKeysFile } from '../src/identity/api-key/keys-file.js';
+import { buildIdpMetadata, createSamlKey, signedAssertion } from '../test/helpers/saml-signer.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 export const ISSUER = 'https://idp.bench.example';
+export const SAML_ISSUER = 'https://saml.bench.example/idp';
 export const AUDIENCE = 'callguard-bench';
 export const GROUP = 'bench-callers';
 export const TRUST_DOMAIN = 'example.org';
@@ -25,6 +29,10 @@ export interface Fixtures {
   readonly mintTokens: (count: number) => Promise<string[]>;
   readonly validBody: Uint8Array;
   readonly violatingBody: Uint8Array;
+  /** A keys file with one key granting GROUP, and that key. */
+  readonly apiKey: { readonly file: string; readonly key: string };
+  /** An IdP metadata file and a signed assertion (base64) for a member of GROUP, valid for an hour. */
+  readonly saml: { readonly metadataFile: string; readonly entityId: string; readonly audience: string; readonly credential: string };
 }
 
 /** The input schema of every bench function: an order with line items and a shipping address. */
@@ -126,9 +134,29 @@ export async function createFixtures(dir: string): Promise<Fixtures> {
 
   const body = orderBody();
   const violating = { ...body, lines: [{ sku: 'not-a-sku', quantity: '3', unitPriceCents: -1 }], extra: true };
+  const now = Date.now();
+  const created = createKey({ version: 1, keys: [] }, { owner: 'bench-ci', expiresAtMs: now + 86_400_000, groups: [GROUP] }, now, 90);
+  const keysFile = join(dir, 'keys.json');
+  writeKeysFile(keysFile, created.file);
+  const samlKey = createSamlKey('bench-idp');
+  const metadataFile = join(dir, 'idp-metadata.xml');
+  writeFileSync(metadataFile, buildIdpMetadata({ entityId: SAML_ISSUER, keys: [{ certificatePem: samlKey.certificatePem }] }));
+  const at = (seconds: number) => new Date(now + seconds * 1000).toISOString();
+  const assertion = signedAssertion(samlKey, {
+    issuer: SAML_ISSUER,
+    nameId: 'alice@bench.example',
+    issueInstant: at(-5),
+    notBefore: at(-5),
+    notOnOrAfter: at(3500),
+    confirmations: [{ notOnOrAfter: at(3500) }],
+    audienceRestrictions: [[AUDIENCE]],
+    attributes: { groups: [GROUP, 'staff'], mail: ['alice@bench.example'] },
+  });
   return {
     dir,
     jwksFile,
+    apiKey: { file: keysFile, key: created.key },
+    saml: { metadataFile, entityId: SAML_ISSUER, audience: AUDIENCE, credential: Buffer.from(assertion).toString('base64') },
     schemaDoc: orderSchema('order'),
     peerCertificate: encodeURIComponent(createPeerCertificate(dir)),
     mintTokens,

@@ -48,6 +48,21 @@ export interface Targets {
   readonly clusterScaleUp: { readonly callguard: number | null; readonly baseline: number | null };
   /** Issue 8: each waiting durability mode against `buffered`, same run; target for `written`: ≥ 0.90 of the throughput, ≤ +0.5 ms at p50. */
   readonly durability?: Readonly<Record<'written' | 'fsync', DurabilityCost>>;
+  /**
+   * Issue 9: an API-key call against a cached-token call, same run. Target: it costs no more, read as
+   * CPU µs per call within 5 % (the noise of interleaved points on this machine).
+   */
+  readonly apiKey?: CredentialCost;
+  /** Issue 9: a (cached) SAML assertion against a cached token, same run; no target. */
+  readonly saml?: CredentialCost;
+}
+
+export interface CredentialCost {
+  /** Its saturation throughput ÷ the cached token's. */
+  readonly saturationRatio: number | null;
+  /** Its CPU µs per call ÷ the cached token's. */
+  readonly cpuPerCallRatio: number | null;
+  readonly met: boolean | null;
 }
 
 export interface DurabilityCost {
@@ -99,8 +114,17 @@ export function evaluateTargets(scenarios: readonly ScenarioResult[]): Targets {
       callguard: ratio(saturation(byId('cached-cluster'))?.achievedRps, saturation(byId('cached'))?.achievedRps),
       baseline: ratio(saturation(byId('baseline-cluster'))?.achievedRps, saturation(byId('baseline'))?.achievedRps),
     },
+    ...(byId('api-key') === undefined ? {} : { apiKey: credentialCost(byId, 'api-key') }),
+    ...(byId('saml') === undefined ? {} : { saml: credentialCost(byId, 'saml') }),
     ...(byId('log-buffered') === undefined ? {} : { durability: { written: durabilityCost(byId, 'log-written'), fsync: durabilityCost(byId, 'log-fsync') } }),
   };
+}
+
+function credentialCost(byId: (id: string) => ScenarioResult | undefined, id: string): CredentialCost {
+  const cached = saturation(byId('cached'));
+  const mine = saturation(byId(id));
+  const cpuPerCallRatio = ratio(mine?.serverCpuMicrosPerCall, cached?.serverCpuMicrosPerCall);
+  return { saturationRatio: ratio(mine?.achievedRps, cached?.achievedRps), cpuPerCallRatio, met: cpuPerCallRatio === null ? null : cpuPerCallRatio <= 1.05 };
 }
 
 function durabilityCost(byId: (id: string) => ScenarioResult | undefined, id: string): DurabilityCost {
@@ -150,6 +174,8 @@ export function renderMarkdown(results: BenchResults): string {
     `| CPU per call, baseline ÷ callguard (noise-robust form of the first row) | ${fmt(t?.cpuCostRatio)} | |`,
     `| all-cores scale-up (cluster / single) | callguard ${fmt(t?.clusterScaleUp.callguard)}×, baseline ${fmt(t?.clusterScaleUp.baseline)}× | ${clusterNote(results)} |`,
     `| decision log \`written\` vs \`buffered\`: ≥ 0.90× throughput, ≤ +0.5 ms p50 at 2000 req/s | ${fmt(t?.durability?.written.saturationRatio)}×, ${fmt(t?.durability?.written.p50DeltaMsAt2k, ' ms')} | ${fmt(t?.durability?.written.met)} |`,
+    `| API key vs cached token: CPU per call ≤ 1.05× (throughput ratio alongside) | ${fmt(t?.apiKey?.cpuPerCallRatio)}× CPU, ${fmt(t?.apiKey?.saturationRatio)}× throughput | ${fmt(t?.apiKey?.met)} |`,
+    `| SAML assertion (cached) vs cached token (no target) | ${fmt(t?.saml?.cpuPerCallRatio)}× CPU, ${fmt(t?.saml?.saturationRatio)}× throughput | |`,
     `| decision log \`fsync\` vs \`buffered\` (no target) | ${fmt(t?.durability?.fsync.saturationRatio)}×, ${fmt(t?.durability?.fsync.p50DeltaMsAt2k, ' ms')} | |`,
     '',
     'Every callguard scenario but the `log-*` ones logs to /dev/null with the default durability, `written`.',

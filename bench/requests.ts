@@ -12,6 +12,8 @@ import { GATEWAY_PRINCIPAL, PEER_SPIFFE_ID } from './fixtures.js';
 export interface CheckRequestSpec {
   readonly path: string;
   readonly token: string;
+  /** The whole Authorization value (an API key, a SAML assertion); default `Bearer <token>`. */
+  readonly authorization?: string;
   readonly body: Uint8Array;
   readonly peerCertificate: string;
   /** Distinguishes requests (x-request-id); Envoy generates a UUID per request. */
@@ -41,7 +43,7 @@ export function buildCheckRequest(spec: CheckRequestSpec): CheckRequest {
     ':scheme': 'https',
     accept: 'application/json',
     'accept-encoding': 'gzip, deflate, br',
-    authorization: `Bearer ${spec.token}`,
+    authorization: spec.authorization ?? `Bearer ${spec.token}`,
     'content-length': String(spec.body.length),
     'content-type': 'application/json',
     traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${id.slice(-16)}-01`,

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { functionPath, writeBenchConfig } from './configs.js';
-import type { Fixtures } from './fixtures.js';
+import { type Fixtures, GROUP } from './fixtures.js';
 import { type CheckRequestSpec, writeGhzData } from './requests.js';
 
 /** `go-floor`: a no-op grpc-go server that does not even decode, the floor of this machine and of ghz. */
@@ -43,11 +43,12 @@ async function dataFile(fixtures: Fixtures, name: string, specs: (tokens: string
 }
 
 /** 64 requests to function `functions - 1` that differ only in request id (and token, when several). */
-function requestsTo(fixtures: Fixtures, functions: number, body: Uint8Array, count = 64) {
+function requestsTo(fixtures: Fixtures, functions: number, body: Uint8Array, count = 64, authorization?: string) {
   return (tokens: string[]): CheckRequestSpec[] =>
     Array.from({ length: Math.max(count, tokens.length) }, (_, sequence) => ({
       path: functionPath(functions - 1),
       token: tokens[sequence % tokens.length] ?? '',
+      ...(authorization === undefined ? {} : { authorization }),
       body,
       peerCertificate: fixtures.peerCertificate,
       sequence,
@@ -59,7 +60,16 @@ function callguardScenario(
   description: string,
   functions: number,
   rates: readonly (number | null)[],
-  options: { tokens?: number; cacheSize?: number; violating?: boolean; logFile?: boolean; workers?: number; durability?: 'written' | 'fsync' | 'buffered' },
+  options: {
+    tokens?: number;
+    cacheSize?: number;
+    violating?: boolean;
+    logFile?: boolean;
+    workers?: number;
+    durability?: 'written' | 'fsync' | 'buffered';
+    /** Another credential kind instead of the bearer token. */
+    credential?: 'apiKey' | 'saml';
+  },
 ): Scenario {
   return {
     id,
@@ -75,10 +85,21 @@ function callguardScenario(
         ...(options.cacheSize === undefined ? {} : { tokenCacheSize: options.cacheSize }),
         decisionLog: options.logFile === true ? join(fixtures.dir, `${id}.decisions.log`) : '/dev/null',
         ...(options.durability === undefined ? {} : { durability: options.durability }),
+        ...(options.credential === undefined ? {} : { credential: credentialSection(fixtures, options.credential) }),
       });
       const body = options.violating === true ? fixtures.violatingBody : fixtures.validBody;
-      return { config, dataFile: await dataFile(fixtures, id, requestsTo(fixtures, functions, body), options.tokens ?? 1) };
+      const authorization = options.credential === 'apiKey' ? `ApiKey ${fixtures.apiKey.key}` : options.credential === 'saml' ? `SAML ${fixtures.saml.credential}` : undefined;
+      return { config, dataFile: await dataFile(fixtures, id, requestsTo(fixtures, functions, body, 64, authorization), options.tokens ?? 1) };
     },
+  };
+}
+
+/** The identity section and rule for an API key or SAML scenario (issue 9). */
+function credentialSection(fixtures: Fixtures, kind: 'apiKey' | 'saml') {
+  if (kind === 'apiKey') return { identity: { apiKeys: { file: fixtures.apiKey.file } }, rule: { issuer: 'apiKeys', groups: [GROUP] } };
+  return {
+    identity: { saml: [{ name: 'bench-saml', metadataFile: fixtures.saml.metadataFile, audiences: [fixtures.saml.audience], groupsAttribute: 'groups' }] },
+    rule: { issuer: 'bench-saml', groups: [GROUP] },
   };
 }
 
@@ -115,6 +136,9 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
       tokens: CACHE_MISS_TOKENS,
       cacheSize: CACHE_MISS_CACHE,
     }),
+    // Issue 9: the same call with an API key, and with a SAML assertion (verified once, then cached like a token).
+    callguardScenario('api-key', 'API key instead of the token, 10 functions, allow', 10, pair, { credential: 'apiKey' }),
+    callguardScenario('saml', 'SAML assertion instead of the token, 10 functions, allow', 10, pair, { credential: 'saml' }),
     callguardScenario('schema-violation', 'cached token, body violates the schema, deny 400', 10, pair, { violating: true }),
     callguardScenario('functions-100', 'cached token, 100 functions', 100, pair, {}),
     callguardScenario('functions-1000', 'cached token, 1000 functions (memory measured here)', 1000, pair, {}),

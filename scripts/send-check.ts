@@ -17,6 +17,7 @@ const { values } = parseArgs({
     method: { type: 'string', default: 'POST' },
     path: { type: 'string', default: '/orders' },
     token: { type: 'string' },
+    'api-key': { type: 'string' },
     body: { type: 'string' },
     'content-type': { type: 'string', default: 'application/json' },
     plaintext: { type: 'boolean', default: false },
@@ -32,6 +33,7 @@ const headers: Record<string, string> = {
   'x-forwarded-proto': 'https',
 };
 if (values.token !== undefined) headers.authorization = `Bearer ${values.token}`;
+if (values['api-key'] !== undefined) headers['x-api-key'] = values['api-key'];
 const body = values.body !== undefined ? new TextEncoder().encode(values.body) : undefined;
 if (body !== undefined) {
   headers['content-type'] = values['content-type'];

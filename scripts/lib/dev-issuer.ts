@@ -11,6 +11,8 @@ const ALG = 'ES256';
 /** File names inside the dev PKI directory (git-ignored `.dev-pki/` by default). */
 export const PRIVATE_JWK_FILE = 'jwt-signing.private.jwk.json';
 export const JWKS_FILE = 'jwks.json';
+/** The example's API keys file (`callguard keys` adds to it); created empty beside the dev JWKS. */
+export const KEYS_FILE = 'keys.json';
 
 /** A local JWT issuer for development and tests: its private key never leaves `dir`. */
 export interface DevIssuer {
@@ -51,6 +53,8 @@ export async function ensureDevIssuer(dir: string): Promise<DevIssuer> {
   }
   const kid = privateJwk.kid;
   if (typeof kid !== 'string') throw new TypeError(`${privatePath}: the key has no kid`);
+  const keysPath = path.join(dir, KEYS_FILE);
+  if (!existsSync(keysPath)) await writeFile(keysPath, `${JSON.stringify({ version: 1, keys: [] }, null, 2)}\n`, { mode: 0o644 });
   if (!existsSync(jwksPath)) {
     const { d: _private, ...publicJwk } = privateJwk;
     const jwks = { keys: [{ ...publicJwk, use: 'sig', alg: ALG }] };

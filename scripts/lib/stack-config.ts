@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { JWKS_FILE } from './dev-issuer.js';
+import { JWKS_FILE, KEYS_FILE } from './dev-issuer.js';
 import { renderTemplate } from './render-template.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -79,6 +79,8 @@ export function renderCallguardConfig(layout: StackLayout, customize?: (config: 
   for (const issuer of identity['issuers'] as Json[]) {
     if ('jwksFile' in issuer) issuer['jwksFile'] = pki(JWKS_FILE);
   }
+  const apiKeys = identity['apiKeys'] as Json | undefined;
+  if (apiKeys !== undefined) apiKeys['file'] = pki(KEYS_FILE);
   for (const fn of config['functions'] as Json[]) {
     const input = fn['input'] as Json | undefined;
     if (input !== undefined) input['schema'] = path.posix.join(layout.examplesDir, String(input['schema']));
