@@ -100,7 +100,7 @@ export function createDecide(parts: DecideParts): Decide {
     const caller: Caller = credential === undefined ? { peer: peer as MtlsPrincipal } : peer === undefined ? { credential } : { credential, peer };
 
     // 5. Default deny.
-    if (!policy.permits(caller)) return deny('ERR_NOT_PERMITTED', { functionName, caller });
+    if (!policy.permits(caller)) return deny('ERR_NOT_PERMITTED', { functionName, caller, internal: policy.explain(caller) });
 
     // 6. Payload, inline, against the function's schema.
     const payload = inspectPayload(inputs.get(fn.name), attempt.body, attempt.headers['content-type'], { maxDepth }, attempt.headers['content-encoding']);

@@ -87,3 +87,20 @@ describe('compilePolicy: credential kinds and API keys', () => {
     expect(policy(rules, 'orders.delete').permits({ credential: apiKeyPrincipal('apiKeys', 'team', ['ci']) })).toBe(true);
   });
 });
+
+describe('compilePolicy: explain (for the decision log: names, never values)', () => {
+  const p = policy([{ issuer: 'github', claims: { repository: 'acme/deploy', ref: 'refs/heads/main' } }, { issuer: 'corp', groups: ['writers'] }, { spiffeIds: ['spiffe://example.org/a'] }]);
+  it.each([
+    {
+      name: 'a claim differs',
+      caller: jwt('github', 's', [], { repository: 'acme/deploy', ref: 'refs/heads/evil-secret-branch' }),
+      want: 'rule 0: claims "ref" do not match; rule 1: credential from github, not corp; rule 2: no mTLS peer',
+    },
+    { name: 'no group', caller: jwt('corp', 'bob', ['readers']), want: 'rule 0: credential from corp, not github; rule 1: subject and groups not listed; rule 2: no mTLS peer' },
+    { name: 'a peer only', caller: { peer: mtlsPrincipal('spiffe://example.org/b') }, want: 'rule 0: no credential from github; rule 1: no credential from corp; rule 2: SPIFFE ID not listed' },
+  ])('$name', ({ caller, want }) => {
+    expect(p.permits(caller)).toBe(false);
+    expect(p.explain(caller)).toBe(want);
+    expect(p.explain(caller)).not.toContain('evil-secret-branch');
+  });
+});
