@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { type KeyRecord, type KeysFile, checkKeysFile, parseTimestamp, readKeysFile, writeKeysFile } from '../identity/api-key/keys-file.js';
@@ -48,12 +48,29 @@ export async function runKeys(args: string[], now: () => number = Date.now): Pro
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }
+  // A change is read-modify-write: two commands at once would lose one's change, so changes take a lock.
+  let lock: (() => void) | undefined;
+  if (command !== 'list') {
+    try {
+      lock = await lockKeysFile(target.file);
+    } catch (err) {
+      process.stderr.write(`callguard keys: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
+  }
+  try {
+    return apply(command, values, positionals, target, now());
+  } finally {
+    lock?.();
+  }
+}
+
+function apply(command: string, values: ReturnType<typeof parse>['values'], positionals: string[], target: { file: string; maxLifetimeDays: number }, t: number): number {
   const current = existsSync(target.file) || command !== 'create' ? readKeysFile(target.file, target.maxLifetimeDays) : { ok: true as const, keys: { version: 1 as const, keys: [] } };
   if (!current.ok) {
     for (const p of current.problems) process.stderr.write(`${p.file}: ${p.path || '/'}: ${p.message}\n`);
     return 1;
   }
-  const t = now();
   try {
     switch (command) {
       case 'create': {
@@ -77,6 +94,8 @@ export async function runKeys(args: string[], now: () => number = Date.now): Pro
       }
       case 'revoke': {
         if (positionals.length === 0 && values.owner === undefined) throw new UsageError('revoke needs key ids or --owner');
+        // A mistyped owner must not look like a finished offboarding.
+        if (values.owner !== undefined && !current.keys.keys.some((k) => k.owner === values.owner)) throw new Error(`no key of owner "${values.owner}"`);
         const { file, revoked } = revokeKeys(current.keys, { ids: positionals, ...(values.owner !== undefined ? { owner: values.owner } : {}) }, t);
         if (revoked.length > 0) save(target, file);
         process.stdout.write(`revoked ${revoked.length} key(s)${revoked.length > 0 ? `: ${revoked.map((k) => k.id).join(', ')}` : ''}\n`);
@@ -107,6 +126,27 @@ export async function runKeys(args: string[], now: () => number = Date.now): Pro
 }
 
 class UsageError extends Error {}
+
+/**
+ * Takes `FILE.lock` (created exclusively), waiting up to 5 s for another `keys` command to finish;
+ * returns its release. A lock left by a crashed command is named in the error, for an operator to remove.
+ */
+async function lockKeysFile(file: string): Promise<() => void> {
+  const lockFile = `${file}.lock`;
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      closeSync(openSync(lockFile, 'wx', 0o600));
+      return () => rmSync(lockFile, { force: true });
+    } catch (err) {
+      // No directory yet: there is no file to protect, and the change itself reports the missing directory.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return () => {};
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (Date.now() > deadline) throw new Error(`${lockFile} exists: another keys command is running (remove the file if none is)`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
 
 function parse(args: string[]) {
   return parseArgs({

@@ -1,9 +1,4 @@
 #!/usr/bin/env node
-import { runCheck } from './check.js';
-import { runKeys } from './keys.js';
-import { runServe } from './serve.js';
-import { runTail } from './tail.js';
-import { runVerifyLog } from './verify-log.js';
 
 const USAGE = `usage: callguard <command> [options]
 
@@ -20,7 +15,14 @@ commands:
 `;
 
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (args: string[]) => Promise<number>> = { serve: runServe, check: runCheck, 'verify-log': runVerifyLog, tail: runTail, keys: (args) => runKeys(args) };
+// Each command is loaded when it runs: `keys` or `tail` need not load the server.
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  serve: async (args) => (await import('./serve.js')).runServe(args),
+  check: async (args) => (await import('./check.js')).runCheck(args),
+  'verify-log': async (args) => (await import('./verify-log.js')).runVerifyLog(args),
+  tail: async (args) => (await import('./tail.js')).runTail(args),
+  keys: async (args) => (await import('./keys.js')).runKeys(args),
+};
 const run = command !== undefined ? commands[command] : undefined;
 if (run === undefined) {
   process.stderr.write(USAGE);
