@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ConfigProblem } from '../../errors.js';
 import keysFileSchema from './keys-file.schema.json' with { type: 'json' };
@@ -36,9 +36,10 @@ const validateShape = new Ajv2020({ allErrors: true, strict: true }).compile(key
 export function readKeysFile(file: string, maxLifetimeDays: number): { ok: true; keys: KeysFile } | { ok: false; problems: ConfigProblem[] } {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file);
   } catch (err) {
-    return { ok: false, problems: [{ file, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+    const why = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+    return { ok: false, problems: [{ file, path: '', message: `cannot read: ${why}` }] };
   }
   let raw: unknown;
   try {
@@ -47,6 +48,34 @@ export function readKeysFile(file: string, maxLifetimeDays: number): { ok: true;
     return { ok: false, problems: [{ file, path: '', message: `not JSON: ${(err as Error).message}` }] };
   }
   return checkKeysFile(raw, file, maxLifetimeDays);
+}
+
+/** Bigger than any real keys file (a record is ~300 bytes): a runaway file is refused, not read. */
+const MAX_KEYS_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads the file only when it is a regular file of sane size: a path swapped for a FIFO, a device or
+ * a huge file must not hang or exhaust the server that polls it.
+ */
+function readRegularFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    if (stat.size > MAX_KEYS_FILE_BYTES) throw new Error(`larger than ${MAX_KEYS_FILE_BYTES} bytes`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The file's text, or undefined when it cannot be read as a keys file (see readRegularFile). */
+export function readKeysText(file: string): string | undefined {
+  try {
+    return readRegularFile(file);
+  } catch {
+    return undefined;
+  }
 }
 
 export function checkKeysFile(raw: unknown, file: string, maxLifetimeDays: number): { ok: true; keys: KeysFile } | { ok: false; problems: ConfigProblem[] } {
@@ -103,6 +132,26 @@ export function parseTimestamp(value: string): number | undefined {
 }
 
 /**
+ * The new file keeps the old one's mode and owner: `sudo callguard keys revoke` must not leave a file
+ * the server (another user) can no longer read, which would stop every key.
+ */
+function keepOwnerAndMode(fd: number, file: string): void {
+  let old: ReturnType<typeof statSync>;
+  try {
+    old = statSync(file);
+  } catch {
+    return; // a new file: 0600
+  }
+  fchmodSync(fd, old.mode & 0o777);
+  try {
+    fchownSync(fd, old.uid, old.gid);
+  } catch (err) {
+    // Only root may give a file away; anyone else writes a file they already own.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
+}
+
+/**
  * Replaces the keys file atomically (write a temporary file beside it, fsync, rename): a reader,
  * such as callguard reloading it, sees the old file or the new one, never half of one.
  */
@@ -111,6 +160,7 @@ export function writeKeysFile(file: string, keys: KeysFile): void {
   const fd = openSync(temp, 'wx', 0o600);
   try {
     try {
+      keepOwnerAndMode(fd, file);
       writeSync(fd, `${JSON.stringify(keys, null, 2)}\n`);
       fsyncSync(fd);
     } finally {

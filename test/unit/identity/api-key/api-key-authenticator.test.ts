@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -255,28 +256,43 @@ describe('reload', () => {
 
   it.each([
     { name: 'not JSON', write: (file: string) => writeFileSync(file, '{"version": 1, "keys": ['), problem: /\/: not JSON: / },
-    {
-      name: 'a record without expiresAt',
-      write: (file: string) => writeFileSync(file, JSON.stringify({ version: 1, keys: [{ id: 'key_x', owner: 'x', createdAt: '2026-03-01T00:00:00Z', groups: [], hash: hashApiKey('x') }] })),
-      problem: /\/keys\/0: must have required property 'expiresAt'/,
-    },
     { name: 'deleted', write: (file: string) => rmSync(file), problem: /\/: cannot read: ENOENT/ },
-  ])('keeps the last good file when the new one is $name, with a warning naming the problem', ({ write, problem }) => {
+    { name: 'a FIFO', write: (file: string) => (rmSync(file), execFileSync('mkfifo', [file])), problem: /\/: cannot read: not a regular file/ },
+  ])('a file that cannot be read ($name) refuses every key as unavailable (503), once warned, until a good one loads', ({ write, problem }) => {
     const a = start();
     write(keysFile);
     expect(a.reload()).toBe(false);
-    expect(codeOf(check(a, key('alice')))).toBe('ok');
-    expect(codeOf(check(a, key('carol')))).toBe('ERR_API_KEY_REVOKED');
-    const warnings = events.events.filter((e) => e.msg.startsWith('keys file not reloaded'));
+    expect(codeOf(check(a, key('alice')))).toBe('ERR_KEYS_UNAVAILABLE');
+    const warnings = events.events.filter((e) => e.msg.startsWith('keys file cannot be read'));
     expect(warnings).toEqual([{ level: 'warn', msg: expect.stringMatching(problem), issuer: 'apiKeys' }]);
-    expect(warnings[0]?.msg).toMatch(/^keys file not reloaded, the last good one keeps serving: /);
     // Once: not again on every poll of the same broken file.
     expect(a.reload()).toBe(false);
-    expect(events.events.filter((e) => e.msg.startsWith('keys file not reloaded'))).toHaveLength(1);
-    // A good file again is taken.
+    expect(events.events.filter((e) => e.msg.startsWith('keys file cannot be read'))).toHaveLength(1);
+    rmSync(keysFile, { force: true });
     writeKeysFile(keysFile, revokeKeys(keys.file, { ids: [id('alice')] }, t).file);
     expect(a.reload()).toBe(true);
     expect(codeOf(check(a, key('alice')))).toBe('ERR_API_KEY_REVOKED');
+    expect(codeOf(check(a, key('bob')))).toBe('ok');
+  });
+
+  it('a file that does not load adds no key but takes effect for every key it revokes, cuts short or drops', () => {
+    const a = start();
+    const added = createKey(keys.file, { owner: 'gina', expiresAtMs: t + DAY, groups: [] }, t, 90);
+    const revoked = revokeKeys(added.file, { ids: [id('alice')] }, t).file;
+    // A hand edit (or a tool) left one bad record: the whole file does not load.
+    const records = revoked.keys
+      .filter((k) => k.owner !== 'carol')
+      .map((k) => (k.owner === 'frank' ? { ...k, expiresAt: new Date(t - 1000).toISOString() } : k.owner === 'gina' ? { ...k, expiresAt: 'soon' } : k));
+    writeFileSync(keysFile, JSON.stringify({ version: 1, keys: records }));
+    expect(a.reload()).toBe(false);
+    expect(codeOf(check(a, key('alice')))).toBe('ERR_API_KEY_REVOKED'); // revoked in the bad file
+    expect(codeOf(check(a, key('carol')))).toBe('ERR_API_KEY_UNKNOWN'); // no longer listed
+    expect(codeOf(check(a, key('bob')))).toBe('ok'); // untouched: the last good record keeps serving
+    expect(codeOf(check(a, key('frank')))).toBe('ERR_API_KEY_EXPIRED'); // cut short
+    expect(codeOf(check(a, added.key))).toBe('ERR_API_KEY_UNKNOWN'); // never added by a bad file
+    expect(events.events.filter((e) => e.level === 'warn' && e.msg.startsWith('keys file does not load'))).toEqual([
+      { level: 'warn', msg: expect.stringMatching(/\/keys\/\d+\/expiresAt: "soon" is not an RFC 3339 timestamp.*no key is added/), issuer: 'apiKeys' },
+    ]);
   });
 
   it('polls the file on its own every reloadIntervalMs', async () => {

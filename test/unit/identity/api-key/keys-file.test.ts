@@ -178,12 +178,16 @@ describe('writeKeysFile', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ version: 1, keys: [] });
   });
 
-  it('leaves a 0600 file that reads back whole, and no temporary file', () => {
+  it('a new file is 0600; a replaced one keeps its mode (the server may read it as another user); no temporary file left', () => {
     const sub = mkdtempSync(join(dir, 'mode-'));
+    const fresh = join(sub, 'fresh.json');
+    writeKeysFile(fresh, keys);
+    expect(statSync(fresh).mode & 0o777).toBe(0o600);
+    rmSync(fresh);
     const file = join(sub, 'keys.json');
-    writeFileSync(file, '{}', { mode: 0o644 });
+    writeFileSync(file, '{}', { mode: 0o640 });
     writeKeysFile(file, keys);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(file).mode & 0o777).toBe(0o640);
     expect(readdirSync(sub)).toEqual(['keys.json']);
     const read = readKeysFile(file, 90);
     expect(read.ok ? read.keys : read.problems).toEqual(keys);
