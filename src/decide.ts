@@ -75,12 +75,13 @@ export function createDecide(parts: DecideParts): Decide {
 
     // 4. The credential in a header: when presented it must be valid, whatever else the caller has. One
     //    of a kind no rule of the function names cannot authorize the call: refused before any lookup,
-    //    unless a verified mTLS peer may still authorize it (then the credential is checked all the same).
+    //    unless the function has SPIFFE rules and a verified peer that one of them may admit (then the
+    //    credential is checked all the same: never ignored).
     const presented = findCredential(attempt.headers);
     if (presented === undefined) return conclude(attempt, fn, policy, peer, undefined, decisionId);
     if (!presented.ok) return deny(presented.code, failureExtra(functionName, presented));
     const { authenticator } = presented;
-    if (peer === undefined && !policy.accepts(authenticator.kind)) {
+    if (!policy.accepts(authenticator.kind) && !(peer !== undefined && policy.accepts('mtls'))) {
       return deny('ERR_CREDENTIAL_NOT_ACCEPTED', { functionName, internal: `no rule of "${functionName}" names a ${authenticator.kind} identity source` });
     }
     const verified = authenticator.authenticate(presented.credential);
@@ -138,10 +139,15 @@ function allow(decisionId: string, fn: FunctionConfig, caller: Caller, payload: 
   return { allow: true, status: 200, decisionId, functionName: fn.name, caller, payload, setHeaders, removeHeaders };
 }
 
-/** RFC 6750 §3: no error code when the request carried no credential; `invalid_token` otherwise. */
+/**
+ * RFC 9110 §11.6.1: a 401 names the scheme to retry with. RFC 6750 §3 for Bearer: no error code when
+ * the request carried no credential, `invalid_token` otherwise; the ApiKey and SAML schemes (not
+ * registered) take the same form.
+ */
 function challenge(code: ReasonCode): string {
   if (code === 'ERR_CREDENTIAL_MISSING') return 'Bearer realm="callguard"';
-  return `Bearer realm="callguard", error="invalid_token", error_description="${REASONS[code].title}"`;
+  const scheme = code.startsWith('ERR_API_KEY_') ? 'ApiKey' : code.startsWith('ERR_SAML_') ? 'SAML' : 'Bearer';
+  return `${scheme} realm="callguard", error="invalid_token", error_description="${REASONS[code].title}"`;
 }
 
 function withoutUndefined<T extends object>(value: T): T {

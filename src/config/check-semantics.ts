@@ -48,6 +48,9 @@ export function checkSemantics(config: Config): ConfigProblem[] {
   const keys = config.identity.apiKeys;
   if (keys?.header !== undefined) {
     if (keys.header === 'authorization') add('/identity/apiKeys/header', 'keys in Authorization are read as `ApiKey <key>` already; name another header');
+    else if (RESERVED_HEADERS.has(keys.header) || keys.header.startsWith('x-envoy-') || keys.header.startsWith('x-forwarded-')) {
+      add('/identity/apiKeys/header', `"${keys.header}" carries something else (HTTP, Envoy or a proxy set it); name a header of its own, e.g. x-api-key`);
+    }
     if (keys.header.startsWith(config.upstream.headerPrefix)) add('/identity/apiKeys/header', `must not start with upstream.headerPrefix "${config.upstream.headerPrefix}" (callguard sets those)`);
   }
 
@@ -97,6 +100,9 @@ export function checkSemantics(config: Config): ConfigProblem[] {
   });
   return problems;
 }
+
+/** Headers with another meaning, and names a plain object already has. */
+const RESERVED_HEADERS = new Set(['host', 'content-type', 'content-length', 'content-encoding', 'cookie', 'user-agent', 'x-request-id', 'traceparent', 'te', 'constructor', '__proto__', 'prototype', 'tostring', 'hasownproperty', 'valueof']);
 
 /** RFC 6901 §3: a key as one pointer segment. */
 function escapePointer(key: string): string {

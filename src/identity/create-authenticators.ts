@@ -3,7 +3,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { createApiKeyAuthenticator } from './api-key/api-key-authenticator.js';
 import type { Authenticator } from './authenticator.js';
 import { createJwtAuthenticator } from './jwt/jwt-authenticator.js';
-import type { KeySetEvent } from './jwt/remote-key-set.js';
+import type { IdentityEvent } from './identity-event.js';
 import { createSamlAuthenticator } from './saml/saml-authenticator.js';
 
 export interface AuthenticatorDeps {
@@ -11,7 +11,7 @@ export interface AuthenticatorDeps {
   readonly now?: () => number;
   readonly fetch?: typeof fetch;
   /** Background events worth a log line (key refreshes, reloads, expiring keys). */
-  readonly onEvent?: (event: KeySetEvent) => void;
+  readonly onEvent?: (event: IdentityEvent) => void;
 }
 
 /**
@@ -28,18 +28,17 @@ export async function createAuthenticators(config: Config, deps: AuthenticatorDe
   const settled = await Promise.allSettled(builds);
   const built: Authenticator[] = [];
   const problems: ConfigProblem[] = [];
+  let unexpected: unknown;
   for (const result of settled) {
     if (result.status === 'fulfilled') {
       if (result.value !== undefined) built.push(result.value);
     } else if (result.reason instanceof ConfigError) problems.push(...result.reason.problems);
-    else {
-      for (const authenticator of built) authenticator.close();
-      throw result.reason;
-    }
+    else unexpected ??= result.reason;
   }
-  if (problems.length > 0) {
+  if (unexpected !== undefined || problems.length > 0) {
+    // Whatever was built stops its timers: a refused start leaves nothing running.
     for (const authenticator of built) authenticator.close();
-    throw new ConfigError(problems);
+    throw unexpected ?? new ConfigError(problems);
   }
   return built;
 }

@@ -24,6 +24,7 @@ export function createFindCredential(authenticators: readonly Authenticator[]): 
   const byScheme = new Map<string, Authenticator>();
   const dedicated: { header: string; authenticator: Authenticator }[] = [];
   for (const authenticator of authenticators) {
+    if (byScheme.has(authenticator.scheme)) throw new TypeError(`two authenticators answer to the scheme "${authenticator.scheme}"`);
     byScheme.set(authenticator.scheme, authenticator);
     for (const header of authenticator.headers) dedicated.push({ header, authenticator });
   }
@@ -31,7 +32,8 @@ export function createFindCredential(authenticators: readonly Authenticator[]): 
 
   return function findCredential(headers) {
     let found: PresentedCredential | undefined;
-    const authorization = headers['authorization'];
+    // Own properties only: a header name is never looked up on the prototype (`constructor`).
+    const authorization = Object.hasOwn(headers, 'authorization') ? headers['authorization'] : undefined;
     if (authorization !== undefined) {
       if (authorization.includes(',')) return ambiguous;
       const space = authorization.indexOf(' ');
@@ -44,7 +46,7 @@ export function createFindCredential(authenticators: readonly Authenticator[]): 
     }
     for (let i = 0; i < dedicated.length; i++) {
       const entry = dedicated[i] as (typeof dedicated)[number];
-      const value = headers[entry.header];
+      const value = Object.hasOwn(headers, entry.header) ? headers[entry.header] : undefined;
       if (value === undefined) continue;
       if (found !== undefined || value.includes(',')) return ambiguous;
       found = { ok: true, authenticator: entry.authenticator, credential: value, header: entry.header };

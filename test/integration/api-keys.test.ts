@@ -156,7 +156,8 @@ describe('API keys refused', () => {
     expect(s.allow ? 'allow' : s.problem.code).toBe(code);
     if (s.allow) return;
     expect(s.status).toBe(401);
-    expect(s.headers['www-authenticate']).toMatch(/^Bearer realm="callguard"/);
+    // RFC 9110 §11.6.1: the challenge names the scheme to retry with.
+    expect(s.headers['www-authenticate']).toMatch(code.startsWith('ERR_API_KEY_') ? /^ApiKey realm="callguard"/ : /^Bearer realm="callguard"/);
     expect(JSON.stringify(s)).not.toMatch(/cgk_[0-9A-Za-z]{20}/);
   });
 

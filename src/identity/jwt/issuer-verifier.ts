@@ -6,7 +6,8 @@ import { createJwksUriResolver } from './discovery.js';
 import type { FetchJson } from '../fetch-json.js';
 import { readHmacSecret } from './hmac-secret.js';
 import { loadJwksFile, type KeySet } from './key-set.js';
-import { createRemoteKeySet, type KeySetEvent } from './remote-key-set.js';
+import type { IdentityEvent } from '../identity-event.js';
+import { createRemoteKeySet } from './remote-key-set.js';
 
 /** Verifies tokens of one configured issuer; rejects with jose or Callguard errors (see `toReason`). */
 export interface IssuerVerifier {
@@ -19,7 +20,7 @@ export interface IssuerContext {
   readonly clockSkewSeconds: number;
   readonly now: () => number;
   readonly fetchJson: FetchJson;
-  readonly onEvent: (event: KeySetEvent) => void;
+  readonly onEvent: (event: IdentityEvent) => void;
 }
 
 /** Tokens without a `kid` may match several keys; try at most this many (RFC 7515 §4.1.4). */

@@ -6,10 +6,10 @@ import type { JwtPrincipal } from '../../principal.js';
 import { checkIssuers } from '../../config/check-issuers.js';
 import { createFetchJson } from '../fetch-json.js';
 import { createIssuerVerifier, type IssuerVerifier } from './issuer-verifier.js';
-import type { KeySetEvent } from './remote-key-set.js';
+import type { IdentityEvent } from '../identity-event.js';
 import { toJwtPrincipal } from './to-jwt-principal.js';
 import { toReason } from './to-reason.js';
-import { createTokenCache, toTokenHash, tokenDigest } from './token-cache.js';
+import { createCredentialCache, toTokenHash, tokenDigest } from '../credential-cache.js';
 import { inspectToken } from './token-shape.js';
 
 
@@ -29,7 +29,7 @@ export interface JwtAuthenticatorDeps {
   /** Milliseconds since the epoch; defaults to `Date.now`. */
   now?: () => number;
   fetch?: typeof fetch;
-  onEvent?: (e: KeySetEvent) => void;
+  onEvent?: (e: IdentityEvent) => void;
   /** Config file named in ConfigErrors about issuer entries. */
   configFile?: string;
 }
@@ -42,7 +42,7 @@ export interface JwtAuthenticatorDeps {
 export async function createJwtAuthenticator(identity: IdentityConfig, deps: JwtAuthenticatorDeps = {}): Promise<JwtAuthenticator> {
   const now = deps.now ?? Date.now;
   // A throwing listener must not break a background refresh (its rejection would go unhandled).
-  const onEvent = (event: KeySetEvent) => {
+  const onEvent = (event: IdentityEvent) => {
     try {
       deps.onEvent?.(event);
     } catch {
@@ -67,7 +67,7 @@ export async function createJwtAuthenticator(identity: IdentityConfig, deps: Jwt
     close();
     throw new ConfigError(problems);
   }
-  const cache = createTokenCache(identity.tokenCacheSize, now);
+  const cache = createCredentialCache<JwtPrincipal>(identity.tokenCacheSize, now);
 
   async function verifyUncached(token: string): Promise<BearerResult> {
     const inspected = inspectToken(token, identity.maxTokenBytes);

@@ -1,3 +1,4 @@
+import type { IdentityEvent } from '../identity-event.js';
 import { errors } from 'jose';
 import type { FetchConfig } from '../../config/types.js';
 import { CallguardError } from '../../errors.js';
@@ -5,7 +6,6 @@ import { describeFetchError, type FetchJson } from '../fetch-json.js';
 import { toLocalKeyLookup, type KeySet, type LocalKeyLookup } from './key-set.js';
 
 /** What a key set reports: failures as `warn`, successful refreshes as `info`. */
-export type KeySetEvent = { level: 'warn' | 'info'; msg: string; issuer: string };
 
 export interface RemoteKeySetOptions {
   /** Issuer name, for events. */
@@ -16,7 +16,7 @@ export interface RemoteKeySetOptions {
   readonly fetch: FetchConfig;
   /** Milliseconds since the epoch; every freshness decision reads this clock. */
   readonly now: () => number;
-  readonly onEvent: (event: KeySetEvent) => void;
+  readonly onEvent: (event: IdentityEvent) => void;
 }
 
 export interface RemoteKeySet extends KeySet {

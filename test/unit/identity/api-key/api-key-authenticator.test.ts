@@ -257,7 +257,14 @@ describe('reload', () => {
   it.each([
     { name: 'not JSON', write: (file: string) => writeFileSync(file, '{"version": 1, "keys": ['), problem: /\/: not JSON: / },
     { name: 'deleted', write: (file: string) => rmSync(file), problem: /\/: cannot read: ENOENT/ },
-    { name: 'a FIFO', write: (file: string) => (rmSync(file), execFileSync('mkfifo', [file])), problem: /\/: cannot read: not a regular file/ },
+    {
+      name: 'a FIFO',
+      write: (file: string) => {
+        rmSync(file);
+        execFileSync('mkfifo', [file]);
+      },
+      problem: /\/: cannot read: not a regular file/,
+    },
   ])('a file that cannot be read ($name) refuses every key as unavailable (503), once warned, until a good one loads', ({ write, problem }) => {
     const a = start();
     write(keysFile);

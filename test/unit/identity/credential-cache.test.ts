@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createJwtAuthenticator, type JwtAuthenticator } from '../../../../src/identity/jwt/jwt-authenticator.js';
-import { TOKEN_CACHE_MAX_AGE_MS, createTokenCache } from '../../../../src/identity/jwt/token-cache.js';
-import { testIdentityConfig, testIssuerConfig } from '../../../helpers/jwt-config.js';
-import { createTestIssuer, type TestIssuer } from '../../../helpers/jwt-issuer.js';
+import { createJwtAuthenticator, type JwtAuthenticator } from '../../../src/identity/jwt/jwt-authenticator.js';
+import { CREDENTIAL_CACHE_MAX_AGE_MS, createCredentialCache } from '../../../src/identity/credential-cache.js';
+import type { JwtPrincipal } from '../../../src/principal.js';
+import { testIdentityConfig, testIssuerConfig } from '../../helpers/jwt-config.js';
+import { createTestIssuer, type TestIssuer } from '../../helpers/jwt-issuer.js';
 
 vi.mock('jose', async (importOriginal) => {
   const actual = await importOriginal<typeof import('jose')>();
@@ -123,7 +124,7 @@ describe('createTokenCache', () => {
     { name: 'after exp', at: T0 + 5000, hit: false },
   ])('returns an entry $name: $hit', ({ at, hit }) => {
     let clock = T0;
-    const cache = createTokenCache(4, () => clock);
+    const cache = createCredentialCache<JwtPrincipal>(4, () => clock);
     cache.set('k', identity);
     clock = at;
     expect(cache.get('k') !== undefined).toBe(hit);
@@ -134,7 +135,7 @@ describe('createTokenCache', () => {
 describe('createTokenCache: bounded', () => {
   const identity = { kind: 'jwt' as const, source: 'i', attributes: {}, issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 3600 };
   it('never holds more than its capacity, whatever is used', () => {
-    const cache = createTokenCache(8, () => T0);
+    const cache = createCredentialCache<JwtPrincipal>(8, () => T0);
     for (let i = 0; i < 1000; i++) {
       cache.set(`k${i}`, identity);
       if (i % 3 === 0) cache.get(`k${i - 1}`);
@@ -147,11 +148,11 @@ describe('createTokenCache: bounded', () => {
 describe('createTokenCache: verifications are reused for a bounded time', () => {
   const identity = { kind: 'jwt' as const, source: 'i', attributes: {}, issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 3600 };
   it.each([
-    { name: 'just before max age', at: T0 + TOKEN_CACHE_MAX_AGE_MS - 1, hit: true },
-    { name: 'at max age (token still valid)', at: T0 + TOKEN_CACHE_MAX_AGE_MS, hit: false },
+    { name: 'just before max age', at: T0 + CREDENTIAL_CACHE_MAX_AGE_MS - 1, hit: true },
+    { name: 'at max age (token still valid)', at: T0 + CREDENTIAL_CACHE_MAX_AGE_MS, hit: false },
   ])('$name', ({ at, hit }) => {
     let clock = T0;
-    const cache = createTokenCache(4, () => clock);
+    const cache = createCredentialCache<JwtPrincipal>(4, () => clock);
     cache.set('k', identity);
     clock = at;
     expect(cache.get('k') !== undefined).toBe(hit);

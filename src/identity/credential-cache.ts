@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { JwtPrincipal } from '../../principal.js';
 
 /**
  * Verified principals keyed by the credential itself (a JWT, a SAML assertion): a bounded cache that
@@ -7,7 +6,7 @@ import type { JwtPrincipal } from '../../principal.js';
  * hashing every call cost more than anything else on the cached path, and the credential is in this
  * process's memory for the request anyway.
  */
-export interface TokenCache<P extends { readonly expiresAt: number } = JwtPrincipal> {
+export interface CredentialCache<P extends { readonly expiresAt: number }> {
   get(key: string): P | undefined;
   set(key: string, identity: P): void;
   readonly size: number;
@@ -24,7 +23,7 @@ export function toTokenHash(digest: string): string {
 }
 
 /** How long a verification is reused: a key removed from the issuer's JWKS stops working within this. */
-export const TOKEN_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
+export const CREDENTIAL_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
 
 /**
  * Creates a bounded cache of verified identities with second-chance (CLOCK) eviction: a hit only
@@ -34,7 +33,7 @@ export const TOKEN_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
  * epoch. An entry is served until the token's `exp` or `maxAgeMs` after it was verified, whichever
  * comes first.
  */
-export function createTokenCache<P extends { readonly expiresAt: number } = JwtPrincipal>(capacity: number, now: () => number, maxAgeMs = TOKEN_CACHE_MAX_AGE_MS): TokenCache<P> {
+export function createCredentialCache<P extends { readonly expiresAt: number }>(capacity: number, now: () => number, maxAgeMs = CREDENTIAL_CACHE_MAX_AGE_MS): CredentialCache<P> {
   const entries = new Map<string, { identity: P; until: number; used: boolean }>();
   const evictOne = (): void => {
     for (const [key, entry] of entries) {
