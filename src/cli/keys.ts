@@ -1,7 +1,8 @@
 import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
-import { type KeyRecord, type KeysFile, checkKeysFile, parseTimestamp, readKeysFile, writeKeysFile } from '../identity/api-key/keys-file.js';
+import { type KeyRecord, type KeysFile, checkKeysFile, readKeysFile, writeKeysFile } from '../identity/api-key/keys-file.js';
+import { parseTimestamp } from '../identity/api-key/parse-timestamp.js';
 import { createKey, keyStatus, parseDuration, revokeKeys, rotateKey } from '../identity/api-key/key-operations.js';
 
 const USAGE = `usage: callguard keys <command> (--config FILE | --keys FILE) [options]

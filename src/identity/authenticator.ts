@@ -3,7 +3,10 @@ import type { CredentialPrincipal } from '../principal.js';
 
 /**
  * One kind of credential a caller presents in a header: a JWT, an API key, a SAML assertion.
- * Adding a kind is one folder with an authenticator, its schema section and its tests.
+ * Adding a kind is a folder (its authenticator and tests) and its schema section, plus one line
+ * each where the kind is named: its principal in principal.ts, its construction in
+ * create-authenticators.ts, its source name in identity-sources.ts, and, if it has an id worth
+ * logging, a field in the decision record.
  */
 export interface Authenticator {
   readonly kind: CredentialPrincipal['kind'];

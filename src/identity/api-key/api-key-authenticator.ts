@@ -5,7 +5,8 @@ import { fail, type Failure } from '../../failure.js';
 import type { ApiKeyPrincipal } from '../../principal.js';
 import type { Authenticator, AuthResult } from '../authenticator.js';
 import { hashApiKey, isWellFormedApiKey } from './api-key-format.js';
-import { type KeyRecord, parseTimestamp, readKeysFile, readKeysText } from './keys-file.js';
+import { type KeyRecord, readKeysFile, readKeysText } from './keys-file.js';
+import { parseTimestamp } from './parse-timestamp.js';
 
 export interface ApiKeyAuthenticatorDeps {
   /** Milliseconds since the epoch; defaults to `Date.now`. */

@@ -1,5 +1,6 @@
 import { generateApiKey, newKeyId } from './api-key-format.js';
-import { type KeyRecord, type KeysFile, parseTimestamp } from './keys-file.js';
+import type { KeyRecord, KeysFile } from './keys-file.js';
+import { parseTimestamp } from './parse-timestamp.js';
 
 /** What `callguard keys` does to a keys file: pure functions from the old file to the new one. */
 

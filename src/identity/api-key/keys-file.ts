@@ -3,6 +3,7 @@ import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, ope
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ConfigProblem } from '../../errors.js';
 import keysFileSchema from './keys-file.schema.json' with { type: 'json' };
+import { parseTimestamp } from './parse-timestamp.js';
 
 /** One key as the keys file holds it: metadata and a hash, never the key. */
 export interface KeyRecord {
@@ -114,21 +115,6 @@ export function checkKeysFile(raw: unknown, file: string, maxLifetimeDays: numbe
     }
   });
   return problems.length > 0 ? { ok: false, problems } : { ok: true, keys };
-}
-
-// RFC 3339 §5.6 date-time, with an explicit offset.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-
-/** Milliseconds since the epoch, or undefined for anything that is not an RFC 3339 timestamp. */
-export function parseTimestamp(value: string): number | undefined {
-  const match = RFC3339.exec(value);
-  if (match === null) return undefined;
-  // RFC 3339 §5.7: the day must exist in its month and hours end at 23; Date.parse would roll
-  // 2027-02-30 over to March 2 and read T24:00 as the next day.
-  const [, year, month, day, hour] = match;
-  if (Number(hour) > 23 || Number(day) > new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate()) return undefined;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /**

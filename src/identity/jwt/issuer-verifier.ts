@@ -1,6 +1,8 @@
 import { errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { IssuerConfig } from '../../config/types.js';
 import { CallguardError, type ConfigProblem } from '../../errors.js';
+import { fail, type Result } from '../../failure.js';
+import { toReason } from './to-reason.js';
 import { isHmacAlgorithm, issuerPath } from '../../config/check-issuers.js';
 import { createJwksUriResolver } from './discovery.js';
 import type { FetchJson } from '../fetch-json.js';
@@ -12,7 +14,8 @@ import { createRemoteKeySet } from './remote-key-set.js';
 /** Verifies tokens of one configured issuer; rejects with jose or Callguard errors (see `toReason`). */
 export interface IssuerVerifier {
   readonly config: IssuerConfig;
-  verify(token: string): Promise<JWTPayload>;
+  /** Never rejects: jose's errors (and our key lookup's, thrown inside jose's callback) become codes in toReason. */
+  verify(token: string): Promise<Result<JWTPayload>>;
   close(): void;
 }
 
@@ -103,25 +106,29 @@ export async function createIssuerVerifier(config: IssuerConfig, index: number, 
     async verify(token) {
       let payload: JWTPayload;
       try {
-        payload = (await jwtVerify(token, resolveKey, options())).payload;
+        try {
+          payload = (await jwtVerify(token, resolveKey, options())).payload;
+        } catch (error) {
+          if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+          payload = await verifyWithCandidates(token, error);
+        }
       } catch (error) {
-        if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
-        payload = await verifyWithCandidates(token, error);
+        return toReason(error);
       }
       // jose checks `iat` only with maxTokenAge; a token from the future is not valid yet (RFC 7519 §4.1.6).
       const nowSeconds = Math.floor(ctx.now() / 1000);
       if (typeof payload.iat === 'number' && payload.iat > nowSeconds + ctx.clockSkewSeconds) {
-        throw new errors.JWTClaimValidationFailed('"iat" is in the future', payload, 'iat', 'check_failed');
+        return fail('ERR_TOKEN_NOT_YET_VALID', 'the token was issued in the future ("iat")');
       }
       if (typeof payload.sub !== 'string' || payload.sub === '' || LONE_SURROGATE.test(payload.sub)) {
-        throw new CallguardError('ERR_TOKEN_CLAIMS', 'the "sub" claim is not a non-empty, well-formed string');
+        return fail('ERR_TOKEN_CLAIMS', 'the "sub" claim is not a non-empty, well-formed string');
       }
       // Short-lived credentials only: a token minted to live for years is a static key in disguise.
       const lifetime = (payload.exp as number) - (typeof payload.iat === 'number' ? payload.iat : nowSeconds);
       if (lifetime > config.maxTokenLifetimeSeconds) {
-        throw new CallguardError('ERR_TOKEN_LIFETIME', `the token lives longer than ${config.maxTokenLifetimeSeconds} seconds`);
+        return fail('ERR_TOKEN_LIFETIME', `the token lives longer than ${config.maxTokenLifetimeSeconds} seconds`);
       }
-      return payload;
+      return { ok: true, value: payload };
     },
     close() {
       keys?.close();

@@ -78,8 +78,9 @@ export async function createJwtAuthenticator(identity: IdentityConfig, deps: Jwt
     if (!(verifier.config.algorithms as readonly string[]).includes(alg)) {
       return { ok: false, code: 'ERR_TOKEN_ALGORITHM', detail: 'the token algorithm is not allowed for this issuer' };
     }
-    const payload = await verifier.verify(token);
-    const jwt = toJwtPrincipal(verifier.config, payload, toTokenHash(tokenDigest(token)));
+    const verified = await verifier.verify(token);
+    if (!verified.ok) return verified;
+    const jwt = toJwtPrincipal(verifier.config, verified.value, toTokenHash(tokenDigest(token)));
     cache.set(token, jwt);
     return { ok: true, value: jwt };
   }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashApiKey } from '../../../../src/identity/api-key/api-key-format.js';
-import { type KeyRecord, type KeysFile, parseTimestamp, readKeysFile, writeKeysFile } from '../../../../src/identity/api-key/keys-file.js';
+import { type KeyRecord, type KeysFile, readKeysFile, writeKeysFile } from '../../../../src/identity/api-key/keys-file.js';
+import { parseTimestamp } from '../../../../src/identity/api-key/parse-timestamp.js';
 
 // Records the file-system calls writeKeysFile makes (passing every call through), to show the order.
 const fsCalls = vi.hoisted(() => [] as { call: string; path?: string; flags?: unknown; mode?: unknown }[]);
