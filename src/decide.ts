@@ -12,6 +12,7 @@ import { inspectPayload } from './payload/inspect-payload.js';
 import type { Caller, MtlsPrincipal } from './principal.js';
 import type { PeerVerifier } from './transport/verify-peer.js';
 import { upstreamHeaders } from './upstream-headers.js';
+import { cleanQuery } from './upstream-query.js';
 
 export interface DecideParts {
   readonly config: Config;
@@ -43,7 +44,10 @@ export function createDecide(parts: DecideParts): Decide {
   const { config, registry, peers, inputs } = parts;
   const maxDepth = config.payload.maxDepth;
   const findCredential = createFindCredential(parts.authenticators);
-  const credentialHeaders = ['authorization', ...parts.authenticators.flatMap((a) => a.headers)];
+  // Removed from every allowed call: credentials (callguard's own copy of them never goes upstream) and the
+  // configured headers (method overrides by default).
+  const credentialHeaders = ['authorization', ...parts.authenticators.flatMap((a) => a.headers), ...config.upstream.removeHeaders];
+  const queryNames = new Set(config.upstream.removeQueryParameters);
   const kinds = sourceKinds(config.identity);
   const policies = new Map<string, Policy>(config.functions.map((fn) => [fn.name, compilePolicy(fn, kinds)]));
 
@@ -108,7 +112,10 @@ export function createDecide(parts: DecideParts): Decide {
     if (!payload.ok) {
       return deny(payload.code, { functionName, caller, detail: payload.detail, violations: payload.violations, payload: payload.summary });
     }
-    return allow(decisionId, fn, caller, payload.summary, attempt, config.upstream.headerPrefix, credentialHeaders);
+    // 7. Nothing replayable upstream: a credential in the query string is removed, or refused if Envoy could not remove it.
+    const query = cleanQuery(attempt.path, queryNames);
+    if (!query.ok) return deny('ERR_QUERY_ENCODED_NAME', { functionName, caller, internal: `percent-encoded query parameter "${query.name}"` });
+    return allow(decisionId, fn, caller, payload.summary, attempt, config.upstream.headerPrefix, credentialHeaders, query.remove);
   }
 }
 
@@ -134,9 +141,18 @@ function denial(decisionId: string, code: ReasonCode, extra: DenyExtra = {}): De
   };
 }
 
-function allow(decisionId: string, fn: FunctionConfig, caller: Caller, payload: PayloadSummary, attempt: CallAttempt, prefix: string, credentialHeaders: readonly string[]): Allow {
+function allow(
+  decisionId: string,
+  fn: FunctionConfig,
+  caller: Caller,
+  payload: PayloadSummary,
+  attempt: CallAttempt,
+  prefix: string,
+  credentialHeaders: readonly string[],
+  removeQueryParameters: readonly string[],
+): Allow {
   const { setHeaders, removeHeaders } = upstreamHeaders(attempt.headers, caller, fn.name, decisionId, prefix, credentialHeaders);
-  return { allow: true, status: 200, decisionId, functionName: fn.name, caller, payload, setHeaders, removeHeaders };
+  return { allow: true, status: 200, decisionId, functionName: fn.name, caller, payload, setHeaders, removeHeaders, removeQueryParameters };
 }
 
 /**

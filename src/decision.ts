@@ -27,6 +27,8 @@ export interface Allow extends DecisionBase {
   readonly setHeaders: Readonly<Record<string, string>>;
   /** Caller headers to remove before the call goes upstream (credentials, spoofed identity). */
   readonly removeHeaders: readonly string[];
+  /** Query parameters to remove before the call goes upstream (a credential in the URL); usually none. */
+  readonly removeQueryParameters: readonly string[];
 }
 
 export interface Deny extends DecisionBase {

@@ -51,6 +51,7 @@ export type ReasonCode =
   | 'ERR_DECISION_LOG_UNAVAILABLE'
   | 'ERR_OVERLOADED'
   | 'ERR_REQUEST_MALFORMED'
+  | 'ERR_QUERY_ENCODED_NAME'
   | 'ERR_INTERNAL';
 
 export interface ReasonInfo {
@@ -103,6 +104,7 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_CALLER_UNTRUSTED: { status: 403, title: 'The authorization request did not come from the trusted proxy' },
   ERR_DECISION_LOG_UNAVAILABLE: { status: 503, title: 'Decisions cannot be recorded; calls are refused until they can' },
   ERR_OVERLOADED: { status: 503, title: 'callguard is at capacity; retry shortly' },
+  ERR_QUERY_ENCODED_NAME: { status: 400, title: 'A query parameter that must not reach the function is percent-encoded; send it plainly or not at all' },
   ERR_REQUEST_MALFORMED: { status: 400, title: 'The authorization request is malformed' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 });

@@ -65,6 +65,8 @@ interface Echo {
   readonly method: string;
   readonly identity: Record<string, string>;
   readonly authorizationHeaderPresent: boolean;
+  /** Method-override headers that reached the function (callguard removes them: none should). */
+  readonly methodOverrideHeaders: readonly string[];
   /** Set by Envoy from the real connection (a caller's value is overwritten). */
   readonly forwardedProto: string | undefined;
   /** Envoy sanitizes a caller's x-forwarded-client-cert: this stays false. */
@@ -112,6 +114,7 @@ const server = createServer(tls, (req, res) => {
       method: req.method ?? '',
       identity,
       authorizationHeaderPresent: req.headers.authorization !== undefined,
+      methodOverrideHeaders: ['x-http-method-override', 'x-http-method', 'x-method-override'].filter((name) => req.headers[name] !== undefined),
       forwardedProto: req.headers['x-forwarded-proto']?.toString(),
       clientCertHeaderPresent: req.headers['x-forwarded-client-cert'] !== undefined,
       bodyBytes: size,

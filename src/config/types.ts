@@ -15,7 +15,7 @@ export interface Config {
   readonly identity: IdentityConfig;
   readonly payload: { readonly maxDepth: number };
   readonly functions: readonly FunctionConfig[];
-  readonly upstream: { readonly headerPrefix: string };
+  readonly upstream: { readonly headerPrefix: string; readonly removeHeaders: readonly string[]; readonly removeQueryParameters: readonly string[] };
   readonly decisionLog: DecisionLogConfig;
 }
 

@@ -7,7 +7,8 @@ import type { Allow } from '../decision.js';
  * A test checks the bytes equal what the generated encoder makes of `toCheckResponse`.
  *
  *   CheckResponse { google.rpc.Status status = 1 (code 0: empty); OkHttpResponse ok_response = 3; }
- *   OkHttpResponse { repeated HeaderValueOption headers = 2; repeated string headers_to_remove = 5; }
+ *   OkHttpResponse { repeated HeaderValueOption headers = 2; repeated string headers_to_remove = 5;
+ *                    repeated string query_parameters_to_remove = 8; }
  *   HeaderValueOption { HeaderValue header = 1; HeaderAppendAction append_action = 3; }
  *   HeaderValue { string key = 1; string value = 2; }
  */
@@ -30,6 +31,8 @@ export function encodeAllow(decision: Allow): Uint8Array {
     ok += delimited(option);
   }
   for (const name of removes) ok += delimited(utf8Length(name)); // repeated strings keep empty elements
+  const queryRemoves = decision.removeQueryParameters;
+  for (const name of queryRemoves) ok += delimited(utf8Length(name));
   const out = Buffer.allocUnsafe(2 + delimited(ok));
   // Pass 2: bytes.
   out[0] = 0x0a; // status = 1, empty (code OK)
@@ -52,6 +55,7 @@ export function encodeAllow(decision: Allow): Uint8Array {
     out[at++] = 0x02;
   }
   for (const name of removes) at = text(out, at, 0x2a, name, utf8Length(name)); // headers_to_remove = 5
+  for (const name of queryRemoves) at = text(out, at, 0x42, name, utf8Length(name)); // query_parameters_to_remove = 8
   return out;
 }
 

@@ -24,6 +24,7 @@ export function toCheckResponse(decision: Decision, headerPrefix: string): Check
         value: {
           headers: Object.entries(decision.setHeaders).map(([key, value]) => header(key, value)),
           headersToRemove: [...decision.removeHeaders],
+          queryParametersToRemove: [...decision.removeQueryParameters],
         },
       },
     });

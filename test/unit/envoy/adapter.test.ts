@@ -58,6 +58,7 @@ describe('toCheckResponse', () => {
     caller: {},
     setHeaders: { 'x-callguard-subject': 'alice', 'x-callguard-decision-id': 'd-1' },
     removeHeaders: ['authorization', 'x-callguard-evil'],
+    removeQueryParameters: [],
   };
   it('allows with OK status, overwriting identity headers and removing the credential', () => {
     const response = toCheckResponse(allow, 'x-callguard-');

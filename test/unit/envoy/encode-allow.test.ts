@@ -5,7 +5,7 @@ import { encodeAllow } from '../../../src/envoy/encode-allow.js';
 import { toCheckResponse } from '../../../src/envoy/to-check-response.js';
 import { CheckResponseSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 
-const allow = (setHeaders: Record<string, string>, removeHeaders: string[]): Allow => ({
+const allow = (setHeaders: Record<string, string>, removeHeaders: string[], removeQueryParameters: string[] = []): Allow => ({
   allow: true,
   status: 200,
   decisionId: 'd',
@@ -13,6 +13,7 @@ const allow = (setHeaders: Record<string, string>, removeHeaders: string[]): All
   caller: {},
   setHeaders,
   removeHeaders,
+  removeQueryParameters,
 });
 
 describe('encodeAllow: byte-identical to the generated encoder', () => {
@@ -23,6 +24,7 @@ describe('encodeAllow: byte-identical to the generated encoder', () => {
     { name: 'value over 127 bytes (two-byte lengths)', decision: allow({ 'x-callguard-groups': 'g'.repeat(300) }, ['authorization']) },
     { name: 'value over 16 KiB (three-byte lengths)', decision: allow({ 'x-callguard-groups': 'g'.repeat(20000) }, ['x'.repeat(200)]) },
     { name: 'empty value', decision: allow({ 'x-callguard-groups': '' }, []) },
+    { name: 'query parameters to remove', decision: allow({ 'x-callguard-function': 'f' }, ['authorization'], ['access_token', 'api_key']) },
   ])('$name', ({ decision }) => {
     const generated = toBinary(CheckResponseSchema, toCheckResponse(decision, 'x-callguard-'));
     expect(Buffer.from(encodeAllow(decision)).equals(Buffer.from(generated))).toBe(true);

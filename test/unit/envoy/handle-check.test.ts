@@ -73,7 +73,7 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     expect(decided).toBe(0);
   });
 
-  const allowed = { allow: true, status: 200, decisionId: 'd-9', functionName: 'orders.get', principal: {}, setHeaders: {}, removeHeaders: [] } as never;
+  const allowed = { allow: true, status: 200, decisionId: 'd-9', functionName: 'orders.get', caller: {}, setHeaders: {}, removeHeaders: [], removeQueryParameters: [] } as never;
 
   it.each([
     { name: 'its line is lost (the write failed)', append: (_record: unknown, committed?: (ok: boolean) => void) => {
