@@ -17,6 +17,7 @@ import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
 import { type CompiledInput, createSchemaCompiler } from './payload/compile-input.js';
 import { createPeerVerifier } from './transport/verify-peer.js';
+import { createMemoryReplayStore } from './replay/memory-replay-store.js';
 
 export interface BuildOptions {
   /** Overrides `config.decisionLog.destination` (tests pass an in-memory stream, `check` a discarding one). */
@@ -74,13 +75,16 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     for (const authenticator of authenticators) authenticator.close();
   };
   const newDecisionId = randomUUID;
+  const replay = createMemoryReplayStore({ maxEntries: config.replay.maxEntries, ...(options.now ? { now: options.now } : {}) });
   const decide = createDecide({
     config,
     registry: createFunctionRegistry(config.functions),
     authenticators,
     peers: createPeerVerifier(config.identity.spiffe.trustDomains),
     inputs,
+    replay,
     newDecisionId,
+    ...(options.now ? { now: options.now } : {}),
   });
   let relpSink: LogSink | undefined;
   if (relp && options.decisionLog === undefined && options.decisionLogSink === undefined) {
@@ -116,6 +120,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     admission,
     async close() {
       closeAuthenticators();
+      replay.close();
       await log.close();
     },
   };

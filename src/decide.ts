@@ -13,6 +13,8 @@ import type { Caller, MtlsPrincipal } from './principal.js';
 import type { PeerVerifier } from './transport/verify-peer.js';
 import { upstreamHeaders } from './upstream-headers.js';
 import { cleanQuery } from './upstream-query.js';
+import type { ClaimResult, ReplayStore } from './replay/replay-store.js';
+import { replayKey } from './replay/replay-key.js';
 
 export interface DecideParts {
   readonly config: Config;
@@ -22,7 +24,11 @@ export interface DecideParts {
   readonly peers: PeerVerifier;
   /** Compiled input schemas by function name. */
   readonly inputs: ReadonlyMap<string, CompiledInput>;
+  /** Remembers single-use credentials (`functions[].singleUse`). */
+  readonly replay: ReplayStore;
   readonly newDecisionId: () => string;
+  /** Milliseconds since the epoch; defaults to `Date.now`. */
+  readonly now?: () => number;
 }
 
 /**
@@ -41,7 +47,9 @@ export const FUNCTION_EXTENSION = 'function';
  * Never throws for bad input; a denial is a value.
  */
 export function createDecide(parts: DecideParts): Decide {
-  const { config, registry, peers, inputs } = parts;
+  const { config, registry, peers, inputs, replay } = parts;
+  const now = parts.now ?? Date.now;
+  const skewMs = config.identity.clockSkewSeconds * 1000;
   const maxDepth = config.payload.maxDepth;
   const findCredential = createFindCredential(parts.authenticators);
   // Removed from every allowed call: credentials (callguard's own copy of them never goes upstream) and the
@@ -94,7 +102,7 @@ export function createDecide(parts: DecideParts): Decide {
   };
 
   /** Steps 4 (outcome of the credential) to 6, once the credential, if any, is verified. */
-  function conclude(attempt: CallAttempt, fn: FunctionConfig, policy: Policy, peer: MtlsPrincipal | undefined, verified: AuthResult | undefined, decisionId: string): Decision {
+  function conclude(attempt: CallAttempt, fn: FunctionConfig, policy: Policy, peer: MtlsPrincipal | undefined, verified: AuthResult | undefined, decisionId: string): Decision | Promise<Decision> {
     const functionName = fn.name;
     const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra);
     if (verified !== undefined && !verified.ok) return deny(verified.code, failureExtra(functionName, verified));
@@ -115,7 +123,17 @@ export function createDecide(parts: DecideParts): Decide {
     // 7. Nothing replayable upstream: a credential in the query string is removed, or refused if Envoy could not remove it.
     const query = cleanQuery(attempt.path, queryNames);
     if (!query.ok) return deny('ERR_QUERY_ENCODED_NAME', { functionName, caller, internal: `percent-encoded query parameter "${query.name}"` });
-    return allow(decisionId, fn, caller, payload.summary, attempt, config.upstream.headerPrefix, credentialHeaders, query.remove);
+    const allowed = (): Decision => allow(decisionId, fn, caller, payload.summary, attempt, config.upstream.headerPrefix, credentialHeaders, query.remove);
+
+    // 8. Single use, claimed last: a call denied for any other reason does not use the credential up.
+    if (!fn.singleUse || credential === undefined) return allowed();
+    const key = replayKey(credential);
+    if (key === undefined) return deny('ERR_CREDENTIAL_REUSABLE', { functionName, caller, internal: `a ${credential.kind} credential without a single-use id` });
+    // Remembered until the credential could no longer be accepted anyway: its expiry plus the clock skew.
+    const claimed = replay.claim(key, Math.max(1, credential.expiresAt * 1000 + skewMs - now()));
+    const judge = (result: ClaimResult): Decision =>
+      result === 'first' ? allowed() : deny(result === 'replayed' ? 'ERR_TOKEN_REPLAYED' : 'ERR_REPLAY_UNAVAILABLE', { functionName, caller });
+    return claimed instanceof Promise ? claimed.then(judge) : judge(claimed);
   }
 }
 

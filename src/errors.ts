@@ -26,6 +26,9 @@ export type ReasonCode =
   | 'ERR_CREDENTIAL_SCHEME'
   | 'ERR_CREDENTIAL_AMBIGUOUS'
   | 'ERR_CREDENTIAL_NOT_ACCEPTED'
+  | 'ERR_CREDENTIAL_REUSABLE'
+  | 'ERR_TOKEN_REPLAYED'
+  | 'ERR_REPLAY_UNAVAILABLE'
   | 'ERR_API_KEY_MALFORMED'
   | 'ERR_API_KEY_UNKNOWN'
   | 'ERR_API_KEY_EXPIRED'
@@ -83,6 +86,9 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_CREDENTIAL_SCHEME: { status: 401, title: 'The Authorization scheme is not one callguard accepts' },
   ERR_CREDENTIAL_AMBIGUOUS: { status: 401, title: 'More than one credential was presented' },
   ERR_CREDENTIAL_NOT_ACCEPTED: { status: 401, title: 'This function does not accept this kind of credential' },
+  ERR_CREDENTIAL_REUSABLE: { status: 401, title: 'This function accepts only single-use credentials (a token with a jti, or a SAML assertion)' },
+  ERR_TOKEN_REPLAYED: { status: 401, title: 'This single-use credential was already used' },
+  ERR_REPLAY_UNAVAILABLE: { status: 503, title: 'Single-use credentials cannot be checked right now; retry shortly' },
   ERR_API_KEY_MALFORMED: { status: 401, title: 'The API key is malformed' },
   ERR_API_KEY_UNKNOWN: { status: 401, title: 'The API key is not known' },
   ERR_API_KEY_EXPIRED: { status: 401, title: 'The API key has expired' },

@@ -94,6 +94,9 @@ export function checkSemantics(config: Config): ConfigProblem[] {
         });
       }
     });
+    if (fn.singleUse && !fn.allow.some((rule) => 'issuer' in rule && ['jwt', 'saml'].includes(sources.get(rule.issuer)?.kind ?? ''))) {
+      add(`${at}/singleUse`, 'no rule names a JWT issuer or a SAML identity provider: nothing this function accepts can be single-use');
+    }
     if (fn.requireMtls && config.identity.spiffe.trustDomains.length === 0) {
       add(`${at}/requireMtls`, 'requires identity.spiffe.trustDomains');
     }

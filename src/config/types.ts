@@ -17,6 +17,7 @@ export interface Config {
   readonly functions: readonly FunctionConfig[];
   readonly upstream: { readonly headerPrefix: string; readonly removeHeaders: readonly string[]; readonly removeQueryParameters: readonly string[] };
   readonly decisionLog: DecisionLogConfig;
+  readonly replay: { readonly maxEntries: number };
 }
 
 export interface DecisionLogConfig {
@@ -104,6 +105,7 @@ export interface FunctionConfig {
   readonly name: string;
   readonly match?: { readonly method: string; readonly path: string; readonly logParams: readonly string[] };
   readonly requireMtls: boolean;
+  readonly singleUse: boolean;
   readonly allow: readonly AllowRule[];
   readonly input?: InputConfig;
 }

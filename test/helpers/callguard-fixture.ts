@@ -36,7 +36,7 @@ export const CHARGE_SCHEMA = {
   properties: { amount: { type: 'integer', minimum: 1 } },
 };
 
-/** The config used by integration tests: one issuer (local JWKS server), SPIFFE peers, four functions. */
+/** The config used by integration tests: one issuer (local JWKS server), SPIFFE peers, five functions (one single-use). */
 export function fixtureConfigYaml(jwksUrl: string, issuer: string): string {
   return `
 server: { listen: "127.0.0.1:0" }
@@ -65,6 +65,11 @@ functions:
     input: { schema: charge.json }
   - name: reports.run
     allow: [{ issuer: corp, subjects: [svc-reports] }]
+  - name: orders.approve
+    match: { method: POST, path: "/orders/{id}/approve" }
+    singleUse: true
+    allow: [{ issuer: corp, groups: [orders-writers] }, { spiffeIds: [spiffe://example.org/ns/default/sa/billing] }]
+    input: { schema: charge.json }
 `;
 }
 

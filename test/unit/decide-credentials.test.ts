@@ -5,6 +5,7 @@ import { createDecide, type Decide } from '../../src/decide.js';
 import type { Decision } from '../../src/decision.js';
 import { createFunctionRegistry } from '../../src/functions/function-registry.js';
 import type { Authenticator } from '../../src/identity/authenticator.js';
+import { createMemoryReplayStore } from '../../src/replay/memory-replay-store.js';
 import { createPeerVerifier } from '../../src/transport/verify-peer.js';
 import { apiKeyPrincipal, jwtPrincipal } from '../helpers/principals.js';
 import { createTestCerts } from '../helpers/test-certs.js';
@@ -53,6 +54,7 @@ describe('decide: which credentials a function accepts, and 401 challenges by sc
       authenticators: [jwt, keys],
       peers: createPeerVerifier(config.identity.spiffe.trustDomains),
       inputs: new Map(),
+      replay: createMemoryReplayStore({ maxEntries: 1000 }),
       newDecisionId: () => 'd',
     });
   });
