@@ -8,7 +8,7 @@ import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
 describe('single-use credentials on the real gRPC server', () => {
   let issuer: TestIssuer;
   let fx: Fixture;
-  let t = Date.now();
+  const t = Date.now();
   let n = 0;
   beforeAll(async () => {
     issuer = await createTestIssuer();
