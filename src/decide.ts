@@ -5,6 +5,7 @@ import { REASONS, type ReasonCode } from './errors.js';
 import { compilePolicy, type Policy } from './functions/compile-policy.js';
 import type { FunctionRegistry } from './functions/function-registry.js';
 import type { AuthResult, Authenticator } from './identity/authenticator.js';
+import { checkTokenBinding } from './identity/binding/check-token-binding.js';
 import { createFindCredential } from './identity/find-credential.js';
 import { sourceKinds } from './identity/identity-sources.js';
 import type { CompiledInput } from './payload/compile-input.js';
@@ -109,6 +110,11 @@ export function createDecide(parts: DecideParts): Decide {
     const credential = verified?.value;
     if (credential === undefined && peer === undefined) {
       return deny('ERR_CREDENTIAL_MISSING', { functionName });
+    }
+    // A token bound to its holder (cnf, RFC 7800) is held to it; a function may require such tokens.
+    if (credential !== undefined) {
+      const unbound = checkTokenBinding(credential, attempt.transport.peer, fn.senderConstrained);
+      if (unbound !== undefined) return deny(unbound.code, failureExtra(functionName, unbound));
     }
     const caller: Caller = credential === undefined ? { peer: peer as MtlsPrincipal } : peer === undefined ? { credential } : { credential, peer };
 

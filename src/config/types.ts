@@ -106,6 +106,7 @@ export interface FunctionConfig {
   readonly match?: { readonly method: string; readonly path: string; readonly logParams: readonly string[] };
   readonly requireMtls: boolean;
   readonly singleUse: boolean;
+  readonly senderConstrained?: 'mtls' | 'dpop' | 'either';
   readonly allow: readonly AllowRule[];
   readonly input?: InputConfig;
 }

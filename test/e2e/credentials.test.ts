@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/identity/api-key/api-key-format.js';
@@ -98,6 +99,19 @@ describeWithEnvoy('e2e: API keys, claim rules and SAML assertions through Envoy'
     expect([fork.status, fork.json()['code']]).toEqual([403, 'ERR_NOT_PERMITTED']);
     const staging = await send(stack, { method: 'POST', path: '/orders', token: await mint({ repository: 'acme/shop', ref: 'refs/heads/main', job: { environment: 'staging' } }), body });
     expect([staging.status, staging.json()['code']]).toEqual([403, 'ERR_NOT_PERMITTED']);
+  });
+
+  it('a certificate-bound token (RFC 8705): allowed with its client certificate, refused without it or with another', async () => {
+    const der = new X509Certificate(readFileSync(path.join(stack.pkiDir, 'client.crt'))).raw;
+    const thumbprint = createHash('sha256').update(der).digest('base64url');
+    const token = await stack.issuer.mint({ subject: 'svc-bound', groups: ['orders-readers'], extra: { cnf: { 'x5t#S256': thumbprint } } });
+    const withCert = await send(stack, { path: '/orders/7', token, clientCert: true });
+    expect(withCert.status).toBe(200);
+    const stolen = await send(stack, { path: '/orders/7', token });
+    expect([stolen.status, stolen.json()['code']]).toEqual([401, 'ERR_TOKEN_BINDING']);
+    const otherBinding = await stack.issuer.mint({ subject: 'svc-bound', groups: ['orders-readers'], extra: { cnf: { 'x5t#S256': 'A'.repeat(43) } } });
+    const mismatch = await send(stack, { path: '/orders/7', token: otherBinding, clientCert: true });
+    expect([mismatch.status, mismatch.json()['code']]).toEqual([401, 'ERR_TOKEN_BINDING']);
   });
 
   it('a signed SAML assertion from the IdP in the metadata is allowed, with NameID as subject', async () => {
