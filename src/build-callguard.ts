@@ -56,9 +56,11 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   if (logProblem !== undefined) problems.push({ file: config.file, path: '/decisionLog/destination', message: logProblem });
   // A RELP destination is judged by reading its PEM files; whether the receiver answers, only serve finds out.
   if (options.decisionLog !== undefined && relp) problems.push(...relpProblemsOf(config));
+  const replay = createMemoryReplayStore({ maxEntries: config.replay.maxEntries, ...(options.now ? { now: options.now } : {}) });
   let authenticators: Authenticator[] | undefined;
   try {
     authenticators = await createAuthenticators(config, {
+      replay,
       ...(options.now ? { now: options.now } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -69,13 +71,13 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   }
   if (authenticators === undefined || problems.length > 0) {
     for (const authenticator of authenticators ?? []) authenticator.close();
+    replay.close();
     throw new ConfigError(problems);
   }
   const closeAuthenticators = (): void => {
     for (const authenticator of authenticators) authenticator.close();
   };
   const newDecisionId = randomUUID;
-  const replay = createMemoryReplayStore({ maxEntries: config.replay.maxEntries, ...(options.now ? { now: options.now } : {}) });
   const decide = createDecide({
     config,
     registry: createFunctionRegistry(config.functions),

@@ -55,9 +55,10 @@ export function createDecide(parts: DecideParts): Decide {
   const findCredential = createFindCredential(parts.authenticators);
   // Removed from every allowed call: credentials (callguard's own copy of them never goes upstream) and the
   // configured headers (method overrides by default).
-  const credentialHeaders = ['authorization', ...parts.authenticators.flatMap((a) => a.headers), ...config.upstream.removeHeaders];
+  const credentialHeaders = ['authorization', ...parts.authenticators.flatMap((a) => [...a.headers, ...(a.strip ?? [])]), ...config.upstream.removeHeaders];
   const queryNames = new Set(config.upstream.removeQueryParameters);
   const kinds = sourceKinds(config.identity);
+  const dpopAlgs = config.identity.dpop.algorithms.join(' ');
   const policies = new Map<string, Policy>(config.functions.map((fn) => [fn.name, compilePolicy(fn, kinds)]));
 
   return function decide(attempt) {
@@ -97,7 +98,7 @@ export function createDecide(parts: DecideParts): Decide {
     if (!policy.accepts(authenticator.kind) && !(peer !== undefined && policy.accepts('mtls'))) {
       return deny('ERR_CREDENTIAL_NOT_ACCEPTED', { functionName, internal: `no rule of "${functionName}" names a ${authenticator.kind} identity source` });
     }
-    const verified = authenticator.authenticate(presented.credential);
+    const verified = authenticator.authenticate(presented.credential, attempt);
     if (verified instanceof Promise) return verified.then((result) => conclude(attempt, fn, policy, peer, result, decisionId));
     return conclude(attempt, fn, policy, peer, verified, decisionId);
   };
@@ -106,7 +107,11 @@ export function createDecide(parts: DecideParts): Decide {
   function conclude(attempt: CallAttempt, fn: FunctionConfig, policy: Policy, peer: MtlsPrincipal | undefined, verified: AuthResult | undefined, decisionId: string): Decision | Promise<Decision> {
     const functionName = fn.name;
     const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra);
-    if (verified !== undefined && !verified.ok) return deny(verified.code, failureExtra(functionName, verified));
+    if (verified !== undefined && !verified.ok) {
+      // RFC 9449 §7.1: a refused DPoP proof is answered with the DPoP scheme and the algorithms it may use.
+      const dpop = verified.code === 'ERR_DPOP_PROOF' ? { wwwAuthenticate: `DPoP algs="${dpopAlgs}", error="invalid_dpop_proof"` } : {};
+      return deny(verified.code, { ...failureExtra(functionName, verified), ...dpop });
+    }
     const credential = verified?.value;
     if (credential === undefined && peer === undefined) {
       return deny('ERR_CREDENTIAL_MISSING', { functionName });

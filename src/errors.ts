@@ -29,6 +29,7 @@ export type ReasonCode =
   | 'ERR_CREDENTIAL_REUSABLE'
   | 'ERR_TOKEN_REPLAYED'
   | 'ERR_TOKEN_BINDING'
+  | 'ERR_DPOP_PROOF'
   | 'ERR_REPLAY_UNAVAILABLE'
   | 'ERR_API_KEY_MALFORMED'
   | 'ERR_API_KEY_UNKNOWN'
@@ -88,6 +89,7 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_CREDENTIAL_AMBIGUOUS: { status: 401, title: 'More than one credential was presented' },
   ERR_CREDENTIAL_NOT_ACCEPTED: { status: 401, title: 'This function does not accept this kind of credential' },
   ERR_CREDENTIAL_REUSABLE: { status: 401, title: 'This function accepts only single-use credentials (a token with a jti, or a SAML assertion)' },
+  ERR_DPOP_PROOF: { status: 401, title: 'The DPoP proof is missing or invalid' },
   ERR_TOKEN_BINDING: { status: 401, title: 'The token is not bound to this caller as required' },
   ERR_TOKEN_REPLAYED: { status: 401, title: 'This single-use credential was already used' },
   ERR_REPLAY_UNAVAILABLE: { status: 503, title: 'Single-use credentials cannot be checked right now; retry shortly' },

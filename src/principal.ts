@@ -24,6 +24,8 @@ export interface JwtPrincipal extends PrincipalBase {
   readonly tokenHash: string;
   /** `exp`, seconds since the epoch. */
   readonly expiresAt: number;
+  /** Presented with a proof of its key (`Authorization: DPoP` and a valid proof): its `cnf.jkt` holds. */
+  readonly proofOfPossession?: 'dpop';
 }
 
 export interface MtlsPrincipal extends PrincipalBase {

@@ -65,6 +65,8 @@ interface Echo {
   readonly method: string;
   readonly identity: Record<string, string>;
   readonly authorizationHeaderPresent: boolean;
+  /** A DPoP proof is a credential too: callguard removes it with the token. */
+  readonly dpopHeaderPresent: boolean;
   /** Method-override headers that reached the function (callguard removes them: none should). */
   readonly methodOverrideHeaders: readonly string[];
   /** Set by Envoy from the real connection (a caller's value is overwritten). */
@@ -114,6 +116,7 @@ const server = createServer(tls, (req, res) => {
       method: req.method ?? '',
       identity,
       authorizationHeaderPresent: req.headers.authorization !== undefined,
+      dpopHeaderPresent: req.headers.dpop !== undefined,
       methodOverrideHeaders: ['x-http-method-override', 'x-http-method', 'x-method-override'].filter((name) => req.headers[name] !== undefined),
       forwardedProto: req.headers['x-forwarded-proto']?.toString(),
       clientCertHeaderPresent: req.headers['x-forwarded-client-cert'] !== undefined,

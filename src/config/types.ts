@@ -55,6 +55,7 @@ export interface IdentityConfig {
   readonly spiffe: { readonly trustDomains: readonly string[] };
   readonly apiKeys?: ApiKeysConfig;
   readonly saml: readonly SamlIdpConfig[];
+  readonly dpop: { readonly algorithms: readonly string[]; readonly maxAgeSeconds: number };
 }
 
 export interface SamlIdpConfig {

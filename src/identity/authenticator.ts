@@ -1,3 +1,4 @@
+import type { CallAttempt } from '../call-attempt.js';
 import type { Result } from '../failure.js';
 import type { CredentialPrincipal } from '../principal.js';
 
@@ -14,12 +15,14 @@ export interface Authenticator {
   readonly scheme: string;
   /** Other request headers that carry this credential (lower-case), e.g. `x-api-key`. */
   readonly headers: readonly string[];
+  /** Headers that go with the credential and are removed upstream with it (a DPoP proof). */
+  readonly strip?: readonly string[];
   /**
    * Verifies the credential (the header value after the scheme, untrusted and unparsed). Never
    * throws or rejects: every failure is a coded {@link Result}. Synchronous when nothing had to
    * wait (a cached token, a key lookup), a promise otherwise.
    */
-  authenticate(credential: string): AuthResult | Promise<AuthResult>;
+  authenticate(credential: string, request?: CallAttempt): AuthResult | Promise<AuthResult>;
   /** Stops background work (key refreshes, file watches). */
   close(): void;
 }

@@ -5,6 +5,8 @@ import type { Authenticator } from './authenticator.js';
 import { createJwtAuthenticator } from './jwt/jwt-authenticator.js';
 import type { IdentityEvent } from './identity-event.js';
 import { createSamlAuthenticator } from './saml/saml-authenticator.js';
+import { createDpopAuthenticator } from './dpop/dpop-authenticator.js';
+import type { ReplayStore } from '../replay/replay-store.js';
 
 export interface AuthenticatorDeps {
   /** Milliseconds since the epoch; defaults to `Date.now`. */
@@ -12,6 +14,8 @@ export interface AuthenticatorDeps {
   readonly fetch?: typeof fetch;
   /** Background events worth a log line (key refreshes, reloads, expiring keys). */
   readonly onEvent?: (event: IdentityEvent) => void;
+  /** Where DPoP proof `jti`s are remembered (the single-use store). */
+  readonly replay: ReplayStore;
 }
 
 /**
@@ -19,9 +23,17 @@ export interface AuthenticatorDeps {
  * issuer configured is refused as untrusted), the others when configured. Loads every key, file and
  * metadata document; throws one ConfigError listing every problem of every kind.
  */
-export async function createAuthenticators(config: Config, deps: AuthenticatorDeps = {}): Promise<Authenticator[]> {
+export async function createAuthenticators(config: Config, deps: AuthenticatorDeps): Promise<Authenticator[]> {
   const common = { configFile: config.file, ...(deps.now ? { now: deps.now } : {}), ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) };
-  const builds: Promise<Authenticator | undefined>[] = [createJwtAuthenticator(config.identity, { ...common, ...(deps.fetch ? { fetch: deps.fetch } : {}) })];
+  const jwt = createJwtAuthenticator(config.identity, { ...common, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const dpopPolicy = { algorithms: config.identity.dpop.algorithms, maxAgeSeconds: config.identity.dpop.maxAgeSeconds, clockSkewSeconds: config.identity.clockSkewSeconds };
+  // DPoP is the JWT authenticator plus a proof: same issuers, same cache, another scheme.
+  // (A JWT failure is reported once, by the JWT build.)
+  const dpop = jwt.then(
+    (bearer) => createDpopAuthenticator({ jwt: bearer, replay: deps.replay, policy: dpopPolicy, now: deps.now ?? Date.now }),
+    () => undefined,
+  );
+  const builds: Promise<Authenticator | undefined>[] = [jwt, dpop];
   builds.push(createSamlAuthenticator(config.identity, { ...common, ...(deps.fetch ? { fetch: deps.fetch } : {}) }));
   const apiKeys = config.identity.apiKeys;
   if (apiKeys !== undefined) builds.push(settle(() => createApiKeyAuthenticator(apiKeys, { ...common, recentCapacity: config.identity.tokenCacheSize })));

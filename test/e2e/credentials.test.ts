@@ -1,4 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -112,6 +113,31 @@ describeWithEnvoy('e2e: API keys, claim rules and SAML assertions through Envoy'
     const otherBinding = await stack.issuer.mint({ subject: 'svc-bound', groups: ['orders-readers'], extra: { cnf: { 'x5t#S256': 'A'.repeat(43) } } });
     const mismatch = await send(stack, { path: '/orders/7', token: otherBinding, clientCert: true });
     expect([mismatch.status, mismatch.json()['code']]).toEqual([401, 'ERR_TOKEN_BINDING']);
+  });
+
+  it('DPoP (RFC 9449): a bound token with a fresh proof for this request is allowed once; the proof never goes upstream', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const jkt = await calculateJwkThumbprint(jwk, 'sha256');
+    const token = await stack.issuer.mint({ subject: 'svc-dpop', groups: ['orders-readers'], extra: { cnf: { jkt } } });
+    const proof = (path: string, jti: string) =>
+      new SignJWT({ jti, htm: 'GET', htu: `https://127.0.0.1:${stack.envoyPort}${path}`, iat: Math.floor(Date.now() / 1000), ath: createHash('sha256').update(token).digest('base64url') })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .sign(privateKey);
+    const first = await proof('/orders/7', 'dpop-1');
+    const ok = await send(stack, { path: '/orders/7?page=1', headers: { authorization: `DPoP ${token}`, dpop: first } });
+    expect(ok.status).toBe(200);
+    const seen = ok.json<{ identity: Record<string, string>; authorizationHeaderPresent: boolean; dpopHeaderPresent: boolean }>();
+    expect([seen.identity['x-callguard-subject'], seen.authorizationHeaderPresent, seen.dpopHeaderPresent]).toEqual(['svc-dpop', false, false]);
+    // The same proof again (a captured request replayed): refused, with the DPoP challenge.
+    const replayed = await send(stack, { path: '/orders/7', headers: { authorization: `DPoP ${token}`, dpop: first } });
+    expect([replayed.status, replayed.json()['code']]).toEqual([401, 'ERR_DPOP_PROOF']);
+    expect(replayed.headers['www-authenticate']).toMatch(/^DPoP algs="ES256 /);
+    // A proof made for another URL, and the token used as a Bearer token: refused.
+    const elsewhere = await send(stack, { path: '/orders/7', headers: { authorization: `DPoP ${token}`, dpop: await proof('/orders/8', 'dpop-2') } });
+    expect([elsewhere.status, elsewhere.json()['code']]).toEqual([401, 'ERR_DPOP_PROOF']);
+    const bearer = await send(stack, { path: '/orders/7', token });
+    expect([bearer.status, bearer.json()['code']]).toEqual([401, 'ERR_TOKEN_BINDING']);
   });
 
   it('a signed SAML assertion from the IdP in the metadata is allowed, with NameID as subject', async () => {

@@ -22,6 +22,8 @@ export function checkTokenBinding(credential: CredentialPrincipal, peer: PeerCer
   if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return fail('ERR_TOKEN_BINDING', 'the token\'s "cnf" claim is not an object');
   const confirmation = cnf as Record<string, unknown>;
   if (Object.hasOwn(confirmation, 'jkt')) {
+    // The DPoP authenticator checked the proof against cnf.jkt; anything else is a Bearer use of a DPoP token.
+    if (credential.proofOfPossession === 'dpop') return required === 'mtls' ? UNBOUND : undefined;
     return fail('ERR_TOKEN_BINDING', 'a DPoP-bound token needs a DPoP proof (RFC 9449 §7.1)', 'cnf.jkt on a Bearer token');
   }
   const expected = Object.hasOwn(confirmation, 'x5t#S256') ? confirmation['x5t#S256'] : undefined;
