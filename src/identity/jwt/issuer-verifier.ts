@@ -58,7 +58,7 @@ const isProblem = (value: unknown): value is ConfigProblem => typeof value === '
  */
 export async function createIssuerVerifier(config: IssuerConfig, index: number, ctx: IssuerContext): Promise<IssuerVerifier | ConfigProblem[]> {
   const [secret, keySet] = await Promise.all([
-    config.hmacSecretFile === undefined ? undefined : readHmacSecret(config.hmacSecretFile, `${issuerPath(index)}/hmacSecretFile`),
+    config.hmacSecretFile === undefined ? undefined : readHmacSecret(config.hmacSecretFile, `${issuerPath(index)}/hmacSecretFile`, config.algorithms),
     createKeySet(config, index, ctx),
   ]);
   const problems = [secret, keySet].filter(isProblem);

@@ -3,7 +3,7 @@ import { errors } from 'jose';
 import type { FetchConfig } from '../../config/types.js';
 import { CallguardError } from '../../errors.js';
 import { describeFetchError, type FetchJson } from '../fetch-json.js';
-import { toLocalKeyLookup, type KeySet, type LocalKeyLookup } from './key-set.js';
+import { describeRefusedKeys, toCheckedKeySet, type KeySet, type LocalKeyLookup } from './key-set.js';
 
 /** What a key set reports: failures as `warn`, successful refreshes as `info`. */
 
@@ -35,7 +35,9 @@ const unavailable = () => new CallguardError('ERR_KEYS_UNAVAILABLE', "the issuer
  * - older than `refreshSeconds`: refreshed in the background, the current keys keep serving;
  * - unknown `kid`: one refetch per `unknownKidCooldownSeconds`, concurrent callers share it;
  * - fetches failing: keys serve until `maxStaleSeconds` after the last success, then ERR_KEYS_UNAVAILABLE;
- * - any fetch is aborted after `timeoutMs`; failed attempts are retried at most once per cooldown.
+ * - any fetch is aborted after `timeoutMs`; failed attempts are retried at most once per cooldown;
+ * - every fetched set goes through `checkJwk`: a refused key is dropped with a `warn` event, the rest
+ *   replace the current keys (a set with no usable key leaves none: the IdP withdrew the old ones).
  */
 export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   const { now, fetch: limits } = options;
@@ -58,9 +60,13 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
     closing.signal.addEventListener('abort', onClose, { once: true });
     try {
       const url = await options.resolveUrl(signal);
-      const lookup = toLocalKeyLookup(await options.fetchJson(url, signal));
+      const { lookup, refused } = toCheckedKeySet(await options.fetchJson(url, signal));
+      // Every refresh is checked like the first: a weak key added later is dropped, the rest serve.
       current = { lookup, fetchedAt: now() };
       options.onEvent({ level: 'info', msg: 'signing keys fetched', issuer: options.issuer });
+      if (refused.length > 0) {
+        options.onEvent({ level: 'warn', msg: `signing keys dropped: ${describeRefusedKeys(refused)}`, issuer: options.issuer });
+      }
     } catch (error) {
       if (closing.signal.aborted) return;
       const msg = `fetching signing keys failed: ${describeFetchError(error)}`;
