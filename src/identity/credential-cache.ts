@@ -1,25 +1,14 @@
-import { createHash } from 'node:crypto';
-
 /**
  * Verified principals keyed by the credential itself (a JWT, a SAML assertion): a bounded cache that
  * never serves one at or past its `expiresAt`. Keyed by the raw credential rather than a digest:
  * hashing every call cost more than anything else on the cached path, and the credential is in this
- * process's memory for the request anyway.
+ * process's memory for the request anyway. Another valid encoding of a token's signature (a high-S
+ * ECDSA `s`) is another key: it misses, is verified, and its principal has the same `tokenHash`.
  */
 export interface CredentialCache<P extends { readonly expiresAt: number }> {
   get(key: string): P | undefined;
   set(key: string, identity: P): void;
   readonly size: number;
-}
-
-/** sha256 of the token, base64url: computed once per verification, for `tokenHash`. */
-export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
-
-/** `JwtPrincipal.tokenHash`: base64url of the first 16 bytes of sha256(token), from {@link tokenDigest}. */
-export function toTokenHash(digest: string): string {
-  return Buffer.from(digest, 'base64url').subarray(0, 16).toString('base64url');
 }
 
 /** How long a verification is reused: a key removed from the issuer's JWKS stops working within this. */

@@ -88,7 +88,7 @@ const KEY_SET_REFUSED_BY_DESIGN: Readonly<Record<string, Listed>> = {
  * `invalid` vectors that may still verify through the signature path because the rule that refuses
  * them belongs to token-shape.ts (canonical base64url, issue 10 item 1), being fixed separately.
  */
-const EXPECTED_TO_BE_FIXED_BY_CANONICAL_TOKENS: ReadonlySet<string> = new Set(['signature tc375']);
+const EXPECTED_TO_BE_FIXED_BY_CANONICAL_TOKENS: ReadonlySet<string> = new Set([]);
 
 /**
  * `invalid` vectors whose token is byte for byte a `valid` vector's with the same keys (tc367

@@ -30,7 +30,7 @@ describe('upstream hygiene on allow', () => {
       'x-callguard-groups': 'orders-writers,x%2Cy',
       'x-callguard-credential': 'jwt',
     });
-    expect([...s.remove].sort()).toEqual(['authorization', 'x-callguard-roles', 'x-callguard-spiffe-id']);
+    expect([...s.remove].sort()).toEqual(['authorization', 'dpop', 'x-callguard-roles', 'x-callguard-spiffe-id', 'x-http-method', 'x-http-method-override', 'x-method-override']);
     expect(lastLine().decisionId).toBe(s.headers['x-callguard-decision-id']);
   });
 });

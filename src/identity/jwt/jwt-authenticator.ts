@@ -9,8 +9,9 @@ import { createIssuerVerifier, type IssuerVerifier } from './issuer-verifier.js'
 import type { IdentityEvent } from '../identity-event.js';
 import { toJwtPrincipal } from './to-jwt-principal.js';
 import { toReason } from './to-reason.js';
-import { createCredentialCache, toTokenHash, tokenDigest } from '../credential-cache.js';
+import { createCredentialCache } from '../credential-cache.js';
 import { inspectToken } from './token-shape.js';
+import { toTokenHash } from './token-hash.js';
 
 
 export type BearerResult = Result<JwtPrincipal>;
@@ -72,7 +73,7 @@ export async function createJwtAuthenticator(identity: IdentityConfig, deps: Jwt
   async function verifyUncached(token: string): Promise<BearerResult> {
     const inspected = inspectToken(token, identity.maxTokenBytes);
     if (!inspected.ok) return inspected;
-    const { alg, iss } = inspected.shape;
+    const { alg, iss, signingInput } = inspected.shape;
     const verifier = byIssuer.get(iss);
     if (verifier === undefined) return { ok: false, code: 'ERR_TOKEN_ISSUER', detail: 'the token issuer is not trusted' };
     if (!(verifier.config.algorithms as readonly string[]).includes(alg)) {
@@ -80,7 +81,9 @@ export async function createJwtAuthenticator(identity: IdentityConfig, deps: Jwt
     }
     const verified = await verifier.verify(token);
     if (!verified.ok) return verified;
-    const jwt = toJwtPrincipal(verifier.config, verified.value, toTokenHash(tokenDigest(token)));
+    // Over the signing input, not the token: every valid spelling of the signature has one hash. The
+    // cache stays keyed by the raw token, so another spelling misses it and is verified on its own.
+    const jwt = toJwtPrincipal(verifier.config, verified.value, toTokenHash(signingInput));
     cache.set(token, jwt);
     return { ok: true, value: jwt };
   }

@@ -105,11 +105,12 @@ describe('token cache', () => {
     expect(jose).toHaveBeenCalledTimes(4);
   });
 
-  it('reports tokenHash as base64url of the first 16 bytes of sha256(token)', async () => {
+  it('reports tokenHash as base64url of the first 16 bytes of sha256(signing input), verified or cached', async () => {
     const verifier = await createJwtAuthenticator(testIdentityConfig([testIssuerConfig(idp)]), { now });
     verifiers.push(verifier);
     const token = await idp.mint();
-    const expected = createHash('sha256').update(token).digest().subarray(0, 16).toString('base64url');
+    const signingInput = token.slice(0, token.lastIndexOf('.'));
+    const expected = createHash('sha256').update(signingInput).digest().subarray(0, 16).toString('base64url');
     for (const result of [await verifier.authenticate(token), await verifier.authenticate(token)]) {
       expect(result.ok ? result.value.tokenHash : result.code).toBe(expected);
     }
