@@ -17,7 +17,7 @@ import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
 import { type CompiledInput, createSchemaCompiler } from './payload/compile-input.js';
 import { createPeerVerifier } from './transport/verify-peer.js';
-import { createMemoryReplayStore } from './replay/memory-replay-store.js';
+import { createReplayStore } from './replay/create-replay-store.js';
 
 export interface BuildOptions {
   /** Overrides `config.decisionLog.destination` (tests pass an in-memory stream, `check` a discarding one). */
@@ -56,7 +56,9 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   if (logProblem !== undefined) problems.push({ file: config.file, path: '/decisionLog/destination', message: logProblem });
   // A RELP destination is judged by reading its PEM files; whether the receiver answers, only serve finds out.
   if (options.decisionLog !== undefined && relp) problems.push(...relpProblemsOf(config));
-  const replay = createMemoryReplayStore({ maxEntries: config.replay.maxEntries, ...(options.now ? { now: options.now } : {}) });
+  const replay = await createReplayStore(config.replay, { configFile: config.file, ...(options.now ? { now: options.now } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }).catch((err: unknown) => {
+    throw err instanceof ConfigError ? new ConfigError([...problems, ...err.problems]) : err;
+  });
   let authenticators: Authenticator[] | undefined;
   try {
     authenticators = await createAuthenticators(config, {
@@ -95,6 +97,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
       relpSink = await openRelpDestination(config.decisionLog, config.file);
     } catch (err) {
       closeAuthenticators();
+      replay.close();
       throw err;
     }
   }
@@ -105,6 +108,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     // E.g. the checkpoint key cannot be loaded: nothing opened may keep the process alive while it refuses to start.
     relpSink?.close();
     closeAuthenticators();
+    replay.close();
     throw err;
   }
   const admission = createAdmission({

@@ -4,6 +4,7 @@ import { checkIssuers, issuerPath } from './check-issuers.js';
 import { checkRelp } from './check-relp.js';
 import { identitySources } from '../identity/identity-sources.js';
 import { claimNameProblem } from '../identity/read-claim.js';
+import { parseRedisUrl } from '../replay/redis-url.js';
 import type { Config } from './types.js';
 
 /** Cross-field rules JSON Schema cannot express. Returns every problem found. */
@@ -101,6 +102,13 @@ export function checkSemantics(config: Config): ConfigProblem[] {
       add(`${at}/requireMtls`, 'requires identity.spiffe.trustDomains');
     }
   });
+
+  const redis = config.replay.redis;
+  if (redis !== undefined) {
+    const parsed = parseRedisUrl(redis.url);
+    if (!parsed.ok) add('/replay/redis/url', parsed.problem);
+    else if (redis.caFile !== undefined && !parsed.endpoint.tls) add('/replay/redis/caFile', 'is only used with a rediss:// url');
+  }
   return problems;
 }
 

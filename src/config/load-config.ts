@@ -7,7 +7,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import configSchema from './schema.json' with { type: 'json' };
 import { checkSemantics } from './check-semantics.js';
 import { isRelpDestination } from '../decision-log/relp-destination.js';
-import type { Config, RelpConfig } from './types.js';
+import type { Config, RedisReplayConfig, RelpConfig } from './types.js';
 
 const validateShape = new Ajv2020({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
 
@@ -90,6 +90,15 @@ function resolvePaths(config: Config, file: string): Config {
           : abs(config.decisionLog.destination),
       relp: resolveRelpFiles(config.decisionLog.relp, abs),
     },
+    replay: config.replay.redis ? { ...config.replay, redis: resolveRedisFiles(config.replay.redis, abs) } : config.replay,
+  };
+}
+
+function resolveRedisFiles(redis: RedisReplayConfig, abs: (p: string) => string): RedisReplayConfig {
+  return {
+    ...redis,
+    ...(redis.passwordFile !== undefined ? { passwordFile: abs(redis.passwordFile) } : {}),
+    ...(redis.caFile !== undefined ? { caFile: abs(redis.caFile) } : {}),
   };
 }
 

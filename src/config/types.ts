@@ -17,7 +17,24 @@ export interface Config {
   readonly functions: readonly FunctionConfig[];
   readonly upstream: { readonly headerPrefix: string; readonly removeHeaders: readonly string[]; readonly removeQueryParameters: readonly string[] };
   readonly decisionLog: DecisionLogConfig;
-  readonly replay: { readonly maxEntries: number };
+  readonly replay: ReplayConfig;
+}
+
+export interface ReplayConfig {
+  readonly maxEntries: number;
+  /** Absent: the in-memory store. */
+  readonly redis?: RedisReplayConfig;
+}
+
+export interface RedisReplayConfig {
+  /** `redis://` or `rediss://`, never with a password in it. */
+  readonly url: string;
+  /** Absolute after loading. */
+  readonly passwordFile?: string;
+  /** Absolute after loading. */
+  readonly caFile?: string;
+  readonly timeoutMs: number;
+  readonly keyPrefix: string;
 }
 
 export interface DecisionLogConfig {

@@ -1,0 +1,174 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { describe, it } from 'vitest';
+
+/**
+ * A real redis-server (Debian's package) on a port the OS chose, nothing persisted (`--save ''`,
+ * `--appendonly no`), listening on 127.0.0.1 only; its working directory is a temp directory.
+ */
+export interface RedisServer {
+  readonly port: number;
+  /** `redis://127.0.0.1:PORT/0` */
+  readonly url: string;
+  /** With `tls`: the TLS port (`rediss://127.0.0.1:TLSPORT/0`). */
+  readonly tlsPort?: number;
+  /** One command on a connection of its own (not the client under test); resolves with the reply. */
+  command(...args: (string | number)[]): Promise<unknown>;
+  /** SIGSTOP; resolves once every thread of redis-server is stopped (/proc/PID/task/N/stat state T). */
+  pause(): Promise<void>;
+  /** SIGCONT. */
+  resume(): void;
+  /** SIGKILL; resolves once it exited. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port(s); resolves once it answers PING. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** `requirepass`: clients must AUTH. */
+  readonly password?: string;
+  /** Also listen with TLS on a second port (no client certificate asked for). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
+}
+
+/** Why redis-server cannot run here, or undefined when it can. */
+export function redisServerMissing(): string | undefined {
+  const run = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (run.error !== undefined) return `redis-server not found (${(run.error as NodeJS.ErrnoException).code})`;
+  if (run.status !== 0) return `redis-server --version failed: ${run.stderr.trim()}`;
+  return undefined;
+}
+
+/** `describe` for suites that need redis-server: skipped on a workstation without it, FAILS in CI (`CI` set). */
+export function describeWithRedis(name: string, body: () => void): void {
+  const missing = redisServerMissing();
+  if (missing === undefined) describe(name, body);
+  else if (process.env['CI']) {
+    describe(name, () => {
+      it('has redis-server installed (apt-get install redis-server)', () => {
+        throw new Error(`${missing}; the Redis suites must not be skipped in CI`);
+      });
+    });
+  } else describe.skip(`${name} (${missing})`, body);
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'callguard-redis-'));
+  const port = await freePort();
+  const tlsPort = options.tls === undefined ? undefined : await freePort();
+  const args = ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--dir', dir];
+  if (options.password !== undefined) args.push('--requirepass', options.password);
+  if (options.tls !== undefined && tlsPort !== undefined) {
+    const { certFile, keyFile, caFile } = options.tls;
+    args.push('--tls-port', String(tlsPort), '--tls-cert-file', certFile, '--tls-key-file', keyFile, '--tls-ca-cert-file', caFile, '--tls-auth-clients', 'no');
+  }
+  let child: ChildProcess | undefined;
+  const launch = async (): Promise<void> => {
+    const proc = spawn('redis-server', args, { stdio: 'ignore' });
+    child = proc;
+    await untilAnswering(port, proc);
+  };
+  /** Sends `signal` and waits for the exit; SIGCONT after it, so a stopped server acts on a SIGTERM. */
+  const end = async (signal: 'SIGKILL' | 'SIGTERM'): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exit = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill(signal);
+    proc.kill('SIGCONT');
+    await exit;
+  };
+  await launch();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}/0`,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
+    async command(...command) {
+      const admin = new Redis({
+        host: '127.0.0.1',
+        port,
+        ...(options.password !== undefined ? { password: options.password } : {}),
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+      });
+      admin.on('error', () => {});
+      try {
+        await admin.connect();
+        return await admin.call(String(command[0]), ...command.slice(1));
+      } finally {
+        admin.disconnect();
+      }
+    },
+    async pause() {
+      const proc = child;
+      if (proc?.pid === undefined) throw new Error('redis-server is not running');
+      proc.kill('SIGSTOP');
+      await untilStopped(proc.pid);
+    },
+    resume: () => child?.kill('SIGCONT'),
+    kill: () => end('SIGKILL'),
+    restart: launch,
+    async stop() {
+      await end('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP port that was free a moment ago (the OS chose it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Whether a PING on `port` gets an answer (`+PONG`, or `-NOAUTH` from a server that wants a password first). */
+function pings(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write('*1\r\n$4\r\nPING\r\n'));
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.once('data', (reply) => {
+      socket.destroy();
+      resolve(/^(\+PONG|-NOAUTH)/.test(reply.toString('latin1')));
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+  });
+}
+
+/** Resolves once redis-server answers PING on `port`; rejects if `proc` exits first or after 10 s. */
+async function untilAnswering(port: number, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`redis-server exited (${proc.exitCode ?? proc.signalCode}) before answering`);
+    if (await pings(port)) return;
+    if (Date.now() > deadline) throw new Error(`redis-server does not answer PING on ${port} after 10 s`);
+    // Not a sleep for a fixed time: the next probe of the readiness signal, 20 ms on.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Resolves once every thread of `pid` is in the stopped state (a signal is delivered asynchronously). */
+async function untilStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  const stopped = (): boolean =>
+    readdirSync(`/proc/${pid}/task`).every((task) => {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+    });
+  while (!stopped()) {
+    if (Date.now() > deadline) throw new Error(`redis-server ${pid} did not stop within 5 s`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
