@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { conformanceDir } from '../../../helpers/conformance.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { jwtVerify } from 'jose';
@@ -57,7 +59,8 @@ describe('isCanonicalBase64url agrees with decode, re-encode, compare', () => {
 
 // Wycheproof json_web_signature: payloads "AB" (0x00 with unused bits set); tc375's MAC is over that spelling.
 describe('Wycheproof json_web_signature', () => {
-  const file = new URL('../../../../../shared/conformance/wycheproof/testvectors_v1/json_web_signature_test.json', import.meta.url);
+  // Same lookup as the conformance suite (CONFORMANCE_DIR, ../shared beside the repo, /work/shared): a fresh clone elsewhere finds it too.
+  const file = join(conformanceDir() ?? '/nonexistent', 'wycheproof/testvectors_v1/json_web_signature_test.json');
   const vectors = (JSON.parse(readFileSync(file, 'utf8')) as { testGroups: { tests: { tcId: number; jws: unknown; result: string }[] }[] }).testGroups.flatMap(
     (g) => g.tests,
   );
