@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
+import { freePort, untilStopped } from './local-process.js';
 
 /**
  * A real redis-server (Debian's package) on a port the OS chose, nothing persisted (`--save ''`,
@@ -109,7 +110,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       const proc = child;
       if (proc?.pid === undefined) throw new Error('redis-server is not running');
       proc.kill('SIGSTOP');
-      await untilStopped(proc.pid);
+      await untilStopped(proc.pid, 'redis-server');
     },
     resume: () => child?.kill('SIGCONT'),
     kill: () => end('SIGKILL'),
@@ -119,18 +120,6 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A TCP port that was free a moment ago (the OS chose it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Whether a PING on `port` gets an answer (`+PONG`, or `-NOAUTH` from a server that wants a password first). */
@@ -156,19 +145,5 @@ async function untilAnswering(port: number, proc: ChildProcess): Promise<void> {
     if (Date.now() > deadline) throw new Error(`redis-server does not answer PING on ${port} after 10 s`);
     // Not a sleep for a fixed time: the next probe of the readiness signal, 20 ms on.
     await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** Resolves once every thread of `pid` is in the stopped state (a signal is delivered asynchronously). */
-async function untilStopped(pid: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  const stopped = (): boolean =>
-    readdirSync(`/proc/${pid}/task`).every((task) => {
-      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-      return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-    });
-  while (!stopped()) {
-    if (Date.now() > deadline) throw new Error(`redis-server ${pid} did not stop within 5 s`);
-    await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
+import { freePort, untilStopped } from './local-process.js';
 
 /**
  * A real rsyslog receiving RELP over TLS (imrelp), writing each message's MSG part alone, one a line,
@@ -110,7 +111,7 @@ export async function startRsyslog(tls: RsyslogTls): Promise<Rsyslog> {
       const proc = child;
       if (proc?.pid === undefined) throw new Error('rsyslogd is not running');
       proc.kill('SIGSTOP');
-      await untilStopped(proc.pid);
+      await untilStopped(proc.pid, 'rsyslogd');
     },
     resume: () => child?.kill('SIGCONT'),
     kill: () => end('SIGKILL'),
@@ -120,18 +121,6 @@ export async function startRsyslog(tls: RsyslogTls): Promise<Rsyslog> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A TCP port that was free a moment ago (the OS chose it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Resolves once `port` accepts a TCP connection; rejects if `proc` exits first or after 10 s. */
@@ -150,20 +139,6 @@ async function untilListening(port: number, proc: ChildProcess): Promise<void> {
     if (Date.now() > deadline) throw new Error(`rsyslogd is not listening on ${port} after 10 s`);
     // Not a sleep for a fixed time: the next probe of the readiness signal, 20 ms on.
     await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** Resolves once every thread of `pid` is in the stopped state (a signal is delivered asynchronously). */
-async function untilStopped(pid: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  const stopped = (): boolean =>
-    readdirSync(`/proc/${pid}/task`).every((task) => {
-      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-      return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-    });
-  while (!stopped()) {
-    if (Date.now() > deadline) throw new Error(`rsyslogd ${pid} did not stop within 5 s`);
-    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
