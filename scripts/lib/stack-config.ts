@@ -62,6 +62,19 @@ export function renderEnvoyConfig(layout: StackLayout): string {
 type Json = Record<string, unknown>;
 
 /**
+ * The rendered Envoy config with the `callguard` cluster's endpoints set to one per port on 127.0.0.1
+ * (several replicas; Envoy balances Checks round robin). Comments are lost: the result is for tests.
+ */
+export function withCallguardEndpoints(envoyYaml: string, ports: readonly number[]): string {
+  const config = parse(envoyYaml) as { static_resources?: { clusters?: Json[] } };
+  const cluster = config.static_resources?.clusters?.find((c) => c['name'] === 'callguard');
+  const endpoints = (cluster?.['load_assignment'] as { endpoints?: Json[] } | undefined)?.endpoints;
+  if (endpoints?.length !== 1) throw new Error("the Envoy config has no `callguard` cluster with one locality to fill");
+  (endpoints[0] as Json)['lb_endpoints'] = ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }));
+  return stringify(config);
+}
+
+/**
  * callguard's stack configuration, derived from examples/callguard.yaml so the two never drift: same
  * issuers and functions; adds TLS with Envoy as the only client (mTLS, Envoy's SAN pinned), the dev JWKS,
  * and the log file.

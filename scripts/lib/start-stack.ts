@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DevIssuer, ensureDevIssuer } from './dev-issuer.js';
 import type { StackProcess } from './process.js';
-import { localLayout, REPO_ROOT, renderCallguardConfig, renderEnvoyConfig } from './stack-config.js';
+import { localLayout, REPO_ROOT, renderCallguardConfig, renderEnvoyConfig, withCallguardEndpoints } from './stack-config.js';
 import { type EnvoyReady, type FunctionProcess, startCallguard, startEnvoy, startFunction } from './stack-processes.js';
 
 /** A running local stack: Envoy + callguard (TLS, mTLS from Envoy) + the example function, on loopback. */
@@ -12,10 +12,15 @@ export interface RunningStack {
   readonly issuer: DevIssuer;
   readonly envoyPort: number;
   readonly envoy: StackProcess<EnvoyReady>;
+  /** The first replica (the only one unless `callguardReplicas` was more than 1). */
   readonly callguard: StackProcess<number>;
+  /** Every replica, each an endpoint of Envoy's `callguard` cluster (round robin). */
+  readonly callguards: readonly StackProcess<number>[];
   readonly fn: FunctionProcess;
   readonly envoyConfig: string;
   readonly callguardConfig: string;
+  /** Replica i's decision log: `decisionLog` for the first, `decisionLog.i` for the others. */
+  readonly decisionLogs: readonly string[];
   /** Stop every process (Envoy first). Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -31,6 +36,8 @@ export interface StackOptions {
   /** `function-wrong` presents a CA-signed certificate whose SAN is not `function`. */
   readonly functionCert?: 'function' | 'function-wrong';
   readonly echo?: { callguard?: boolean; fn?: boolean; envoy?: boolean | ((line: string) => boolean) };
+  /** callguard processes behind Envoy (default 1); each has its own config file and decision log. */
+  readonly callguardReplicas?: number;
   /** Changes the callguard config rendered from examples/callguard.yaml (tests add identity sources and rules). */
   readonly customizeCallguard?: (config: Record<string, unknown>) => void;
 }
@@ -53,27 +60,35 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     for (const p of started.splice(0).reverse()) await p.stop();
   };
   try {
-    const callguardConfig = path.join(options.configDir, 'callguard.yaml');
-    const firstLayout = localLayout({ pkiDir: options.pkiDir, decisionLog: options.decisionLog, ports: options.ports });
-    await writeFile(callguardConfig, renderCallguardConfig(firstLayout, options.customizeCallguard));
-    const [fnStart, callguardStart] = await Promise.allSettled([
+    const replicas = options.callguardReplicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`callguardReplicas must be a positive integer, not ${replicas}`);
+    if (replicas > 1 && options.ports.callguard !== 0) throw new Error('several callguard replicas need ports.callguard 0 (each gets its own port)');
+    const decisionLogs = Array.from({ length: replicas }, (_, i) => (i === 0 ? options.decisionLog : `${options.decisionLog}.${i}`));
+    const callguardConfigs = decisionLogs.map((_, i) => path.join(options.configDir, i === 0 ? 'callguard.yaml' : `callguard-${i}.yaml`));
+    for (const [i, file] of callguardConfigs.entries()) {
+      const layout = localLayout({ pkiDir: options.pkiDir, decisionLog: decisionLogs[i] as string, ports: options.ports });
+      await writeFile(file, renderCallguardConfig(layout, options.customizeCallguard));
+    }
+    const [fnStart, ...callguardStarts] = await Promise.allSettled([
       startFunction({
         pkiDir: options.pkiDir,
         certName: options.functionCert ?? 'function',
         port: options.ports.function,
         echo: options.echo?.fn ?? false,
       }),
-      startCallguard({ config: callguardConfig, echo: options.echo?.callguard ?? false }),
+      ...callguardConfigs.map((config) => startCallguard({ config, echo: options.echo?.callguard ?? false })),
     ]);
-    for (const s of [fnStart, callguardStart]) if (s.status === 'fulfilled') started.push(s.value);
-    if (fnStart.status === 'rejected') throw fnStart.reason;
-    if (callguardStart.status === 'rejected') throw callguardStart.reason;
-    const fn = fnStart.value;
-    const callguard = callguardStart.value;
+    const starts = [fnStart, ...callguardStarts];
+    for (const s of starts) if (s?.status === 'fulfilled') started.push(s.value);
+    for (const s of starts) if (s?.status === 'rejected') throw s.reason;
+    const fn = (fnStart as PromiseFulfilledResult<FunctionProcess>).value;
+    const callguards = callguardStarts.map((s) => (s as PromiseFulfilledResult<StackProcess<number>>).value);
+    const callguard = callguards[0] as StackProcess<number>;
 
     const envoyConfig = path.join(options.configDir, 'envoy.yaml');
     const ports = { ...options.ports, callguard: callguard.ready, function: fn.ready };
-    await writeFile(envoyConfig, renderEnvoyConfig(localLayout({ pkiDir: options.pkiDir, decisionLog: options.decisionLog, ports })));
+    const rendered = renderEnvoyConfig(localLayout({ pkiDir: options.pkiDir, decisionLog: options.decisionLog, ports }));
+    await writeFile(envoyConfig, replicas === 1 ? rendered : withCallguardEndpoints(rendered, callguards.map((c) => c.ready)));
     const envoy = await startEnvoy({ config: envoyConfig, echo: options.echo?.envoy ?? false });
     started.push(envoy);
     return {
@@ -82,9 +97,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       envoyPort: envoy.ready.listenPort,
       envoy,
       callguard,
+      callguards,
       fn,
       envoyConfig,
-      callguardConfig,
+      callguardConfig: callguardConfigs[0] as string,
+      decisionLogs,
       stop,
     };
   } catch (err) {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type RunningStack, startStack } from '../../scripts/lib/start-stack.js';
-import { send } from './stack-http.js';
+import { readDecisionLog, send } from './stack-http.js';
 
 export { createPki } from '../../scripts/lib/start-stack.js';
 
@@ -14,7 +14,12 @@ export interface TestStack extends RunningStack {
 
 /** Set E2E_ECHO=1 to see every process's output while a test runs. */
 export async function startTestStack(
-  options: { functionCert?: 'function' | 'function-wrong'; customizeCallguard?: (config: Record<string, unknown>, dir: string) => void } = {},
+  options: {
+    functionCert?: 'function' | 'function-wrong';
+    customizeCallguard?: (config: Record<string, unknown>, dir: string) => void;
+    /** callguard processes behind Envoy's `callguard` cluster (default 1). */
+    callguardReplicas?: number;
+  } = {},
 ): Promise<TestStack> {
   const dir = await mkdtemp(path.join(tmpdir(), 'callguard-e2e-'));
   const decisionLog = path.join(dir, 'decisions.log');
@@ -26,6 +31,7 @@ export async function startTestStack(
       ports: { envoy: 0, envoyAdmin: 0, callguard: 0, function: 0 },
       decisionLog,
       functionCert: options.functionCert ?? 'function',
+      ...(options.callguardReplicas !== undefined ? { callguardReplicas: options.callguardReplicas } : {}),
       ...(options.customizeCallguard ? { customizeCallguard: (config: Record<string, unknown>) => options.customizeCallguard?.(config, dir) } : {}),
       echo: { callguard: echo, fn: echo, envoy: echo },
     });
@@ -51,17 +57,27 @@ export async function startTestStack(
  * TLS handshakes on every hop, JIT and the first token verification, and on a loaded 2-core machine
  * that can exceed Envoy's 200 ms ext_authz timeout (503). Probe with a verified token that callguard
  * denies (403: never reaches the function, so tests counting function hits are unaffected) until
- * callguard answers, bounded.
+ * every replica has logged a warm-up decision, bounded.
  */
 async function warmUp(stack: TestStack): Promise<void> {
   const token = await stack.issuer.mint({ subject: 'warm-up', groups: ['warm-up'], ttlSeconds: 60 });
   let last = 0;
+  const warm = new Set<string>();
+  const warmUpIds = new Set<string>();
   // Bounded by time, not attempts: a 503 from a timed-out Check can come back in 200 ms or at once.
   const deadline = Date.now() + 20_000; // inside the 60 s hook timeout, with the processes' start-up
   for (let attempt = 0; Date.now() < deadline; attempt++) {
-    last = (await send(stack, { path: '/orders/0', token, headers: { 'x-request-id': `warm-up-${attempt}` } })).status;
-    if (last === 403) return;
+    const res = await send(stack, { path: '/orders/0', token, headers: { 'x-request-id': `warm-up-${attempt}` } });
+    last = res.status;
+    if (last === 403) {
+      if (stack.decisionLogs.length === 1) return;
+      warmUpIds.add(res.requestId);
+      for (const log of stack.decisionLogs) {
+        if ((await readDecisionLog(log)).some((d) => warmUpIds.has(d.requestId))) warm.add(log);
+      }
+      if (warm.size === stack.decisionLogs.length) return;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`stack did not become ready within 20 s: last warm-up status ${last}`);
+  throw new Error(`stack did not become ready within 20 s: last warm-up status ${last}, ${warm.size} of ${stack.decisionLogs.length} replicas answered`);
 }

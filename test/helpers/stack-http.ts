@@ -85,9 +85,14 @@ export function sendRaw(port: number, bytes: string): Promise<string> {
 export type LoggedDecision = Pick<DecisionRecord, 'decisionId' | 'requestId' | 'function' | 'outcome' | 'status' | 'code' | 'principal'>;
 
 export async function readDecisions(stack: TestStack): Promise<LoggedDecision[]> {
+  return (await Promise.all(stack.decisionLogs.map(readDecisionLog))).flat();
+}
+
+/** The complete lines of one replica's decision log (none when it does not exist yet). */
+export async function readDecisionLog(file: string): Promise<LoggedDecision[]> {
   let text: string;
   try {
-    text = await readFile(stack.decisionLog, 'utf8');
+    text = await readFile(file, 'utf8');
   } catch {
     return [];
   }
