@@ -4,6 +4,7 @@ import type { JwtPrincipal } from '../../principal.js';
 import type { ReplayStore } from '../../replay/replay-store.js';
 import type { Authenticator, AuthResult } from '../authenticator.js';
 import type { JwtAuthenticator } from '../jwt/jwt-authenticator.js';
+import { createProofKeyCache } from './proof-key-cache.js';
 import { normalizeUrl, type ProofPolicy, verifyDpopProof } from './verify-dpop-proof.js';
 
 export interface DpopAuthenticatorParts {
@@ -21,6 +22,7 @@ export interface DpopAuthenticatorParts {
  */
 export function createDpopAuthenticator(parts: DpopAuthenticatorParts): Authenticator {
   const { jwt, replay, policy, now } = parts;
+  const proofKeys = createProofKeyCache();
   return {
     kind: 'jwt',
     scheme: 'dpop',
@@ -45,7 +47,7 @@ export function createDpopAuthenticator(parts: DpopAuthenticatorParts): Authenti
     const url = normalizeUrl(`https://${request.host}${pathOnly(request.path)}`);
     if (url === undefined) return fail('ERR_DPOP_PROOF', 'the request URL cannot be checked against the DPoP proof');
     const t = now();
-    const checked = await verifyDpopProof(proof, { method: request.method, url, accessToken: token, nowMs: t }, policy);
+    const checked = await verifyDpopProof(proof, { method: request.method, url, accessToken: token, nowMs: t }, policy, proofKeys);
     if (!checked.ok) return checked;
     if (checked.value.jkt !== jkt) return fail('ERR_TOKEN_BINDING', 'the DPoP proof is signed by another key than the token is bound to');
     // A proof is accepted once, for as long as its iat would still be accepted.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, type JWK, jwtVerify } from 'jose';
+import { decodeProtectedHeader, errors, type JWK, jwtVerify } from 'jose';
 import { fail, type Result } from '../../failure.js';
+import type { ProofKey, ProofKeyCache } from './proof-key-cache.js';
 
 /** What a DPoP proof is checked against: the request as Envoy reported it, and the access token it comes with. */
 export interface ProofContext {
@@ -37,7 +38,7 @@ const invalid = (detail: string, internal?: string) => fail('ERR_DPOP_PROOF', de
  * `jti`; and `ath` = base64url(SHA-256(access token)) (§4.3 point 10). Single use of `jti` is the
  * caller's to enforce (a replay store). Server-provided nonces (§8) are not used: see README.
  */
-export async function verifyDpopProof(proof: string, context: ProofContext, policy: ProofPolicy): Promise<Result<VerifiedProof>> {
+export async function verifyDpopProof(proof: string, context: ProofContext, policy: ProofPolicy, keys: ProofKeyCache): Promise<Result<VerifiedProof>> {
   if (proof.length > MAX_PROOF_BYTES) return invalid(`the DPoP proof is longer than ${MAX_PROOF_BYTES} bytes`);
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -52,8 +53,10 @@ export async function verifyDpopProof(proof: string, context: ProofContext, poli
   if (PRIVATE_MEMBERS.some((member) => Object.hasOwn(jwk, member))) return invalid('the DPoP proof key must be a public key');
   if (jwk.kty === 'RSA' && typeof jwk.n === 'string' && jwk.n.length > 683) return invalid('the DPoP proof key is too large'); // > 4096 bits
   let payload: Record<string, unknown>;
+  let proofKey: ProofKey;
   try {
-    payload = (await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: [...policy.algorithms], currentDate: new Date(context.nowMs) })).payload;
+    proofKey = await keys.get(header.alg, jwk);
+    payload = (await jwtVerify(proof, proofKey.key, { typ: 'dpop+jwt', algorithms: [...policy.algorithms], currentDate: new Date(context.nowMs) })).payload;
   } catch (error) {
     if (error instanceof errors.JWSSignatureVerificationFailed) return invalid('the DPoP proof signature does not verify');
     return invalid('the DPoP proof is not valid', error instanceof Error ? `${error.name}: ${error.message}` : String(error));
@@ -67,8 +70,7 @@ export async function verifyDpopProof(proof: string, context: ProofContext, poli
   if (iat > now + policy.clockSkewSeconds || iat < now - policy.maxAgeSeconds - policy.clockSkewSeconds) return invalid('the DPoP proof is too old or from the future ("iat")');
   const ath = createHash('sha256').update(context.accessToken).digest('base64url');
   if (payload['ath'] !== ath) return invalid('the DPoP proof is for another access token ("ath")');
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256');
-  return { ok: true, value: { jkt, jti: payload['jti'], iat } };
+  return { ok: true, value: { jkt: proofKey.jkt, jti: payload['jti'], iat } };
 }
 
 /** RFC 9449 §4.3 point 9 with RFC 3986 §6.2.2–6.2.3: lower-case scheme and host, no default port, no query or fragment. */
