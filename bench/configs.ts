@@ -17,6 +17,10 @@ export interface BenchConfigSpec {
   readonly durability?: 'written' | 'fsync' | 'buffered';
   /** `server.maxInFlight`; callguard's default when absent. */
   readonly maxInFlight?: number;
+  /** `functions[].singleUse` on every function (issue 10). */
+  readonly singleUse?: boolean;
+  /** The `replay` section (where single-use credentials and DPoP proof ids are remembered). */
+  readonly replay?: Record<string, unknown>;
   /** Other identity sections (`apiKeys`, `saml`) and the rule that admits their callers. */
   readonly credential?: { readonly identity: Record<string, unknown>; readonly rule: Record<string, unknown> };
 }
@@ -37,6 +41,7 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
       name: `orders.fn-${i}`,
       match: { method: 'POST', path: functionPath(i) },
       requireMtls: true,
+      ...(spec.singleUse === true ? { singleUse: true } : {}),
       allow: [{ issuer: 'bench', groups: [GROUP] }, ...(spec.credential ? [spec.credential.rule] : [])],
       input: { schema: schemaFile, sensitive: ['/customer/email'], logFields: ['/orderId'] },
     };
@@ -58,6 +63,7 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
       ...spec.credential?.identity,
     },
     functions,
+    ...(spec.replay === undefined ? {} : { replay: spec.replay }),
     decisionLog: { destination: spec.decisionLog, ...(spec.durability === undefined ? {} : { durability: spec.durability }) },
   };
   const file = join(fixtures.dir, `${name}.yaml`);

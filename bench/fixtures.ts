@@ -25,8 +25,8 @@ export interface Fixtures {
   readonly schemaDoc: Record<string, unknown>;
   /** URL-encoded PEM, the way Envoy sends `source.certificate`. */
   readonly peerCertificate: string;
-  /** Signs `count` distinct tokens (distinct `sub` and `jti`), valid for an hour. */
-  readonly mintTokens: (count: number) => Promise<string[]>;
+  /** Signs `count` distinct tokens (distinct `sub` and `jti`), valid for an hour, with `extra` claims (a DPoP `cnf`). */
+  readonly mintTokens: (count: number, extra?: Readonly<Record<string, unknown>>) => Promise<string[]>;
   readonly validBody: Uint8Array;
   readonly violatingBody: Uint8Array;
   /** A keys file with one key granting GROUP, and that key. */
@@ -113,12 +113,12 @@ export async function createFixtures(dir: string): Promise<Fixtures> {
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
 
-  const mintTokens = async (count: number): Promise<string[]> => {
+  const mintTokens = async (count: number, extra: Readonly<Record<string, unknown>> = {}): Promise<string[]> => {
     const now = Math.floor(Date.now() / 1000);
     const tokens: string[] = [];
     for (let i = 0; i < count; i++) {
       tokens.push(
-        await new SignJWT({ groups: [GROUP, 'staff'], scope: 'orders:write' })
+        await new SignJWT({ ...extra, groups: [GROUP, 'staff'], scope: 'orders:write' })
           .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
           .setIssuer(ISSUER)
           .setAudience(AUDIENCE)

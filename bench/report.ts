@@ -55,6 +55,20 @@ export interface Targets {
   readonly apiKey?: CredentialCost;
   /** Issue 9: a (cached) SAML assertion against a cached token, same run; no target. */
   readonly saml?: CredentialCost;
+  /**
+   * Issue 10, no target: a single-use token claimed in Redis on loopback against the cached token, and against
+   * a new token every request (`cache-miss`, which a single-use token also is: the claim's own price).
+   */
+  readonly singleUse?: { readonly vsCached: RelativeCost; readonly vsCacheMiss: RelativeCost };
+  /** Issue 10, no target: a DPoP proof per request (token cached) against the cached token. */
+  readonly dpop?: RelativeCost;
+}
+
+export interface RelativeCost {
+  /** Its saturation throughput ÷ the reference's. */
+  readonly saturationRatio: number | null;
+  /** Its CPU µs per call ÷ the reference's. */
+  readonly cpuPerCallRatio: number | null;
 }
 
 export interface CredentialCost {
@@ -116,6 +130,10 @@ export function evaluateTargets(scenarios: readonly ScenarioResult[]): Targets {
     },
     ...(byId('api-key') === undefined ? {} : { apiKey: credentialCost(byId, 'api-key') }),
     ...(byId('saml') === undefined ? {} : { saml: credentialCost(byId, 'saml') }),
+    ...(byId('single-use-redis') === undefined
+      ? {}
+      : { singleUse: { vsCached: relativeCost(byId, 'single-use-redis', 'cached'), vsCacheMiss: relativeCost(byId, 'single-use-redis', 'cache-miss') } }),
+    ...(byId('dpop') === undefined ? {} : { dpop: relativeCost(byId, 'dpop', 'cached') }),
     ...(byId('log-buffered') === undefined ? {} : { durability: { written: durabilityCost(byId, 'log-written'), fsync: durabilityCost(byId, 'log-fsync') } }),
   };
 }
@@ -125,6 +143,12 @@ function credentialCost(byId: (id: string) => ScenarioResult | undefined, id: st
   const mine = saturation(byId(id));
   const cpuPerCallRatio = ratio(mine?.serverCpuMicrosPerCall, cached?.serverCpuMicrosPerCall);
   return { saturationRatio: ratio(mine?.achievedRps, cached?.achievedRps), cpuPerCallRatio, met: cpuPerCallRatio === null ? null : cpuPerCallRatio <= 1.05 };
+}
+
+function relativeCost(byId: (id: string) => ScenarioResult | undefined, id: string, reference: string): RelativeCost {
+  const mine = saturation(byId(id));
+  const theirs = saturation(byId(reference));
+  return { saturationRatio: ratio(mine?.achievedRps, theirs?.achievedRps), cpuPerCallRatio: ratio(mine?.serverCpuMicrosPerCall, theirs?.serverCpuMicrosPerCall) };
 }
 
 function durabilityCost(byId: (id: string) => ScenarioResult | undefined, id: string): DurabilityCost {
@@ -176,6 +200,9 @@ export function renderMarkdown(results: BenchResults): string {
     `| decision log \`written\` vs \`buffered\`: ≥ 0.90× throughput, ≤ +0.5 ms p50 at 2000 req/s | ${fmt(t?.durability?.written.saturationRatio)}×, ${fmt(t?.durability?.written.p50DeltaMsAt2k, ' ms')} | ${fmt(t?.durability?.written.met)} |`,
     `| API key vs cached token: CPU per call ≤ 1.05× (throughput ratio alongside) | ${fmt(t?.apiKey?.cpuPerCallRatio)}× CPU, ${fmt(t?.apiKey?.saturationRatio)}× throughput | ${fmt(t?.apiKey?.met)} |`,
     `| SAML assertion (cached) vs cached token (no target) | ${fmt(t?.saml?.cpuPerCallRatio)}× CPU, ${fmt(t?.saml?.saturationRatio)}× throughput | |`,
+    `| single-use token, claimed in Redis on loopback, vs cached token (no target) | ${fmt(t?.singleUse?.vsCached.cpuPerCallRatio)}× CPU, ${fmt(t?.singleUse?.vsCached.saturationRatio)}× throughput | |`,
+    `| single-use token vs a new token every request (\`cache-miss\`): the claim's own price (no target) | ${fmt(t?.singleUse?.vsCacheMiss.cpuPerCallRatio)}× CPU, ${fmt(t?.singleUse?.vsCacheMiss.saturationRatio)}× throughput | |`,
+    `| DPoP proof every request (token cached) vs cached token (no target) | ${fmt(t?.dpop?.cpuPerCallRatio)}× CPU, ${fmt(t?.dpop?.saturationRatio)}× throughput | |`,
     `| decision log \`fsync\` vs \`buffered\` (no target) | ${fmt(t?.durability?.fsync.saturationRatio)}×, ${fmt(t?.durability?.fsync.p50DeltaMsAt2k, ' ms')} | |`,
     '',
     'Every callguard scenario but the `log-*` ones logs to /dev/null with the default durability, `written`.',

@@ -14,13 +14,16 @@ export interface CheckRequestSpec {
   readonly token: string;
   /** The whole Authorization value (an API key, a SAML assertion); default `Bearer <token>`. */
   readonly authorization?: string;
+  /** More request headers (a DPoP proof). */
+  readonly extraHeaders?: Readonly<Record<string, string>>;
   readonly body: Uint8Array;
   readonly peerCertificate: string;
   /** Distinguishes requests (x-request-id); Envoy generates a UUID per request. */
   readonly sequence: number;
 }
 
-const HOST = 'functions.example.org';
+/** The `:authority` of every bench request (a DPoP proof's `htu` names it). */
+export const HOST = 'functions.example.org';
 
 function socketAddress(address: string, port: number) {
   return {
@@ -53,6 +56,7 @@ export function buildCheckRequest(spec: CheckRequestSpec): CheckRequest {
     'x-forwarded-for': '10.20.30.40',
     'x-forwarded-proto': 'https',
     'x-request-id': id,
+    ...spec.extraHeaders,
   };
   return create(CheckRequestSchema, {
     attributes: {

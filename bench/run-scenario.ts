@@ -11,7 +11,7 @@ import { type CheckRequest, CheckRequestSchema } from '../src/gen/envoy/service/
 import type { Fixtures } from './fixtures.js';
 import { type GhzTarget, type PointResult, runLoadPoint } from './ghz.js';
 import { assertProbe, type ProbeResult, probeCheck } from './probe.js';
-import type { Scenario } from './scenarios.js';
+import type { Prepared, Scenario } from './scenarios.js';
 import { type LaunchSpec, launchServer, type RunningServer } from './servers.js';
 
 export interface ScenarioResult {
@@ -97,7 +97,22 @@ interface Started {
   readonly points: PointResult[];
   /** The probe's request, sent again after the load. */
   readonly request?: CheckRequest;
+  readonly prepared?: Prepared;
   failure?: string;
+}
+
+/**
+ * One load point, from a clean slate when the scenario's requests may each be accepted once; throws when the
+ * point sent more calls than the data file has distinct requests (ghz starts again at its first message).
+ */
+async function runPoint(target: GhzTarget, prepared: Prepared | undefined, load: Parameters<typeof runLoadPoint>[1]): Promise<PointResult> {
+  await prepared?.beforeLoad?.();
+  const point = await runLoadPoint(target, load);
+  const calls = point.ok + point.errors + load.concurrency;
+  if (prepared?.distinctRequests !== undefined && calls > prepared.distinctRequests) {
+    throw new Error(`${calls} calls but ${prepared.distinctRequests} distinct requests: the rest were replays; raise the request count in bench/replay-scenarios.ts`);
+  }
+  return point;
 }
 
 /** HTTP status the scenario's probe must see; undefined = allow (no-op servers always allow). */
@@ -115,9 +130,15 @@ async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started>
     workers: scenario.workers,
     ...load,
   };
-  const prepared = await scenario.prepare(ctx.fixtures);
+  let prepared: Prepared;
+  try {
+    prepared = await scenario.prepare(ctx.fixtures);
+  } catch (error) {
+    return { scenario, base, load, points: [], failure: `failed to prepare: ${error instanceof Error ? error.message : String(error)}` };
+  }
   const spec = launchSpec(scenario, ctx, prepared.config);
   if (spec === undefined) {
+    await prepared.dispose?.();
     const missing = scenario.target === 'go-floor' ? 'go-noop not built (bench/install-tools.sh)' : 'callguard CLI not found (src/cli/main.ts or dist/cli/main.js)';
     return { scenario, base, load, points: [], failure: missing };
   }
@@ -138,11 +159,12 @@ async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started>
       serverCpuSeconds: () => running.cpuSeconds(),
     };
     const rssBytesIdle = server.rssBytes();
-    await runLoadPoint(target, { rate: null, durationSeconds: ctx.warmupSeconds, ...load });
-    return { scenario, base: { ...base, probe, rssBytesIdle }, server, target, load, points: [], request };
+    await runPoint(target, prepared, { rate: null, durationSeconds: ctx.warmupSeconds, ...load });
+    return { scenario, base: { ...base, probe, rssBytesIdle }, server, target, load, points: [], request, prepared };
   } catch (error) {
     const tail = server === undefined ? '' : `\n${server.stderrTail()}`;
     await server?.stop();
+    await prepared.dispose?.();
     return { scenario, base, load, points: [], failure: `failed: ${error instanceof Error ? error.message : String(error)}${tail}` };
   }
 }
@@ -181,7 +203,7 @@ export async function runScenarios(scenarios: readonly Scenario[], ctx: Scenario
         for (const s of started) {
           if (s.target === undefined || s.failure !== undefined || !s.scenario.rates.includes(rate)) continue;
           try {
-            const point = await runLoadPoint(s.target, { rate, durationSeconds: ctx.pointSeconds, ...s.load });
+            const point = await runPoint(s.target, s.prepared, { rate, durationSeconds: ctx.pointSeconds, ...s.load });
             ctx.onPoint?.(s.scenario.id, point);
             runs.set(s, [...(runs.get(s) ?? []), point]);
           } catch (error) {
@@ -196,7 +218,10 @@ export async function runScenarios(scenarios: readonly Scenario[], ctx: Scenario
     for (const s of started) {
       if (s.server === undefined || s.request === undefined || s.failure !== undefined) continue;
       try {
-        assertProbe(`${s.scenario.id} after the load`, await probeCheck(s.server.address, s.request), expectedHttp(s.scenario));
+        await s.prepared?.beforeLoad?.();
+        // Requests accepted once: the first one of the data file as it is now (new proofs), not the one used before.
+        const request = s.prepared?.beforeLoad === undefined ? s.request : firstRequest(s.prepared.dataFile);
+        assertProbe(`${s.scenario.id} after the load`, await probeCheck(s.server.address, request), expectedHttp(s.scenario));
       } catch (error) {
         s.failure = `failed: ${error instanceof Error ? error.message : String(error)}`;
       }
@@ -209,5 +234,6 @@ export async function runScenarios(scenarios: readonly Scenario[], ctx: Scenario
     }));
   } finally {
     await Promise.all(started.map((s) => s.server?.stop()));
+    await Promise.all(started.map((s) => s.prepared?.dispose?.()));
   }
 }

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { functionPath, writeBenchConfig } from './configs.js';
 import { type Fixtures, GROUP } from './fixtures.js';
+import { dpopScenario, singleUseRedisScenario } from './replay-scenarios.js';
 import { type CheckRequestSpec, writeGhzData } from './requests.js';
 
 /** `go-floor`: a no-op grpc-go server that does not even decode, the floor of this machine and of ghz. */
@@ -22,7 +23,21 @@ export interface Scenario {
   /** HTTP status the probe must see; undefined = the call must be allowed. */
   readonly expectHttp?: number;
   /** Builds the config (callguard only) and the ghz data file; returns their paths. */
-  prepare(fixtures: Fixtures): Promise<{ config?: string; dataFile: string }>;
+  prepare(fixtures: Fixtures): Promise<Prepared>;
+}
+
+export interface Prepared {
+  readonly config?: string;
+  readonly dataFile: string;
+  /**
+   * Requests in the data file when each may be accepted only once (single-use tokens, DPoP proofs): a load
+   * that sends more would measure replays (denials, which ghz counts as OK), so it fails the scenario.
+   */
+  readonly distinctRequests?: number;
+  /** Before the warm-up, every load point and the probe after the load: a clean slate (Redis flushed, new proofs). */
+  readonly beforeLoad?: () => Promise<void>;
+  /** Once the scenario is over (stops a Redis it started). */
+  readonly dispose?: () => Promise<void>;
 }
 
 export interface MatrixOptions {
@@ -139,6 +154,9 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
     // Issue 9: the same call with an API key, and with a SAML assertion (verified once, then cached like a token).
     callguardScenario('api-key', 'API key instead of the token, 10 functions, allow', 10, pair, { credential: 'apiKey' }),
     callguardScenario('saml', 'SAML assertion instead of the token, 10 functions, allow', 10, pair, { credential: 'saml' }),
+    // Issue 10: a single-use token claimed in Redis, and a DPoP proof per request, against `cached` and `cache-miss`.
+    singleUseRedisScenario(pair),
+    dpopScenario(pair),
     callguardScenario('schema-violation', 'cached token, body violates the schema, deny 400', 10, pair, { violating: true }),
     callguardScenario('functions-100', 'cached token, 100 functions', 100, pair, {}),
     callguardScenario('functions-1000', 'cached token, 1000 functions (memory measured here)', 1000, pair, {}),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeWithRedis, type RedisServer, redisServerMissing, startRedisServer } from '../helpers/redis-server.js';
+import { describeWithRedis, redisServerMissing } from '../helpers/describe-with-redis.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import { startTestStack, type TestStack } from '../helpers/stack-harness.js';
 import { readDecisionLog, type StackResponse, send } from '../helpers/stack-http.js';
@@ -24,7 +25,8 @@ describeStack('e2e: single-use tokens across three replicas sharing Redis', () =
     stack = await startTestStack({
       callguardReplicas: 3,
       customizeCallguard: (config) => {
-        config['replay'] = { redis: { url: redis.url } };
+        // 500 ms, not the default 20: exact counts under a loaded CI machine, where a claim may take longer (503).
+        config['replay'] = { redis: { url: redis.url, timeoutMs: 500 } };
         const get = (config['functions'] as Json[]).find((f) => f['name'] === 'orders.get') as Json;
         get['singleUse'] = true;
       },

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { describe, it } from 'vitest';
 import { freePort, untilStopped } from './local-process.js';
 
 /**
@@ -35,27 +34,6 @@ export interface RedisServerOptions {
   readonly password?: string;
   /** Also listen with TLS on a second port (no client certificate asked for). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
-}
-
-/** Why redis-server cannot run here, or undefined when it can. */
-export function redisServerMissing(): string | undefined {
-  const run = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (run.error !== undefined) return `redis-server not found (${(run.error as NodeJS.ErrnoException).code})`;
-  if (run.status !== 0) return `redis-server --version failed: ${run.stderr.trim()}`;
-  return undefined;
-}
-
-/** `describe` for suites that need redis-server: skipped on a workstation without it, FAILS in CI (`CI` set). */
-export function describeWithRedis(name: string, body: () => void): void {
-  const missing = redisServerMissing();
-  if (missing === undefined) describe(name, body);
-  else if (process.env['CI']) {
-    describe(name, () => {
-      it('has redis-server installed (apt-get install redis-server)', () => {
-        throw new Error(`${missing}; the Redis suites must not be skipped in CI`);
-      });
-    });
-  } else describe.skip(`${name} (${missing})`, body);
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {

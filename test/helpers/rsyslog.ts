@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { describeNeeding } from './describe-needing.js';
 import { freePort, untilStopped } from './local-process.js';
 
 /**
@@ -51,15 +51,7 @@ export function rsyslogMissing(): string | undefined {
 
 /** `describe` for suites that need rsyslog: skipped on a workstation without it, FAILS in CI (`CI` set). */
 export function describeWithRsyslog(name: string, body: () => void): void {
-  const missing = rsyslogMissing();
-  if (missing === undefined) describe(name, body);
-  else if (process.env['CI']) {
-    describe(name, () => {
-      it('has rsyslog with imrelp installed (apt-get install rsyslog rsyslog-relp)', () => {
-        throw new Error(`${missing}; the RELP suite must not be skipped in CI`);
-      });
-    });
-  } else describe.skip(`${name} (${missing})`, body);
+  describeNeeding({ missing: rsyslogMissing(), install: 'apt-get install rsyslog rsyslog-relp' }, name, body);
 }
 
 /** Starts rsyslog on a port the OS chose as free; resolves once it accepts TCP connections. */

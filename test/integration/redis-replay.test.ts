@@ -4,7 +4,8 @@ import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
 import { createEventRecorder } from '../helpers/jwt-events.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
 import { startRedisFixture } from '../helpers/redis-fixture.js';
-import { describeWithRedis, type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { describeWithRedis } from '../helpers/describe-with-redis.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 
 /**
  * Single-use credentials across replicas (issue 10, item 6): two callguard instances on the real gRPC
