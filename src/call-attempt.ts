@@ -9,7 +9,10 @@ export interface CallAttempt {
   /** Path exactly as Envoy reports it (after Envoy's own normalization), including any query. */
   readonly path: string;
   readonly host: string;
-  /** Lower-cased request headers as Envoy forwarded them (duplicates joined with ','). */
+  /**
+   * Lower-cased request headers as Envoy forwarded them (a repeated header's values joined with ','),
+   * whichever shape it used; only those its `allowed_headers` lets through, pseudo-headers included.
+   */
   readonly headers: Readonly<Record<string, string>>;
   /** Per-route `context_extensions` from the Envoy config (operator-controlled, trusted). */
   readonly contextExtensions: Readonly<Record<string, string>>;

@@ -55,6 +55,7 @@ export type ReasonCode =
   | 'ERR_CALLER_UNTRUSTED'
   | 'ERR_DECISION_LOG_UNAVAILABLE'
   | 'ERR_OVERLOADED'
+  | 'ERR_HEADER_INVALID'
   | 'ERR_REQUEST_MALFORMED'
   | 'ERR_QUERY_ENCODED_NAME'
   | 'ERR_INTERNAL';
@@ -115,6 +116,7 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_DECISION_LOG_UNAVAILABLE: { status: 503, title: 'Decisions cannot be recorded; calls are refused until they can' },
   ERR_OVERLOADED: { status: 503, title: 'callguard is at capacity; retry shortly' },
   ERR_QUERY_ENCODED_NAME: { status: 400, title: 'A query parameter that must not reach the function is percent-encoded; send it plainly or not at all' },
+  ERR_HEADER_INVALID: { status: 400, title: 'A request header value holds a control character or bytes that are not UTF-8' },
   ERR_REQUEST_MALFORMED: { status: 400, title: 'The authorization request is malformed' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 });

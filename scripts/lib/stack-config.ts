@@ -75,6 +75,16 @@ export function withCallguardEndpoints(envoyYaml: string, ports: readonly number
 }
 
 /**
+ * The rendered Envoy config after `customize` changed it in place (tests: other ext_authz settings, such
+ * as `encode_raw_headers` or `allowed_headers`). Comments are lost: the result is for tests.
+ */
+export function withEnvoyCustomized(envoyYaml: string, customize: (config: Json) => void): string {
+  const config = parse(envoyYaml) as Json;
+  customize(config);
+  return stringify(config);
+}
+
+/**
  * callguard's stack configuration, derived from examples/callguard.yaml so the two never drift: same
  * issuers and functions; adds TLS with Envoy as the only client (mTLS, Envoy's SAN pinned), the dev JWKS,
  * and the log file.

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DevIssuer, ensureDevIssuer } from './dev-issuer.js';
 import type { StackProcess } from './process.js';
-import { localLayout, REPO_ROOT, renderCallguardConfig, renderEnvoyConfig, withCallguardEndpoints } from './stack-config.js';
+import { localLayout, REPO_ROOT, renderCallguardConfig, renderEnvoyConfig, withCallguardEndpoints, withEnvoyCustomized } from './stack-config.js';
 import { type EnvoyReady, type FunctionProcess, startCallguard, startEnvoy, startFunction } from './stack-processes.js';
 
 /** A running local stack: Envoy + callguard (TLS, mTLS from Envoy) + the example function, on loopback. */
@@ -40,6 +40,8 @@ export interface StackOptions {
   readonly callguardReplicas?: number;
   /** Changes the callguard config rendered from examples/callguard.yaml (tests add identity sources and rules). */
   readonly customizeCallguard?: (config: Record<string, unknown>) => void;
+  /** Changes the parsed Envoy config rendered from envoy/envoy.yaml, after the ports are filled in (tests). */
+  readonly customizeEnvoy?: (config: Record<string, unknown>) => void;
 }
 
 /** Generate the dev PKI with openssl, exactly as compose's `pki` service does. Idempotent. */
@@ -88,7 +90,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const envoyConfig = path.join(options.configDir, 'envoy.yaml');
     const ports = { ...options.ports, callguard: callguard.ready, function: fn.ready };
     const rendered = renderEnvoyConfig(localLayout({ pkiDir: options.pkiDir, decisionLog: options.decisionLog, ports }));
-    await writeFile(envoyConfig, replicas === 1 ? rendered : withCallguardEndpoints(rendered, callguards.map((c) => c.ready)));
+    const balanced = replicas === 1 ? rendered : withCallguardEndpoints(rendered, callguards.map((c) => c.ready));
+    await writeFile(envoyConfig, options.customizeEnvoy ? withEnvoyCustomized(balanced, options.customizeEnvoy) : balanced);
     const envoy = await startEnvoy({ config: envoyConfig, echo: options.echo?.envoy ?? false });
     started.push(envoy);
     return {

@@ -69,7 +69,7 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
     let decision: Decision;
     try {
       const converted = toCallAttempt(readCheckRequest(requestBytes));
-      if (converted.ok) attempt = converted.attempt;
+      attempt = converted.attempt;
       if (caller.untrusted !== undefined) {
         decision = internalDeny(parts.newDecisionId(), 'ERR_CALLER_UNTRUSTED', caller.untrusted);
       } else if (converted.ok) {
@@ -83,7 +83,7 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
         }
         decision = decided;
       } else {
-        decision = internalDeny(parts.newDecisionId(), 'ERR_REQUEST_MALFORMED', converted.internal);
+        decision = internalDeny(parts.newDecisionId(), converted.code, converted.internal);
       }
     } catch (err) {
       decision = failed(attempt, err);

@@ -13,15 +13,16 @@
  * field the schema knows arriving with another wire type (fromBinary would read it by its schema type
  * anyway), a group, or a truncated field throws (→ ERR_REQUEST_MALFORMED). The expected wire types
  * come from the generated descriptors, so they follow the protos. Skipped string fields are still
- * checked for UTF-8; skipped messages (metadata, labels, header_map, time) are not parsed at all, so
- * malformed content inside one of those is not refused as fromBinary would: callguard never reads them.
+ * checked for UTF-8; skipped messages (metadata, labels, time) are not parsed at all, so malformed
+ * content inside one of those is not refused as fromBinary would: callguard never reads them.
  * Field numbers are from envoy/service/auth/v3/{external_auth,attribute_context}.proto and
- * envoy/config/core/v3/address.proto.
+ * envoy/config/core/v3/{address,base}.proto.
  */
 
 import { isUtf8 } from 'node:buffer';
 import { type DescMessage, ScalarType } from '@bufbuild/protobuf';
 import { AddressSchema, SocketAddressSchema } from '../gen/envoy/config/core/v3/address_pb.js';
+import { HeaderMapSchema, HeaderValueSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import {
   AttributeContext_HttpRequestSchema,
   AttributeContext_PeerSchema,
@@ -63,11 +64,26 @@ export interface SocketAddressFacts {
 export interface HttpFacts {
   id: string;
   method: string;
+  /** Envoy's default shape: repeated headers joined with ',', invalid UTF-8 replaced by '!'. */
   headers: { [key: string]: string };
+  /** `encode_raw_headers: true`: one entry per header line, raw bytes (then `headers` is empty). */
+  headerMap?: HeaderMapFacts | undefined;
   path: string;
   host: string;
   body: string;
   rawBody: Uint8Array;
+}
+
+/** config.core.v3.HeaderMap: `repeated HeaderValue headers = 1`. */
+export interface HeaderMapFacts {
+  headers: HeaderValueFacts[];
+}
+
+/** config.core.v3.HeaderValue: `key = 1`, `value = 2` (string), `raw_value = 3` (bytes). */
+export interface HeaderValueFacts {
+  key: string;
+  value: string;
+  rawValue: Uint8Array;
 }
 
 /** Malformed wire data: a message for the operator's log, never request content. */
@@ -127,6 +143,8 @@ const PEER = wireTypes(AttributeContext_PeerSchema);
 const REQUEST = wireTypes(AttributeContext_RequestSchema);
 const HTTP = wireTypes(AttributeContext_HttpRequestSchema);
 const TLS_SESSION = wireTypes(AttributeContext_TLSSessionSchema);
+const HEADER_MAP = wireTypes(HeaderMapSchema);
+const HEADER_VALUE = wireTypes(HeaderValueSchema);
 const ADDRESS = wireTypes(AddressSchema);
 const SOCKET_ADDRESS = wireTypes(SocketAddressSchema);
 /** map<string, string> entries: key = 1, value = 2. */
@@ -270,11 +288,46 @@ function readHttp(r: Reader, end: number, into: HttpFacts | undefined): HttpFact
       case 12:
         h.rawBody = r.bytes(tag);
         break;
+      case 13:
+        h.headerMap = readHeaderMap(r, r.len(tag), h.headerMap);
+        break;
       default:
         r.skip(tag, HTTP);
     }
   }
   return h;
+}
+
+/** A HeaderMap sent in parts merges as protobuf does: the repeated entries of each part, in order. */
+function readHeaderMap(r: Reader, end: number, into: HeaderMapFacts | undefined): HeaderMapFacts {
+  const m = into ?? { headers: [] };
+  while (r.more(end)) {
+    const tag = r.tag();
+    if (tag >>> 3 === 1) m.headers.push(readHeaderValue(r, r.len(tag)));
+    else r.skip(tag, HEADER_MAP);
+  }
+  return m;
+}
+
+function readHeaderValue(r: Reader, end: number): HeaderValueFacts {
+  const v: HeaderValueFacts = { key: '', value: '', rawValue: EMPTY };
+  while (r.more(end)) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        v.key = r.key(tag);
+        break;
+      case 2:
+        v.value = r.string(tag);
+        break;
+      case 3:
+        v.rawValue = r.bytes(tag);
+        break;
+      default:
+        r.skip(tag, HEADER_VALUE);
+    }
+  }
+  return v;
 }
 
 function readTlsSession(r: Reader, end: number, into: { sni: string } | undefined): { sni: string } {

@@ -1,7 +1,11 @@
 import type { CallAttempt, PeerCertificate } from '../call-attempt.js';
 import type { CheckRequestFacts, PeerFacts } from './read-check-request.js';
+import { toRequestHeaders } from './to-request-headers.js';
 
-export type AttemptResult = { ok: true; attempt: CallAttempt } | { ok: false; internal: string };
+export type AttemptResult =
+  | { ok: true; attempt: CallAttempt }
+  /** `attempt`, when present, is the call without its headers: for the decision line only (method, route, source). */
+  | { ok: false; code: 'ERR_REQUEST_MALFORMED' | 'ERR_HEADER_INVALID'; internal: string; attempt?: CallAttempt };
 
 /** Envoy's header for a body cut at `max_request_bytes` (it drops any client-sent copy first). */
 const PARTIAL_BODY = 'x-envoy-auth-partial-body';
@@ -13,19 +17,26 @@ const PARTIAL_BODY = 'x-envoy-auth-partial-body';
  *   `:scheme` and `x-forwarded-proto` are caller-controlled on HTTP/2 and are never consulted.
  * - Peer: `source.principal` is set only for a certificate the TLS handshake verified;
  *   `source.certificate` (include_peer_certificate) is its URL-encoded PEM.
+ *
+ * Method, path and host come from `attributes.request.http`, never from the pseudo-headers: Envoy sets
+ * them on every request from its own header map (check_request_utils.cc setHttpRequest, before and
+ * regardless of `allowed_headers`), whereas the pseudo-headers are ordinary entries of `headers` or
+ * `header_map` that `allowed_headers` filters like any other. (`scheme` is set there too; callguard
+ * does not read it, for the reason above.) Headers come from either shape: see {@link toRequestHeaders}.
  */
 export function toCallAttempt(request: CheckRequestFacts): AttemptResult {
   const attrs = request.attributes;
   const http = attrs?.request?.http;
-  if (attrs === undefined || http === undefined) return { ok: false, internal: 'CheckRequest has no attributes.request.http' };
-  if (http.method === '' || http.path === '') return { ok: false, internal: 'CheckRequest has no method or path' };
-  // Envoy always forwards the pseudo-headers in `headers` (they are added even to `allowed_headers`).
-  // Without them the map is not the request's headers (e.g. `encode_raw_headers: true` moves them to
-  // `header_map`), and callguard could neither see the credential nor remove spoofed identity headers.
-  if (http.headers[':method'] === undefined) return { ok: false, internal: 'CheckRequest headers lack :method (encode_raw_headers is not supported)' };
-
-  const headers = http.headers;
+  if (attrs === undefined || http === undefined) return malformed('CheckRequest has no attributes.request.http');
+  if (http.method === '' || http.path === '') return malformed('CheckRequest has no method or path');
+  const read = toRequestHeaders(http);
+  if (!read.ok && read.code === 'ERR_REQUEST_MALFORMED') return read;
+  // A caller's header callguard refuses to read still leaves a decision line that says which call it was.
+  const headers = read.ok ? read.headers : NO_HEADERS;
   const bytes = http.rawBody.length > 0 ? http.rawBody : http.body.length > 0 ? new TextEncoder().encode(http.body) : undefined;
+  // Envoy writes exactly `true` or `false`; anything else (two values joined, from a header_map that
+  // Envoy did not build) is read as partial, so a prefix is never taken for the whole body.
+  const partial = headers[PARTIAL_BODY];
   const sni = attrs.tlsSession?.sni;
   const peer = toPeer(attrs.source);
   const tls = (attrs.destination?.principal ?? '') !== '';
@@ -38,11 +49,13 @@ export function toCallAttempt(request: CheckRequestFacts): AttemptResult {
     headers,
     contextExtensions: attrs.contextExtensions,
     transport: { tls, ...(sni ? { sni } : {}), ...(peer && tls ? { peer } : {}) },
-    body: { bytes, partial: headers[PARTIAL_BODY] === 'true' },
+    body: { bytes, partial: partial !== undefined && partial !== 'false' },
     sourceAddress: toAddress(attrs.source),
   };
-  return { ok: true, attempt };
+  return read.ok ? { ok: true, attempt } : { ok: false, code: read.code, internal: read.internal, attempt };
 }
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Decoded peer certificates by their URL-encoded form. Callers reuse connections and certificates,
@@ -65,6 +78,10 @@ function toPeer(source: PeerFacts | undefined): PeerCertificate | undefined {
   if (decodedCertificates.size >= MAX_DECODED_CERTIFICATES) decodedCertificates.clear();
   decodedCertificates.set(source.certificate, peer);
   return peer;
+}
+
+function malformed(internal: string): AttemptResult {
+  return { ok: false, code: 'ERR_REQUEST_MALFORMED', internal };
 }
 
 function toAddress(peer: PeerFacts | undefined): string {

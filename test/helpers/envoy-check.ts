@@ -17,11 +17,24 @@ export interface EnvoyShape {
   partial?: boolean;
   peer?: { principal: string; pem?: string };
   contextExtensions?: Record<string, string>;
+  /** More header lines after `headers`, in order: a name already there is a repeated header. */
+  headerLines?: readonly (readonly [string, string | Uint8Array])[];
+  /** ext_authz `encode_raw_headers: true`: every line goes to `header_map` as raw bytes, `headers` stays empty. */
+  encodeRawHeaders?: boolean;
+  /** ext_authz `allowed_headers` as exact names: Envoy forwards only these lines, pseudo-headers included. */
+  allowedHeaders?: readonly string[];
 }
 
-/** A CheckRequest shaped like Envoy 1.40 sends it (pack_as_bytes, include_peer_certificate). */
+const PARTIAL_BODY = 'x-envoy-auth-partial-body';
+
+/**
+ * A CheckRequest shaped like Envoy 1.40 sends it (pack_as_bytes, include_peer_certificate), following
+ * check_request_utils.cc setHttpRequest: header lines filtered by `allowedHeaders`, then either joined
+ * into `headers` (a repeated name's values appended with ',') or listed in `header_map`; the partial-body
+ * flag added after the filter (a caller's copy dropped).
+ */
 export function envoyCheckRequest(shape: EnvoyShape = {}) {
-  const headers: Record<string, string> = {
+  const defaults: Record<string, string> = {
     ':authority': shape.host ?? 'functions.internal',
     ':method': shape.method ?? 'POST',
     ':path': shape.path ?? '/orders',
@@ -30,8 +43,21 @@ export function envoyCheckRequest(shape: EnvoyShape = {}) {
     'x-forwarded-proto': 'https',
     ...shape.headers,
   };
+  const allowed = shape.allowedHeaders === undefined ? undefined : new Set(shape.allowedHeaders);
+  const lines = [...Object.entries(defaults), ...(shape.headerLines ?? [])].filter(([name]) => name !== PARTIAL_BODY && (allowed === undefined || allowed.has(name)));
   const body = typeof shape.body === 'string' ? new TextEncoder().encode(shape.body) : shape.body;
-  if (body !== undefined) headers['x-envoy-auth-partial-body'] = shape.partial ? 'true' : 'false';
+  if (body !== undefined) lines.push([PARTIAL_BODY, shape.partial ? 'true' : 'false']);
+  const headers = new Map<string, string>();
+  if (!shape.encodeRawHeaders) {
+    for (const [name, value] of lines) {
+      if (typeof value !== 'string') throw new TypeError('raw header bytes need encodeRawHeaders (Envoy would sanitize them)');
+      const before = headers.get(name);
+      headers.set(name, before === undefined ? value : `${before},${value}`);
+    }
+  }
+  const headerMap = shape.encodeRawHeaders
+    ? { headerMap: { headers: lines.map(([key, value]) => ({ key, rawValue: typeof value === 'string' ? new TextEncoder().encode(value) : value })) } }
+    : {};
   return create(CheckRequestSchema, {
     attributes: {
       source: {
@@ -51,7 +77,9 @@ export function envoyCheckRequest(shape: EnvoyShape = {}) {
           host: shape.host ?? 'functions.internal',
           scheme: 'https',
           protocol: 'HTTP/2',
-          headers,
+          // fromEntries: "__proto__" stays an own key, as in a protobuf map.
+          headers: Object.fromEntries(headers),
+          ...headerMap,
           ...(body !== undefined ? { rawBody: body } : {}),
         },
       },

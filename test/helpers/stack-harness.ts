@@ -17,6 +17,8 @@ export async function startTestStack(
   options: {
     functionCert?: 'function' | 'function-wrong';
     customizeCallguard?: (config: Record<string, unknown>, dir: string) => void;
+    /** Changes the parsed Envoy config (e.g. the ext_authz filter's settings) before Envoy starts. */
+    customizeEnvoy?: (config: Record<string, unknown>) => void;
     /** callguard processes behind Envoy's `callguard` cluster (default 1). */
     callguardReplicas?: number;
   } = {},
@@ -33,6 +35,7 @@ export async function startTestStack(
       functionCert: options.functionCert ?? 'function',
       ...(options.callguardReplicas !== undefined ? { callguardReplicas: options.callguardReplicas } : {}),
       ...(options.customizeCallguard ? { customizeCallguard: (config: Record<string, unknown>) => options.customizeCallguard?.(config, dir) } : {}),
+      ...(options.customizeEnvoy ? { customizeEnvoy: options.customizeEnvoy } : {}),
       echo: { callguard: echo, fn: echo, envoy: echo },
     });
     const running: TestStack = {
@@ -56,8 +59,8 @@ export async function startTestStack(
  * Readiness through the whole path, not just each process: the first calls of a cold stack pay for
  * TLS handshakes on every hop, JIT and the first token verification, and on a loaded 2-core machine
  * that can exceed Envoy's 200 ms ext_authz timeout (503). Probe with a verified token that callguard
- * denies (403: never reaches the function, so tests counting function hits are unaffected) until
- * every replica has logged a warm-up decision, bounded.
+ * denies (403: never reaches the function, so tests counting function hits are unaffected; 401 where
+ * Envoy is set not to forward the token) until every replica has logged a warm-up decision, bounded.
  */
 async function warmUp(stack: TestStack): Promise<void> {
   const token = await stack.issuer.mint({ subject: 'warm-up', groups: ['warm-up'], ttlSeconds: 60 });
@@ -69,7 +72,8 @@ async function warmUp(stack: TestStack): Promise<void> {
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     const res = await send(stack, { path: '/orders/0', token, headers: { 'x-request-id': `warm-up-${attempt}` } });
     last = res.status;
-    if (last === 403) {
+    // A denial callguard decided carries its decision id; Envoy's own 503 (Check timed out) does not.
+    if ((last === 403 || last === 401) && res.headers['x-callguard-decision-id'] !== undefined) {
       if (stack.decisionLogs.length === 1) return;
       warmUpIds.add(res.requestId);
       for (const log of stack.decisionLogs) {

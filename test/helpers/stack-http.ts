@@ -20,7 +20,8 @@ export interface SendOptions {
   /** Sent byte for byte: node does not normalize `//`, `%2F` or `..`. */
   readonly path: string;
   readonly token?: string;
-  readonly headers?: Record<string, string>;
+  /** An array is sent as that many header lines; values go out as latin-1 bytes (node's encoding). */
+  readonly headers?: Record<string, string | readonly string[]>;
   readonly body?: string | Buffer;
   /** Present the example client certificate (SPIFFE ID spiffe://example.org/ns/default/sa/billing). */
   readonly clientCert?: boolean;
@@ -29,7 +30,8 @@ export interface SendOptions {
 /** One HTTPS request to Envoy's listener, trusting only the dev CA and checking Envoy's SAN. */
 export function send(stack: TestStack, options: SendOptions): Promise<StackResponse> {
   const pki = (f: string) => readFileSync(path.join(stack.pkiDir, f));
-  const headers: Record<string, string | number> = { ...options.headers };
+  const headers: Record<string, string | number | string[]> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name] = typeof value === 'string' ? value : [...value];
   if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
   if (options.body !== undefined) {
     headers['content-type'] ??= 'application/json';

@@ -43,9 +43,10 @@ describe('toCallAttempt: transport facts come only from Envoy', () => {
     { name: 'no attributes', request: create(CheckRequestSchema, {}) },
     { name: 'no http request', request: create(CheckRequestSchema, { attributes: { destination: { principal: 'envoy' } } }) },
     { name: 'no method', request: create(CheckRequestSchema, { attributes: { request: { http: { path: '/x' } } } }) },
-    { name: 'headers without pseudo-headers (encode_raw_headers)', request: create(CheckRequestSchema, { attributes: { request: { http: { method: 'GET', path: '/x', headers: { authorization: 'Bearer x' } } } } }) },
+    { name: 'no path', request: create(CheckRequestSchema, { attributes: { request: { http: { method: 'GET', headers: { ':path': '/x' } } } } }) },
   ])('malformed: $name', ({ request }) => {
-    expect(toCallAttempt(request).ok).toBe(false);
+    const result = toCallAttempt(request);
+    expect(result.ok ? undefined : result.code).toBe('ERR_REQUEST_MALFORMED');
   });
 });
 

@@ -43,6 +43,7 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     { name: 'decide rejects with a non-error', decide: () => Promise.reject('nope'), bytes: envoyCheckBytes(), code: 'ERR_INTERNAL', status: 500 },
     { name: 'undecodable bytes', decide: async () => { throw new Error('unreachable'); }, bytes: new Uint8Array([0xff, 0xff]), code: 'ERR_REQUEST_MALFORMED', status: 400 },
     { name: 'empty CheckRequest', decide: async () => { throw new Error('unreachable'); }, bytes: new Uint8Array(), code: 'ERR_REQUEST_MALFORMED', status: 400 },
+    { name: 'a raw header value that is not UTF-8 (encode_raw_headers)', decide: async () => { throw new Error('unreachable'); }, bytes: envoyCheckBytes({ encodeRawHeaders: true, headerLines: [['x-name', new Uint8Array([0x5a, 0x6f, 0xeb])]] }), code: 'ERR_HEADER_INVALID', status: 400 },
   ])('$name → $code', async ({ decide, bytes, code, status }) => {
     const log = memoryLog();
     const handle = createCheckHandler(parts(decide, log));
@@ -54,6 +55,23 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     expect(JSON.stringify(s)).not.toContain('SECRET');
     expect(log.records).toHaveLength(1);
     expect(log.records[0]).toMatchObject({ outcome: 'deny', code, decisionId: 'd-1' });
+  });
+
+  it('a header value it refuses to read still leaves a line saying which call it was', async () => {
+    const log = memoryLog();
+    const handle = createCheckHandler(parts(async () => { throw new Error('unreachable'); }, log));
+    const bytes = envoyCheckBytes({ encodeRawHeaders: true, method: 'GET', path: '/orders/7', headerLines: [['x-name', new Uint8Array([0xe9])]] });
+    const s = summarize(decodeCheckResponse(await handle(bytes)));
+    expect(s.allow ? 'allow' : [s.problem.code, s.status]).toEqual(['ERR_HEADER_INVALID', 400]);
+    expect(log.records[0]).toMatchObject({
+      code: 'ERR_HEADER_INVALID',
+      internal: 'header "x-name" is not UTF-8',
+      // Envoy's stream id: the x-request-id line was not read either.
+      requestId: '1234',
+      request: { method: 'GET', host: 'functions.internal' },
+      tls: { tls: true },
+      source: '10.0.0.7:51234',
+    });
   });
 
   it.each([

@@ -19,7 +19,19 @@ function facts(bytes: Uint8Array, decode: 'lean' | 'fromBinary') {
     destination: peer(a?.destination),
     contextExtensions: a === undefined ? undefined : { ...a.contextExtensions },
     sni: a?.tlsSession?.sni,
-    http: http === undefined ? undefined : { id: http.id, method: http.method, headers: { ...http.headers }, path: http.path, host: http.host, body: http.body, rawBody: [...http.rawBody] },
+    http:
+      http === undefined
+        ? undefined
+        : {
+            id: http.id,
+            method: http.method,
+            headers: { ...http.headers },
+            headerMap: http.headerMap?.headers.map((h) => ({ key: h.key, value: h.value, rawValue: [...h.rawValue] })),
+            path: http.path,
+            host: http.host,
+            body: http.body,
+            rawBody: [...http.rawBody],
+          },
   };
 }
 
@@ -40,6 +52,9 @@ const shapes: { name: string; shape: EnvoyShape }[] = [
   { name: 'a literal U+FFFD (valid UTF-8), short and long', shape: { headers: { 'x-r': 'a\uFFFDb', 'x-long': 'a\uFFFDb'.repeat(20) } } },
   { name: '__proto__ header key', shape: { headers: { ['__proto__']: 'x', constructor: 'y' } } },
   { name: 'many headers', shape: { headers: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`x-h-${i}`, 'v'.repeat(i)])) } },
+  { name: 'repeated headers, joined (encode_raw_headers: false)', shape: { headers: { authorization: 'Bearer a' }, headerLines: [['authorization', 'Bearer b'], ['x-r', '1'], ['x-r', '']] } },
+  { name: 'header_map (encode_raw_headers: true) with repeated keys and raw bytes', shape: { encodeRawHeaders: true, body: '{}', headers: { authorization: 'Bearer a' }, headerLines: [['authorization', 'Bearer b'], ['x-raw', new Uint8Array([0xe9, 0x00, 0xff])], ['x-empty', '']] } },
+  { name: 'allowed_headers without pseudo-headers', shape: { allowedHeaders: ['authorization', 'x-request-id'], headers: { authorization: 'Bearer a' } } },
 ];
 
 describe('readCheckRequest matches fromBinary on the fields callguard reads', () => {
@@ -74,6 +89,15 @@ describe('readCheckRequest matches fromBinary on the fields callguard reads', ()
     expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('polluted');
   });
 
+  it('merges a header_map sent in two parts: the entries of both, in order', () => {
+    const first = envoyCheckBytes({ encodeRawHeaders: true, headers: { a: '1' } });
+    const second = toBinary(CheckRequestSchema, create(CheckRequestSchema, { attributes: { request: { http: { headerMap: { headers: [{ key: 'a', rawValue: new Uint8Array([0x32]) }] } } } } }));
+    const bytes = new Uint8Array([...first, ...second]);
+    const lean = facts(bytes, 'lean');
+    expect(lean).toEqual(facts(bytes, 'fromBinary'));
+    expect(lean.http?.headerMap?.filter((h) => h.key === 'a').map((h) => h.rawValue)).toEqual([[0x31], [0x32]]);
+  });
+
   it('skips fields it does not read (time, size, scheme, protocol, metadata) without building them', () => {
     const request = envoyCheckRequest({});
     request.attributes!.request!.time = create(TimestampSchema, { seconds: 1_800_000_000n, nanos: 5 });
@@ -97,11 +121,18 @@ describe('readCheckRequest refuses malformed wire data (→ ERR_REQUEST_MALFORME
     { name: 'invalid UTF-8 in a header value', bytes: headerWithBytes([0xc3, 0x28]) },
     { name: 'invalid UTF-8 in a long header value', bytes: headerWithBytes([...Buffer.from('x'.repeat(40)), 0xff, 0x41]) },
     { name: 'invalid UTF-8 in a string field callguard skips (http.scheme)', bytes: httpFieldWithBytes(6, [0xff]) },
+    { name: 'invalid UTF-8 in a header_map key', bytes: httpFieldWithBytes(13, [0x0a, 4, 0x0a, 2, 0xc3, 0x28]) },
+    { name: 'header_map raw_value with a varint wire type', bytes: httpFieldWithBytes(13, [0x0a, 2, 0x18, 0x01]) },
+    { name: 'header_map entry running past its map', bytes: httpFieldWithBytes(13, [0x0a, 9, 0x0a, 1, 0x61]) },
   ])('$name', ({ bytes }) => {
     expect(() => readCheckRequest(bytes)).toThrow(WireFormatError);
   });
 
-  it('agrees with fromBinary wherever both accept a mutated request (seeded fuzz)', () => {
+  const validRaw = envoyCheckBytes({ encodeRawHeaders: true, body: '{"a":1}', headers: { authorization: 'Bearer x.y.z' }, headerLines: [['authorization', 'Bearer q']] });
+  it.each([
+    { name: 'headers', request: valid },
+    { name: 'header_map', request: validRaw },
+  ])('agrees with fromBinary wherever both accept a mutated request (seeded fuzz, $name)', ({ request }) => {
     let seed = 7;
     const random = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -109,7 +140,7 @@ describe('readCheckRequest refuses malformed wire data (→ ERR_REQUEST_MALFORME
     };
     let bothAccepted = 0;
     for (let i = 0; i < 3000; i++) {
-      const bytes = new Uint8Array(valid);
+      const bytes = new Uint8Array(request);
       for (let k = 0; k <= random(3); k++) bytes[random(bytes.length)] = random(256);
       let lean: ReturnType<typeof facts> | undefined;
       let reference: ReturnType<typeof facts> | undefined;
