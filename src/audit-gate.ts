@@ -47,18 +47,19 @@ export function createAuditGate(log: DecisionLog, describeRequest: DescribeReque
 
 /** What a decision becomes when its line could not be recorded. */
 function unrecorded(decision: Decision): Decision {
-  if (!decision.allow) return decision;
+  // A denial stands unrecorded; anything that would reach the function (a shadow-mode denial too) does not.
+  if (!decision.allow && decision.shadow === undefined) return decision;
   const code = 'ERR_DECISION_LOG_UNAVAILABLE';
   const deny: Deny = {
     allow: false,
     decisionId: decision.decisionId,
-    functionName: decision.functionName,
-    caller: decision.caller,
+    ...(decision.functionName === undefined ? {} : { functionName: decision.functionName }),
+    ...(decision.caller === undefined ? {} : { caller: decision.caller }),
     code,
     status: REASONS[code].status,
     detail: REASONS[code].title,
     violations: [],
-    internal: 'the allow could not be recorded',
+    internal: decision.allow ? 'the allow could not be recorded' : 'the shadow-mode call (would-deny) could not be recorded',
   };
   return deny;
 }

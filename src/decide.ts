@@ -12,7 +12,7 @@ import type { CompiledInput } from './payload/compile-input.js';
 import { inspectPayload } from './payload/inspect-payload.js';
 import type { Caller, MtlsPrincipal } from './principal.js';
 import type { PeerVerifier } from './transport/verify-peer.js';
-import { upstreamHeaders } from './upstream-headers.js';
+import { shadowHeaders, upstreamHeaders } from './upstream-headers.js';
 import { cleanQuery } from './upstream-query.js';
 import type { ClaimResult, ReplayStore } from './replay/replay-store.js';
 import { replayKey } from './replay/replay-key.js';
@@ -60,8 +60,26 @@ export function createDecide(parts: DecideParts): Decide {
   const kinds = sourceKinds(config.identity);
   const dpopAlgs = config.identity.dpop.algorithms.join(' ');
   const policies = new Map<string, Policy>(config.functions.map((fn) => [fn.name, compilePolicy(fn, kinds)]));
+  const shadowed = new Set(config.functions.filter((fn) => fn.mode === 'shadow').map((fn) => fn.name));
+  const prefix = config.upstream.headerPrefix;
 
+  if (shadowed.size === 0) return enforce;
   return function decide(attempt) {
+    const decision = enforce(attempt);
+    return decision instanceof Promise ? decision.then((d) => shadow(d, attempt)) : shadow(decision, attempt);
+  };
+
+  /**
+   * Shadow mode: a denial of a shadow function's call is let through, marked, with the upstream changes of
+   * {@link shadowHeaders}. Not a denial made before the function was known (TLS, unknown function).
+   */
+  function shadow(decision: Decision, attempt: CallAttempt): Decision {
+    if (decision.allow || decision.functionName === undefined || !shadowed.has(decision.functionName)) return decision;
+    if (decision.code === 'ERR_TLS_REQUIRED' || decision.code === 'ERR_FUNCTION_UNKNOWN') return decision;
+    return { ...decision, shadow: { ...shadowHeaders(attempt.headers, decision.decisionId, prefix), removeQueryParameters: [] } };
+  }
+
+  function enforce(attempt: CallAttempt): Decision | Promise<Decision> {
     const decisionId = parts.newDecisionId();
     const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra);
 
@@ -101,7 +119,7 @@ export function createDecide(parts: DecideParts): Decide {
     const verified = authenticator.authenticate(presented.credential, attempt);
     if (verified instanceof Promise) return verified.then((result) => conclude(attempt, fn, policy, peer, result, decisionId));
     return conclude(attempt, fn, policy, peer, verified, decisionId);
-  };
+  }
 
   /** Steps 4 (outcome of the credential) to 6, once the credential, if any, is verified. */
   function conclude(attempt: CallAttempt, fn: FunctionConfig, policy: Policy, peer: MtlsPrincipal | undefined, verified: AuthResult | undefined, decisionId: string): Decision | Promise<Decision> {
@@ -134,7 +152,11 @@ export function createDecide(parts: DecideParts): Decide {
     // 7. Nothing replayable upstream: a credential in the query string is removed, or refused if Envoy could not remove it.
     const query = cleanQuery(attempt.path, queryNames);
     if (!query.ok) return deny('ERR_QUERY_ENCODED_NAME', { functionName, caller, internal: `percent-encoded query parameter "${query.name}"` });
-    const allowed = (): Decision => allow(decisionId, fn, caller, payload.summary, attempt, config.upstream.headerPrefix, credentialHeaders, query.remove);
+    const allowed = (): Decision =>
+      fn.mode === 'shadow'
+        ? // Shadow mode: the function still gets what it got before callguard (its own credential check keeps working).
+          { ...allow(decisionId, fn, caller, payload.summary, attempt, prefix, [], []), shadow: true }
+        : allow(decisionId, fn, caller, payload.summary, attempt, prefix, credentialHeaders, query.remove);
 
     // 8. Single use, claimed last: a call denied for any other reason does not use the credential up.
     if (!fn.singleUse || credential === undefined) return allowed();

@@ -18,17 +18,14 @@ interface DecisionBase {
   readonly payload?: PayloadSummary;
 }
 
-export interface Allow extends DecisionBase {
+/** An allowed call, with what it changes on its way upstream ({@link UpstreamChanges}). */
+export interface Allow extends DecisionBase, UpstreamChanges {
   readonly allow: true;
   readonly status: 200;
   readonly functionName: string;
   readonly caller: Caller;
-  /** Headers to set upstream (overwriting any caller value). */
-  readonly setHeaders: Readonly<Record<string, string>>;
-  /** Caller headers to remove before the call goes upstream (credentials, spoofed identity). */
-  readonly removeHeaders: readonly string[];
-  /** Query parameters to remove before the call goes upstream (a credential in the URL); usually none. */
-  readonly removeQueryParameters: readonly string[];
+  /** The function is in shadow mode: the credential was left on the call (it is logged like any allow). */
+  readonly shadow?: true;
 }
 
 export interface Deny extends DecisionBase {
@@ -42,6 +39,21 @@ export interface Deny extends DecisionBase {
   readonly wwwAuthenticate?: string;
   /** Internal detail for the decision log only (never sent to the caller). */
   readonly internal?: string;
+  /**
+   * Set when the function is in shadow mode: the denial is logged (`would-deny`) and the call goes upstream
+   * all the same, with only these header changes (see `functions[].mode`).
+   */
+  readonly shadow?: UpstreamChanges;
+}
+
+/** What an allowed call changes on its way upstream. */
+export interface UpstreamChanges {
+  /** Headers to set (overwriting any caller value). */
+  readonly setHeaders: Readonly<Record<string, string>>;
+  /** Caller headers to remove (credentials, spoofed identity). */
+  readonly removeHeaders: readonly string[];
+  /** Query parameters to remove (a credential in the URL); usually none. */
+  readonly removeQueryParameters: readonly string[];
 }
 
 export type Decision = Allow | Deny;

@@ -67,6 +67,21 @@ export function upstreamHeaders(
 }
 
 /**
+ * Headers for a shadow-mode call that would have been denied (`functions[].mode: shadow`): it goes
+ * upstream as the caller sent it, except that no identity header reaches the function (none set, every
+ * one a caller sent removed, with any other header carrying the prefix); only the decision id is set,
+ * so the function's logs can be matched with the `would-deny` line.
+ */
+export function shadowHeaders(callerHeaders: Readonly<Record<string, string>>, decisionId: string, prefix: string): { setHeaders: Record<string, string>; removeHeaders: string[] } {
+  const names = headerNames(prefix);
+  const removeHeaders = [names.function, names.subject, names.issuer, names.groups, names.credential, names.spiffeId];
+  for (const name in callerHeaders) {
+    if (name.startsWith(prefix) && name !== names.decisionId && !removeHeaders.includes(name)) removeHeaders.push(name);
+  }
+  return { setHeaders: { [names.decisionId]: decisionId }, removeHeaders };
+}
+
+/**
  * A verified principal is immutable and, for a cached token or a key, the same object on every
  * call: its header values are encoded once.
  */

@@ -19,7 +19,7 @@ const USAGE = `usage: callguard tail [options] [FILE...]
 
 filters (all must match):
   --function NAME    a function, or a prefix ending in * (orders.*); repeatable
-  --outcome allow|deny
+  --outcome allow|deny|would-deny
   --code ERR_X       a denial's reason code; repeatable
   --subject S        principal.subject or principal.spiffeId; repeatable
   --since T          from T: ISO-8601 (2026-12-02T19:54:30Z; UTC without a zone) or back from now (30s, 10m, 2h, 1d)

@@ -123,6 +123,8 @@ export interface FunctionConfig {
   readonly name: string;
   readonly match?: { readonly method: string; readonly path: string; readonly logParams: readonly string[] };
   readonly requireMtls: boolean;
+  /** `shadow`: decide and log (`would-deny`), let the call through (see the schema). */
+  readonly mode: 'enforce' | 'shadow';
   readonly singleUse: boolean;
   readonly senderConstrained?: 'mtls' | 'dpop' | 'either';
   readonly allow: readonly AllowRule[];

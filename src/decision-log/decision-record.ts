@@ -12,7 +12,10 @@ export interface DecisionRecord {
   readonly decisionId: string;
   readonly requestId: string;
   readonly function: string | null;
-  readonly outcome: 'allow' | 'deny';
+  /** `would-deny`: a shadow-mode function's call that enforcing would have denied; it went through. */
+  readonly outcome: 'allow' | 'deny' | 'would-deny';
+  /** `shadow` on every line decided in shadow mode (`functions[].mode`); absent when enforced. */
+  readonly mode?: 'shadow';
   readonly status: number;
   readonly code: string | null;
   readonly reasons: readonly string[];
@@ -75,7 +78,7 @@ export function toDecisionRecord(attempt: CallAttempt | undefined, decision: Dec
     decisionId: decision.decisionId,
     requestId: attempt === undefined || attempt.requestId === '' ? '' : safeToken(attempt.requestId),
     function: decision.functionName ?? null,
-    outcome: decision.allow ? 'allow' : 'deny',
+    outcome: decision.allow ? 'allow' : decision.shadow === undefined ? 'deny' : 'would-deny',
     status: decision.status,
     code: decision.allow ? null : decision.code,
     reasons: decision.allow ? [] : reasonsOf(decision),
@@ -85,6 +88,7 @@ export function toDecisionRecord(attempt: CallAttempt | undefined, decision: Dec
     source: attempt?.sourceAddress ?? '',
     latencyUs,
   };
+  if (decision.shadow !== undefined) record.mode = 'shadow';
   if (!decision.allow) {
     // Pointers name the caller's own keys: plain segments only, and at most MAX_VIOLATIONS of them (a line stays small).
     const pointed = decision.violations.filter((v) => v.pointer !== undefined);

@@ -1,4 +1,4 @@
-import type { Allow } from '../decision.js';
+import type { UpstreamChanges } from '../decision.js';
 
 /**
  * Encodes the CheckResponse for an allow directly to protobuf wire format (proto3, field numbers from
@@ -12,7 +12,7 @@ import type { Allow } from '../decision.js';
  *   HeaderValueOption { HeaderValue header = 1; HeaderAppendAction append_action = 3; }
  *   HeaderValue { string key = 1; string value = 2; }
  */
-export function encodeAllow(decision: Allow): Uint8Array {
+export function encodeAllow(decision: UpstreamChanges): Uint8Array {
   const set = decision.setHeaders;
   const removes = decision.removeHeaders;
   // Pass 1: sizes (UTF-8 lengths kept for pass 2; the encoder is synchronous, so one scratch array serves).

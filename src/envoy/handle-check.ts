@@ -32,8 +32,13 @@ export interface CheckHandlerParts {
 export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array, caller?: { untrusted?: string }) => Uint8Array | Promise<Uint8Array> {
   const { decide, audit, admission, headerPrefix } = parts;
 
+  // A shadow-mode denial is let through with its own (smaller) upstream changes.
   const encode = (decision: Decision): Uint8Array =>
-    decision.allow ? encodeAllow(decision) : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
+    decision.allow
+      ? encodeAllow(decision)
+      : decision.shadow !== undefined
+        ? encodeAllow(decision.shadow)
+        : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
   const answer = (attempt: CallAttempt | undefined, decision: Decision, started: number): Uint8Array | Promise<Uint8Array> => {
     const latencyUs = Math.round((performance.now() - started) * 1000);
     const recorded = audit.record(attempt, decision, latencyUs);

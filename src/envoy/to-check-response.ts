@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import type { Decision, Deny } from '../decision.js';
+import type { Decision, Deny, UpstreamChanges } from '../decision.js';
 import { HeaderValueOption_HeaderAppendAction, HeaderValueOptionSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { CheckResponseSchema, type CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { StatusSchema } from '../gen/google/rpc/status_pb.js';
@@ -16,22 +16,26 @@ const OVERWRITE = HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_AD
  * a thrown gRPC error would hand the outcome to Envoy's failure mode instead of our decision.
  */
 export function toCheckResponse(decision: Decision, headerPrefix: string): CheckResponse {
-  if (decision.allow) {
-    return create(CheckResponseSchema, {
-      status: create(StatusSchema, { code: GRPC_OK }),
-      httpResponse: {
-        case: 'okResponse',
-        value: {
-          headers: Object.entries(decision.setHeaders).map(([key, value]) => header(key, value)),
-          headersToRemove: [...decision.removeHeaders],
-          queryParametersToRemove: [...decision.removeQueryParameters],
-        },
-      },
-    });
-  }
+  if (decision.allow) return okResponse(decision);
+  // A shadow-mode denial is let through (functions[].mode), with its own upstream changes.
+  if (decision.shadow !== undefined) return okResponse(decision.shadow);
   return create(CheckResponseSchema, {
     status: create(StatusSchema, { code: decision.status === 401 ? GRPC_UNAUTHENTICATED : GRPC_PERMISSION_DENIED, message: decision.code }),
     httpResponse: { case: 'deniedResponse', value: deniedResponse(decision, headerPrefix) },
+  });
+}
+
+function okResponse(changes: UpstreamChanges): CheckResponse {
+  return create(CheckResponseSchema, {
+    status: create(StatusSchema, { code: GRPC_OK }),
+    httpResponse: {
+      case: 'okResponse',
+      value: {
+        headers: Object.entries(changes.setHeaders).map(([key, value]) => header(key, value)),
+        headersToRemove: [...changes.removeHeaders],
+        queryParametersToRemove: [...changes.removeQueryParameters],
+      },
+    },
   });
 }
 

@@ -4,7 +4,7 @@ import type { LogLine } from './parse-log-line.js';
 export interface LineCriteria {
   /** Function names, exact or a prefix ending in `*` (`orders.*`). */
   readonly functions?: readonly string[];
-  readonly outcome?: 'allow' | 'deny';
+  readonly outcome?: 'allow' | 'deny' | 'would-deny';
   readonly codes?: readonly string[];
   /** `principal.subject` or `principal.spiffeId`. */
   readonly subjects?: readonly string[];

@@ -39,8 +39,12 @@ export function formatLogLine(line: LogLine, style: Style): string {
 }
 
 function formatDecision(f: Readonly<Record<string, unknown>>, style: Style): string {
-  const allow = f['outcome'] === 'allow';
-  const outcome = allow ? style.green('ALLOW') : style.red(`DENY ${text(f['status'])} ${text(f['code'])}`);
+  const outcome =
+    f['outcome'] === 'allow'
+      ? style.green(f['mode'] === 'shadow' ? 'ALLOW (shadow)' : 'ALLOW')
+      : f['outcome'] === 'would-deny'
+        ? style.yellow(`WOULD-DENY ${text(f['status'])} ${text(f['code'])}`)
+        : style.red(`DENY ${text(f['status'])} ${text(f['code'])}`);
   const fn = (typeof f['function'] === 'string' ? printable(f['function']) : '-').padEnd(FUNCTION_WIDTH);
   const request = record(f['request']);
   const params = Object.entries(record(request['params']))

@@ -55,7 +55,9 @@ export function parseTailArgs(args: readonly string[], now: number): ParsedTailA
   const fail = (problem: string): ParsedTailArgs => ({ ok: false, problem });
 
   const { outcome } = values;
-  if (outcome !== undefined && outcome !== 'allow' && outcome !== 'deny') return fail(`--outcome ${JSON.stringify(outcome)}: must be allow or deny`);
+  if (outcome !== undefined && outcome !== 'allow' && outcome !== 'deny' && outcome !== 'would-deny') {
+    return fail(`--outcome ${JSON.stringify(outcome)}: must be allow, deny or would-deny`);
+  }
   const unknownCode = values.code?.find((c) => !CODES.has(c));
   if (unknownCode !== undefined) return fail(`--code ${JSON.stringify(unknownCode)}: not a reason code (see README "Reason codes")`);
   const badFunction = values.function?.find((f) => f === '' || f.slice(0, -1).includes('*'));

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { buildCallguard, type Callguard } from '../../src/build-callguard.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { type RunningServer, startGrpcServer } from '../../src/server/grpc-server.js';
@@ -81,12 +82,21 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-/** Starts the real gRPC server on a free port with the fixture config and an in-memory decision log. */
-export async function startFixture(jwksUrl: string, issuer: string, now?: () => number): Promise<Fixture> {
+/**
+ * Starts the real gRPC server on a free port with the fixture config (changed by `customize`, given the
+ * parsed YAML) and an in-memory decision log.
+ */
+export async function startFixture(jwksUrl: string, issuer: string, now?: () => number, customize?: (config: Record<string, unknown>) => void): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'callguard-it-'));
   writeFileSync(join(dir, 'orders.json'), JSON.stringify(ORDERS_SCHEMA));
   writeFileSync(join(dir, 'charge.json'), JSON.stringify(CHARGE_SCHEMA));
-  const config = parseConfig(fixtureConfigYaml(jwksUrl, issuer), join(dir, 'callguard.yaml'));
+  let yaml = fixtureConfigYaml(jwksUrl, issuer);
+  if (customize !== undefined) {
+    const parsed = parse(yaml) as Record<string, unknown>;
+    customize(parsed);
+    yaml = stringify(parsed);
+  }
+  const config = parseConfig(yaml, join(dir, 'callguard.yaml'));
   const log = createMemoryDestination();
   const callguard = await buildCallguard(config, { decisionLog: log.stream, ...(now ? { now } : {}) });
   const server = await startGrpcServer(config.server, callguard.handleCheck);

@@ -37,14 +37,14 @@ describe('safeMethod and safeToken', () => {
   });
 });
 
-const fn = (name: string, path: string, logParams: string[] = []): FunctionConfig => ({ name, match: { method: 'GET', path, logParams }, requireMtls: false, singleUse: false, allow: [] });
+const fn = (name: string, path: string, logParams: string[] = []): FunctionConfig => ({ name, match: { method: 'GET', path, logParams }, requireMtls: false, mode: 'enforce', singleUse: false, allow: [] });
 
 describe('createRequestFacts: the template and only the loggable parameters', () => {
   const describeRequest = createRequestFacts([
     fn('orders.get', '/orders/{id}', ['id']),
     fn('items.get', '/orders/{order}/items/{item}', ['item']),
     fn('notes.get', '/notes/{id}'),
-    { name: 'named', requireMtls: false, singleUse: false, allow: [] },
+    { name: 'named', requireMtls: false, mode: 'enforce', singleUse: false, allow: [] },
   ]);
   it.each([
     { name: 'loggable parameter', fn: 'orders.get', path: '/orders/42', want: { route: '/orders/{id}', params: { id: '42' } } },

@@ -23,7 +23,7 @@ function memoryLog(accept: () => boolean = () => true): DecisionLog & { records:
     noteRefused() {},
     healthy: accept,
     failure: undefined,
-    stats: () => ({ durability: 'written', healthy: true, pendingBytes: 0, linesWritten: records.length, linesLost: 0, failures: 0, rotations: 0 }),
+    stats: () => ({ durability: 'written', healthy: true, pendingBytes: 0, pendingLines: 0, linesWritten: records.length, linesLost: 0, failures: 0, rotations: 0 }),
     reopen() {},
     close: async () => {},
   };
@@ -92,6 +92,16 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
   });
 
   const allowed = { allow: true, status: 200, decisionId: 'd-9', functionName: 'orders.get', caller: {}, setHeaders: {}, removeHeaders: [], removeQueryParameters: [] } as never;
+  const wouldDeny = {
+    allow: false,
+    status: 403,
+    code: 'ERR_NOT_PERMITTED',
+    detail: 'no',
+    violations: [],
+    decisionId: 'd-7',
+    functionName: 'orders.get',
+    shadow: { setHeaders: { 'x-callguard-decision-id': 'd-7' }, removeHeaders: ['x-callguard-subject'], removeQueryParameters: [] },
+  } as never;
 
   it.each([
     { name: 'its line is lost (the write failed)', append: (_record: unknown, committed?: (ok: boolean) => void) => {
@@ -107,6 +117,21 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     const s = summarize(decodeCheckResponse(await handle(envoyCheckBytes())));
     expect(s.allow ? 'allow' : s.problem.code).toBe('ERR_DECISION_LOG_UNAVAILABLE');
     expect(s.allow ? undefined : [s.status, s.headers['x-callguard-decision-id']]).toEqual([503, 'd-9']);
+  });
+
+  it.each([
+    { name: 'an allow', decision: () => allowed, lost: 'ERR_DECISION_LOG_UNAVAILABLE' },
+    { name: 'a shadow-mode denial (let through)', decision: () => wouldDeny, lost: 'ERR_DECISION_LOG_UNAVAILABLE' },
+    { name: 'an enforced denial', decision: () => ({ ...(wouldDeny as object), shadow: undefined }), lost: 'ERR_NOT_PERMITTED' },
+  ])('$name whose line is lost → $lost: nothing reaches the function unrecorded', async ({ decision, lost }) => {
+    const log: DecisionLog = { ...memoryLog(), append: () => false };
+    const s = summarize(decodeCheckResponse(await createCheckHandler(parts(decision, log))(envoyCheckBytes())));
+    expect(s.allow ? 'allow' : s.problem.code).toBe(lost);
+  });
+
+  it('a shadow-mode denial whose line is committed is an OK response with its own upstream changes', async () => {
+    const s = summarize(decodeCheckResponse(await createCheckHandler(parts(() => wouldDeny, memoryLog()))(envoyCheckBytes())));
+    expect(s.allow ? [s.grpc, s.headers, s.remove] : s.problem.code).toEqual([0, { 'x-callguard-decision-id': 'd-7' }, ['x-callguard-subject']]);
   });
 
   it('an allow is answered only once its line is committed', async () => {

@@ -12,7 +12,7 @@ const SOURCES = new Map<string, CredentialKind>([
   ['adfs', 'saml'],
   ['apiKeys', 'apiKey'],
 ]);
-const policy = (allow: AllowRule[], name = 'f') => compilePolicy({ name, requireMtls: false, singleUse: false, allow } satisfies FunctionConfig, SOURCES);
+const policy = (allow: AllowRule[], name = 'f') => compilePolicy({ name, requireMtls: false, mode: 'enforce', singleUse: false, allow } satisfies FunctionConfig, SOURCES);
 const jwt = (source: string, subject: string, groups: string[] = [], claims: Record<string, unknown> = {}): Caller => ({ credential: jwtPrincipal(source, subject, groups, claims) });
 
 describe('compilePolicy: subjects, groups and SPIFFE IDs (default deny)', () => {

@@ -77,7 +77,7 @@ describe('parseTailArgs', () => {
   it.each([
     { name: 'an unknown option', args: ['--colour'], problem: /Unknown option '--colour'/ },
     { name: 'an option without its value', args: ['--since'], problem: /--since/ },
-    { name: 'a bad outcome', args: ['--outcome', 'maybe'], problem: /^--outcome "maybe": must be allow or deny$/ },
+    { name: 'a bad outcome', args: ['--outcome', 'maybe'], problem: /^--outcome "maybe": must be allow, deny or would-deny$/ },
     { name: 'an unknown reason code', args: ['--code', 'ERR_OVERLAODED'], problem: /^--code "ERR_OVERLAODED": not a reason code/ },
     { name: 'a star inside a function name', args: ['--function', 'orders.*.get'], problem: /^--function "orders\.\*\.get"/ },
     { name: 'a bad --since', args: ['--since', 'yesterday'], problem: /^--since "yesterday": not an ISO-8601 time/ },
