@@ -2,10 +2,11 @@
  * callguard configurations for the benchmark scenarios (see src/config/schema.json for every key).
  * Each function gets its own schema file, so 1000 functions really means 1000 compiled schemas.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { AUDIENCE, type Fixtures, GROUP, ISSUER, orderSchema, TRUST_DOMAIN } from './fixtures.js';
+import { callguardCommand } from './servers.js';
 
 export interface BenchConfigSpec {
   readonly functions: number;
@@ -21,8 +22,23 @@ export interface BenchConfigSpec {
   readonly singleUse?: boolean;
   /** The `replay` section (where single-use credentials and DPoP proof ids are remembered). */
   readonly replay?: Record<string, unknown>;
+  /** `false`: `admin.enabled: false`, no admin listener and no metrics (issue 11: what metrics cost). */
+  readonly admin?: boolean;
   /** Other identity sections (`apiKeys`, `saml`) and the rule that admits their callers. */
   readonly credential?: { readonly identity: Record<string, unknown>; readonly rule: Record<string, unknown> };
+}
+
+/**
+ * Whether the callguard build being benched has the `admin` section. It is on by default at a fixed port, and
+ * scenarios run side by side: each gets port 0 (and pays for its metrics, as in production). A build from
+ * before it (`CALLGUARD_MAIN`, for a before/after comparison) would refuse the unknown key.
+ */
+function benchedBuildHasAdmin(): boolean {
+  const root = join(import.meta.dirname, '..');
+  const main = callguardCommand(root)?.args.at(-1);
+  if (main === undefined) return false;
+  const schema = join(dirname(main), '../config/schema.json');
+  return existsSync(schema) && 'admin' in (JSON.parse(readFileSync(schema, 'utf8')) as { properties: object }).properties;
 }
 
 /** Path of function `index`; the load targets the last one, the worst case for a linear lookup. */
@@ -63,6 +79,7 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
       ...spec.credential?.identity,
     },
     functions,
+    ...(benchedBuildHasAdmin() ? { admin: spec.admin === false ? { enabled: false } : { listen: '127.0.0.1:0' } } : {}),
     ...(spec.replay === undefined ? {} : { replay: spec.replay }),
     decisionLog: { destination: spec.decisionLog, ...(spec.durability === undefined ? {} : { durability: spec.durability }) },
   };

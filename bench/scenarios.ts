@@ -84,6 +84,8 @@ function callguardScenario(
     durability?: 'written' | 'fsync' | 'buffered';
     /** Another credential kind instead of the bearer token. */
     credential?: 'apiKey' | 'saml';
+    /** `false`: no admin listener, so no metrics (issue 11). */
+    admin?: boolean;
   },
 ): Scenario {
   return {
@@ -101,6 +103,7 @@ function callguardScenario(
         decisionLog: options.logFile === true ? join(fixtures.dir, `${id}.decisions.log`) : '/dev/null',
         ...(options.durability === undefined ? {} : { durability: options.durability }),
         ...(options.credential === undefined ? {} : { credential: credentialSection(fixtures, options.credential) }),
+        ...(options.admin === undefined ? {} : { admin: options.admin }),
       });
       const body = options.violating === true ? fixtures.violatingBody : fixtures.validBody;
       const authorization = options.credential === 'apiKey' ? `ApiKey ${fixtures.apiKey.key}` : options.credential === 'saml' ? `SAML ${fixtures.saml.credential}` : undefined;
@@ -157,6 +160,8 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
     // Issue 10: a single-use token claimed in Redis, and a DPoP proof per request, against `cached` and `cache-miss`.
     singleUseRedisScenario(pair),
     dpopScenario(pair),
+    // Issue 11: the cached call without the admin listener; cached ÷ no-admin is what metrics cost.
+    callguardScenario('no-admin', 'cached token, 10 functions, allow, admin.enabled false (no metrics)', 10, pair, { admin: false }),
     callguardScenario('schema-violation', 'cached token, body violates the schema, deny 400', 10, pair, { violating: true }),
     callguardScenario('functions-100', 'cached token, 100 functions', 100, pair, {}),
     callguardScenario('functions-1000', 'cached token, 1000 functions (memory measured here)', 1000, pair, {}),

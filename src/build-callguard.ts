@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config/types.js';
 import { createDecide, type Decide } from './decide.js';
+import type { DecisionMeter } from './decision-meter.js';
 import { type Admission, createAdmission } from './admission.js';
 import { createAuditGate } from './audit-gate.js';
 import { type CheckpointSigner, loadCheckpointSigner } from './decision-log/checkpoint-signer.js';
@@ -15,9 +16,13 @@ import { ConfigError, type ConfigProblem } from './errors.js';
 import { createFunctionRegistry } from './functions/function-registry.js';
 import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
+import type { KeySourceStatus } from './identity/key-source-status.js';
 import { type CompiledInput, createSchemaCompiler } from './payload/compile-input.js';
 import { createPeerVerifier } from './transport/verify-peer.js';
 import { createReplayStore } from './replay/create-replay-store.js';
+import type { ReplayStore } from './replay/replay-store.js';
+import { policyDigest } from './config/policy-digest.js';
+import { restartOnlyChanges } from './reload/restart-only.js';
 
 export interface BuildOptions {
   /** Overrides `config.decisionLog.destination` (tests pass an in-memory stream, `check` a discarding one). */
@@ -29,6 +34,10 @@ export interface BuildOptions {
   readonly onEvent?: (event: { level: 'warn' | 'info'; msg: string; issuer: string }) => void;
   /** First retry of a failed decision-log sink (tests shorten it). */
   readonly decisionLogRetryMs?: number;
+  /** Counts every answered call (the admin listener's metrics). */
+  readonly meter?: DecisionMeter;
+  /** How long a reload waits for the first key fetch of its remote key sources (default 10 s). */
+  readonly reloadKeyWaitMs?: number;
 }
 
 export interface Callguard {
@@ -37,8 +46,27 @@ export interface Callguard {
   readonly handleCheck: (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
   readonly log: DecisionLog;
   readonly admission: Admission;
+  /** Every remote key source (JWKS and SAML metadata URLs), now: readiness and metrics read these. */
+  keySources(): KeySourceStatus[];
+  /** Hits and misses of each cache of verified credentials, by credential kind. */
+  credentialCaches(): { readonly kind: string; readonly hits: number; readonly misses: number }[];
+  /** The digest of the config and schemas deciding calls now (the decision lines' `config`). */
+  policyDigest(): string;
+  /**
+   * Builds everything `next` decides with (schemas, identity sources and their first key fetch), then
+   * swaps it in: a call already deciding finishes on the config it began with. Throws ConfigError when
+   * `next` is invalid or changes a restart-only section; the running config then keeps serving.
+   */
+  reload(next: Config): Promise<ReloadResult>;
   /** Stops key refreshes and closes the decision log (its last lines written). */
   close(): Promise<void>;
+}
+
+export interface ReloadResult {
+  readonly digest: string;
+  readonly functions: number;
+  /** False when the file and schemas were unchanged: the running config goes on, no new log line. */
+  readonly changed: boolean;
 }
 
 /**
@@ -59,37 +87,15 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   const replay = await createReplayStore(config.replay, { configFile: config.file, ...(options.now ? { now: options.now } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }).catch((err: unknown) => {
     throw err instanceof ConfigError ? new ConfigError([...problems, ...err.problems]) : err;
   });
-  let authenticators: Authenticator[] | undefined;
-  try {
-    authenticators = await createAuthenticators(config, {
-      replay,
-      ...(options.now ? { now: options.now } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
-  if (authenticators === undefined || problems.length > 0) {
-    for (const authenticator of authenticators ?? []) authenticator.close();
-    replay.close();
-    throw new ConfigError(problems);
-  }
-  const closeAuthenticators = (): void => {
-    for (const authenticator of authenticators) authenticator.close();
-  };
   const newDecisionId = randomUUID;
-  const decide = createDecide({
-    config,
-    registry: createFunctionRegistry(config.functions),
-    authenticators,
-    peers: createPeerVerifier(config.identity.spiffe.trustDomains),
-    inputs,
-    replay,
-    newDecisionId,
-    ...(options.now ? { now: options.now } : {}),
-  });
+  let core: Core;
+  try {
+    core = await buildCore(config, inputs, problems, replay, newDecisionId, options);
+  } catch (err) {
+    replay.close();
+    throw err;
+  }
+  const closeAuthenticators = (): void => closeCore(core);
   let relpSink: LogSink | undefined;
   if (relp && options.decisionLog === undefined && options.decisionLogSink === undefined) {
     try {
@@ -103,7 +109,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   }
   let log: DecisionLog;
   try {
-    log = openDecisionLog(config, relpSink === undefined ? options : { ...options, decisionLogSink: relpSink });
+    log = openDecisionLog(config, core.digest, relpSink === undefined ? options : { ...options, decisionLogSink: relpSink });
   } catch (err) {
     // E.g. the checkpoint key cannot be loaded: nothing opened may keep the process alive while it refuses to start.
     relpSink?.close();
@@ -117,13 +123,56 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     onRefused: ({ code, count, inFlight }) =>
       options.onEvent?.({ level: 'warn', msg: `refused ${count} calls since the last report (${code}; ${inFlight} in flight)`, issuer: '' }),
   });
-  const audit = createAuditGate(log, createRequestFacts(config.functions));
-  const handleCheck = createCheckHandler({ decide, audit, admission, headerPrefix: config.upstream.headerPrefix, newDecisionId });
+  // Each call decides on the core current when it arrives and keeps it to the end (a reload swaps `core`).
+  const audit = createAuditGate(log, (functionName, method, path, host) => core.facts(functionName, method, path, host));
+  const decide: Decide = (attempt) => core.decide(attempt);
+  let running = config;
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = async (next: Config): Promise<ReloadResult> => {
+    const restart = restartOnlyChanges(running, next);
+    if (restart.length > 0) throw new ConfigError(restart);
+    const compiled = compileInputs(next);
+    const fresh = await buildCore(next, compiled.inputs, compiled.problems, replay, newDecisionId, options);
+    // The same file and schemas: nothing to swap (SIGHUP also only reopens the log, e.g. for logrotate).
+    if (fresh.digest === core.digest) {
+      closeCore(fresh);
+      return { digest: fresh.digest, functions: next.functions.length, changed: false };
+    }
+    const unfetched = await untilKeysFetched(fresh, options.reloadKeyWaitMs ?? 10_000);
+    if (unfetched.length > 0) {
+      closeCore(fresh);
+      throw new ConfigError(unfetched.map((name) => ({ file: next.file, path: '/identity', message: `${name}: signing keys not fetched within the reload's wait; the running config keeps serving` })));
+    }
+    const old = core;
+    core = fresh;
+    running = next;
+    log.noteConfig(fresh.digest);
+    // Calls that began on the old core may still be verifying a token: its key refreshes stop a little later.
+    setTimeout(() => closeCore(old), RETIRE_AFTER_MS).unref();
+    return { digest: fresh.digest, functions: next.functions.length, changed: true };
+  };
+  const handleCheck = createCheckHandler({
+    decide,
+    audit,
+    admission,
+    headerPrefix: config.upstream.headerPrefix,
+    newDecisionId,
+    ...(options.meter !== undefined ? { meter: options.meter } : {}),
+  });
   return {
     decide,
     handleCheck,
     log,
     admission,
+    keySources: () => core.authenticators.flatMap((a) => a.keySources?.() ?? []),
+    credentialCaches: () => core.authenticators.flatMap((a) => (a.cacheStats === undefined ? [] : [{ kind: a.kind, ...a.cacheStats() }])),
+    policyDigest: () => core.digest,
+    reload(next) {
+      // One at a time, in order: two SIGHUPs in a row apply the file as it is at the second.
+      const result = reloading.then(() => reload(next));
+      reloading = result.catch(() => undefined);
+      return result;
+    },
     async close() {
       closeAuthenticators();
       replay.close();
@@ -133,7 +182,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
 }
 
 /** The configured decision log, or an override; a destination that still cannot be opened is a config problem (refuse to start). */
-function openDecisionLog(config: Config, options: BuildOptions): DecisionLog {
+function openDecisionLog(config: Config, policyDigest: string, options: BuildOptions): DecisionLog {
   const settings = config.decisionLog;
   const signer = settings.checkpoint === undefined ? undefined : loadSigner(config, settings.checkpoint.keyFile);
   const sink = options.decisionLogSink ?? (options.decisionLog !== undefined ? streamSink(options.decisionLog) : openConfiguredSink(config));
@@ -141,7 +190,7 @@ function openDecisionLog(config: Config, options: BuildOptions): DecisionLog {
     durability: settings.durability,
     maxPendingBytes: settings.maxPendingBytes,
     maxWriteMs: settings.maxWriteMs,
-    configDigest: config.digest,
+    configDigest: policyDigest,
     ...(settings.rotate !== undefined ? { rotate: settings.rotate } : {}),
     ...(signer !== undefined && settings.checkpoint !== undefined
       ? { checkpoint: { signer, everyLines: settings.checkpoint.everyLines, everySeconds: settings.checkpoint.everySeconds } }
@@ -190,4 +239,62 @@ function compileInputs(config: Config): { inputs: Map<string, CompiledInput>; pr
     }
   });
   return { inputs, problems };
+}
+
+/** Everything one config decides with: rebuilt on reload, while the log, admission and replay store stay. */
+interface Core {
+  readonly digest: string;
+  readonly decide: Decide;
+  readonly facts: ReturnType<typeof createRequestFacts>;
+  readonly authenticators: readonly Authenticator[];
+}
+
+/** A reload retires the old core's authenticators (key refreshes) this long after the swap. */
+const RETIRE_AFTER_MS = 30_000;
+
+/** Identity sources and the decide function for `config`; throws ConfigError with `problems` and any of its own. */
+async function buildCore(config: Config, inputs: Map<string, CompiledInput>, problems: ConfigProblem[], replay: ReplayStore, newDecisionId: () => string, options: BuildOptions): Promise<Core> {
+  let authenticators: Authenticator[] | undefined;
+  try {
+    authenticators = await createAuthenticators(config, {
+      replay,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (authenticators === undefined || problems.length > 0) {
+    for (const authenticator of authenticators ?? []) authenticator.close();
+    throw new ConfigError(problems);
+  }
+  const digest = policyDigest(config.digest, inputs);
+  const decide = createDecide({
+    config,
+    registry: createFunctionRegistry(config.functions),
+    authenticators,
+    peers: createPeerVerifier(config.identity.spiffe.trustDomains),
+    inputs,
+    replay,
+    newDecisionId,
+    policyDigest: digest,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return { digest, decide, facts: createRequestFacts(config.functions), authenticators };
+}
+
+function closeCore(core: Core): void {
+  for (const authenticator of core.authenticators) authenticator.close();
+}
+
+/** Names of the core's remote key sources still without a first fetch after `waitMs` (readiness signal: their status, polled). */
+async function untilKeysFetched(core: Core, waitMs: number): Promise<string[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const missing = core.authenticators.flatMap((a) => a.keySources?.() ?? []).filter((k) => !k.loaded).map((k) => k.name);
+    if (missing.length === 0 || Date.now() >= deadline) return missing;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

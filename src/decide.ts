@@ -30,6 +30,8 @@ export interface DecideParts {
   readonly newDecisionId: () => string;
   /** Milliseconds since the epoch; defaults to `Date.now`. */
   readonly now?: () => number;
+  /** Named on every decision (`policy`): the config and schemas deciding (see policyDigest). */
+  readonly policyDigest?: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export function createDecide(parts: DecideParts): Decide {
   const policies = new Map<string, Policy>(config.functions.map((fn) => [fn.name, compilePolicy(fn, kinds)]));
   const shadowed = new Set(config.functions.filter((fn) => fn.mode === 'shadow').map((fn) => fn.name));
   const prefix = config.upstream.headerPrefix;
+  const { policyDigest } = parts;
 
   if (shadowed.size === 0) return enforce;
   return function decide(attempt) {
@@ -81,7 +84,7 @@ export function createDecide(parts: DecideParts): Decide {
 
   function enforce(attempt: CallAttempt): Decision | Promise<Decision> {
     const decisionId = parts.newDecisionId();
-    const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra);
+    const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra, policyDigest);
 
     // 1. Encryption in transit, judged only from what Envoy itself reports about the connection.
     if (!attempt.transport.tls) return deny('ERR_TLS_REQUIRED');
@@ -124,7 +127,7 @@ export function createDecide(parts: DecideParts): Decide {
   /** Steps 4 (outcome of the credential) to 6, once the credential, if any, is verified. */
   function conclude(attempt: CallAttempt, fn: FunctionConfig, policy: Policy, peer: MtlsPrincipal | undefined, verified: AuthResult | undefined, decisionId: string): Decision | Promise<Decision> {
     const functionName = fn.name;
-    const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra);
+    const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra, policyDigest);
     if (verified !== undefined && !verified.ok) {
       // RFC 9449 §7.1: a refused DPoP proof is answered with the DPoP scheme and the algorithms it may use.
       const dpop = verified.code === 'ERR_DPOP_PROOF' ? { wwwAuthenticate: `DPoP algs="${dpopAlgs}", error="invalid_dpop_proof"` } : {};
@@ -155,8 +158,8 @@ export function createDecide(parts: DecideParts): Decide {
     const allowed = (): Decision =>
       fn.mode === 'shadow'
         ? // Shadow mode: the function still gets what it got before callguard (its own credential check keeps working).
-          { ...allow(decisionId, fn, caller, payload.summary, attempt, prefix, [], []), shadow: true }
-        : allow(decisionId, fn, caller, payload.summary, attempt, prefix, credentialHeaders, query.remove);
+          { ...allow(decisionId, fn, caller, payload.summary, attempt, prefix, [], [], policyDigest), shadow: true }
+        : allow(decisionId, fn, caller, payload.summary, attempt, prefix, credentialHeaders, query.remove, policyDigest);
 
     // 8. Single use, claimed last: a call denied for any other reason does not use the credential up.
     if (!fn.singleUse || credential === undefined) return allowed();
@@ -178,11 +181,12 @@ function failureExtra(functionName: string, failure: { readonly detail: string; 
 type DenyExtra = Partial<Omit<Deny, 'allow' | 'code' | 'status' | 'decisionId'>>;
 
 /** The one place a Deny is built: status from the code table, a challenge on every 401. */
-function denial(decisionId: string, code: ReasonCode, extra: DenyExtra = {}): Deny {
+function denial(decisionId: string, code: ReasonCode, extra: DenyExtra = {}, policy?: string): Deny {
   const status = REASONS[code].status;
   return {
     allow: false,
     decisionId,
+    policy,
     code,
     status,
     detail: extra.detail ?? REASONS[code].title,
@@ -201,9 +205,10 @@ function allow(
   prefix: string,
   credentialHeaders: readonly string[],
   removeQueryParameters: readonly string[],
+  policy: string | undefined,
 ): Allow {
   const { setHeaders, removeHeaders } = upstreamHeaders(attempt.headers, caller, fn.name, decisionId, prefix, credentialHeaders);
-  return { allow: true, status: 200, decisionId, functionName: fn.name, caller, payload, setHeaders, removeHeaders, removeQueryParameters };
+  return { allow: true, status: 200, decisionId, policy, functionName: fn.name, caller, payload, setHeaders, removeHeaders, removeQueryParameters };
 }
 
 /**

@@ -11,6 +11,8 @@ export interface Violation {
 
 interface DecisionBase {
   readonly decisionId: string;
+  /** The digest of the config and schemas that decided it (see policyDigest); absent for refusals made before deciding. */
+  readonly policy?: string | undefined;
   readonly functionName?: string;
   /** The verified caller, once known (allowed, or denied for permission or payload). */
   readonly caller?: Caller;

@@ -24,15 +24,15 @@ export interface StackLayout {
   /** `examples/` as callguard sees it (function schemas). */
   readonly examplesDir: string;
   readonly envoy: { readonly listenHost: string; readonly listenPort: number; readonly adminHost: string; readonly adminPort: number };
-  /** `host` is how Envoy reaches callguard; `listen` is what callguard binds. */
-  readonly callguard: { readonly host: string; readonly port: number; readonly listen: string };
+  /** `host` is how Envoy reaches callguard; `listen` is what callguard binds; `adminListen` its admin listener (loopback). */
+  readonly callguard: { readonly host: string; readonly port: number; readonly listen: string; readonly adminListen: string };
   readonly function: { readonly host: string; readonly port: number };
   /** `stdout`, `stderr` or a file path. */
   readonly decisionLog: string;
 }
 
 /** The local stack (`npm run stack`); compose uses the same ports inside its network. */
-export const DEFAULT_PORTS = Object.freeze({ envoy: 8443, envoyAdmin: 9901, callguard: 9191, function: 9443 });
+export const DEFAULT_PORTS = Object.freeze({ envoy: 8443, envoyAdmin: 9901, callguard: 9191, callguardAdmin: 9192, function: 9443 });
 
 /** Envoy's admin API has no authentication: it may only ever listen on loopback. */
 const LOOPBACK = new Set(['127.0.0.1', '::1']);
@@ -109,6 +109,7 @@ export function renderCallguardConfig(layout: StackLayout, customize?: (config: 
     if (input !== undefined) input['schema'] = path.posix.join(layout.examplesDir, String(input['schema']));
   }
   config['decisionLog'] = { destination: layout.decisionLog };
+  config['admin'] = { listen: layout.callguard.adminListen };
   customize?.(config);
   return `# Generated from examples/callguard.yaml by scripts/lib/stack-config.ts. Do not edit.\n${stringify(config)}`;
 }
@@ -132,13 +133,19 @@ export async function writeStackConfigs(outDir: string, layout: StackLayout): Pr
 export function localLayout(options: {
   pkiDir: string;
   decisionLog: string;
-  ports: { envoy: number; envoyAdmin: number; callguard: number; function: number };
+  /** `callguardAdmin` absent: port 0 (several stacks and replicas run side by side in the tests). */
+  ports: { envoy: number; envoyAdmin: number; callguard: number; callguardAdmin?: number; function: number };
 }): StackLayout {
   return {
     pkiDir: path.resolve(options.pkiDir),
     examplesDir: path.join(REPO_ROOT, 'examples'),
     envoy: { listenHost: '127.0.0.1', listenPort: options.ports.envoy, adminHost: '127.0.0.1', adminPort: options.ports.envoyAdmin },
-    callguard: { host: '127.0.0.1', port: options.ports.callguard, listen: `127.0.0.1:${options.ports.callguard}` },
+    callguard: {
+      host: '127.0.0.1',
+      port: options.ports.callguard,
+      listen: `127.0.0.1:${options.ports.callguard}`,
+      adminListen: `127.0.0.1:${options.ports.callguardAdmin ?? 0}`,
+    },
     function: { host: '127.0.0.1', port: options.ports.function },
     decisionLog: options.decisionLog,
   };
@@ -157,7 +164,8 @@ export function composeLayout(overrides: { pkiDir?: string } = {}): StackLayout 
     pkiDir: overrides.pkiDir ?? COMPOSE_PATHS.pkiDir,
     examplesDir: COMPOSE_PATHS.examplesDir,
     envoy: { listenHost: '0.0.0.0', listenPort: DEFAULT_PORTS.envoy, adminHost: '127.0.0.1', adminPort: DEFAULT_PORTS.envoyAdmin },
-    callguard: { host: 'callguard', port: DEFAULT_PORTS.callguard, listen: `0.0.0.0:${DEFAULT_PORTS.callguard}` },
+    // The admin listener stays on loopback: the compose healthcheck runs inside the container.
+    callguard: { host: 'callguard', port: DEFAULT_PORTS.callguard, listen: `0.0.0.0:${DEFAULT_PORTS.callguard}`, adminListen: `127.0.0.1:${DEFAULT_PORTS.callguardAdmin}` },
     function: { host: 'function', port: DEFAULT_PORTS.function },
     decisionLog: 'stdout',
   };

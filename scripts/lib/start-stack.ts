@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DevIssuer, ensureDevIssuer } from './dev-issuer.js';
+import { preparePki } from './dev-pki.js';
 import type { StackProcess } from './process.js';
-import { localLayout, REPO_ROOT, renderCallguardConfig, renderEnvoyConfig, withCallguardEndpoints, withEnvoyCustomized } from './stack-config.js';
+import { localLayout, renderCallguardConfig, renderEnvoyConfig, withCallguardEndpoints, withEnvoyCustomized } from './stack-config.js';
 import { type EnvoyReady, type FunctionProcess, startCallguard, startEnvoy, startFunction } from './stack-processes.js';
 
 /** A running local stack: Envoy + callguard (TLS, mTLS from Envoy) + the example function, on loopback. */
@@ -26,36 +26,39 @@ export interface RunningStack {
 }
 
 export interface StackOptions {
-  /** Dev PKI directory; created (scripts/dev-pki.sh, dev issuer) when missing. */
+  /**
+   * Dev PKI directory: created (scripts/dev-pki.sh, dev issuer) when missing, renewed when due, then
+   * checked: the stack refuses to start on a certificate it cannot use (scripts/lib/check-pki.ts).
+   */
   readonly pkiDir: string;
   /** Where the rendered `envoy.yaml` and `callguard.yaml` go. */
   readonly configDir: string;
   /** 0 lets the OS choose (tests); the local stack uses DEFAULT_PORTS. */
-  readonly ports: { envoy: number; envoyAdmin: number; callguard: number; function: number };
+  /** `callguardAdmin` absent: port 0 (replicas and parallel stacks each get their own). */
+  readonly ports: { envoy: number; envoyAdmin: number; callguard: number; callguardAdmin?: number; function: number };
   readonly decisionLog: string;
   /** `function-wrong` presents a CA-signed certificate whose SAN is not `function`. */
   readonly functionCert?: 'function' | 'function-wrong';
-  readonly echo?: { callguard?: boolean; fn?: boolean; envoy?: boolean | ((line: string) => boolean) };
+  /** `pki`: what dev-pki.sh printed (a line per renewed certificate), prefixed `[pki]`. */
+  readonly echo?: { pki?: boolean; callguard?: boolean; fn?: boolean; envoy?: boolean | ((line: string) => boolean) };
   /** callguard processes behind Envoy (default 1); each has its own config file and decision log. */
   readonly callguardReplicas?: number;
   /** Changes the callguard config rendered from examples/callguard.yaml (tests add identity sources and rules). */
   readonly customizeCallguard?: (config: Record<string, unknown>) => void;
   /** Changes the parsed Envoy config rendered from envoy/envoy.yaml, after the ports are filled in (tests). */
   readonly customizeEnvoy?: (config: Record<string, unknown>) => void;
-}
-
-/** Generate the dev PKI with openssl, exactly as compose's `pki` service does. Idempotent. */
-export function createPki(pkiDir: string): void {
-  const result = spawnSync('sh', [path.join(REPO_ROOT, 'scripts/dev-pki.sh'), pkiDir], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`dev-pki.sh failed:\n${result.stdout}${result.stderr}`);
+  /** The clock the certificate check reads, in ms (default Date.now; tests: a time after expiry). */
+  readonly now?: () => number;
 }
 
 /**
- * Start function and callguard, then render Envoy's config with the ports they actually bound, then
+ * Renew and check the dev PKI, refusing to start (naming each unusable file) before any process runs.
+ * Then start function and callguard, render Envoy's config with the ports they actually bound, then
  * Envoy. Each waits for its readiness line. On any failure, whatever started is stopped again.
  */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
-  createPki(options.pkiDir);
+  const renewals = preparePki(options.pkiDir, options.now);
+  if (options.echo?.pki) for (const line of renewals) process.stderr.write(`[pki] ${line}\n`);
   const issuer = await ensureDevIssuer(options.pkiDir);
   const started: Array<StackProcess<unknown>> = [];
   const stop = async () => {

@@ -1,3 +1,4 @@
+import { isLoopbackHost, splitListen } from '../admin/admin-address.js';
 import type { ConfigProblem } from '../errors.js';
 import { parsePathTemplate, templateParamNames } from '../functions/path-template.js';
 import { checkIssuers, issuerPath } from './check-issuers.js';
@@ -17,6 +18,7 @@ export function checkSemantics(config: Config): ConfigProblem[] {
 
   const tls = config.server.tls;
   if (tls && tls.clientSans.length > 0 && tls.clientCa === undefined) add('/server/tls/clientSans', 'requires clientCa');
+  problems.push(...checkAdmin(config));
 
   const log = config.decisionLog;
   const stream = log.destination === 'stdout' || log.destination === 'stderr';
@@ -109,6 +111,20 @@ export function checkSemantics(config: Config): ConfigProblem[] {
     if (!parsed.ok) add('/replay/redis/url', parsed.problem);
     else if (redis.caFile !== undefined && !parsed.endpoint.tls) add('/replay/redis/caFile', 'is only used with a rediss:// url');
   }
+  return problems;
+}
+
+/** The admin listener has no authentication: loopback unless the operator says otherwise, and a port of its own. */
+function checkAdmin(config: Config): ConfigProblem[] {
+  const { admin, file } = config;
+  if (!admin.enabled) return [];
+  const problems: ConfigProblem[] = [];
+  const { host, port } = splitListen(admin.listen);
+  if (port > 65535) problems.push({ file, path: '/admin/listen', message: `port ${port} is out of range (0-65535)` });
+  if (!admin.allowNonLoopback && !isLoopbackHost(host)) {
+    problems.push({ file, path: '/admin/listen', message: `"${host}" is not a loopback address: the admin listener has no authentication; set admin.allowNonLoopback: true to expose it` });
+  }
+  if (port !== 0 && admin.listen === config.server.listen) problems.push({ file, path: '/admin/listen', message: 'same address as server.listen' });
   return problems;
 }
 

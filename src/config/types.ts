@@ -12,6 +12,7 @@ export interface Config {
   /** SHA-256 of the file's bytes, base64url: named in the decision log's start lines. */
   readonly digest: string;
   readonly server: ServerConfig;
+  readonly admin: AdminConfig;
   readonly identity: IdentityConfig;
   readonly payload: { readonly maxDepth: number };
   readonly functions: readonly FunctionConfig[];
@@ -62,6 +63,13 @@ export interface ServerConfig {
   readonly listen: string;
   readonly maxInFlight: number;
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string; readonly clientSans: readonly string[] };
+}
+
+export interface AdminConfig {
+  readonly enabled: boolean;
+  /** host:port; loopback unless `allowNonLoopback` (check-semantics.ts). */
+  readonly listen: string;
+  readonly allowNonLoopback: boolean;
 }
 
 export interface IdentityConfig {

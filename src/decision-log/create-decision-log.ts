@@ -38,6 +38,8 @@ export interface DecisionLogStats {
   readonly durability: Durability;
   readonly healthy: boolean;
   readonly pendingBytes: number;
+  /** Lines queued or in the write under way: the queue's depth. */
+  readonly pendingLines: number;
   readonly linesWritten: number;
   /** Lines handed to a write that failed (they may be partly on disk); each is counted in a gap record. */
   readonly linesLost: number;
@@ -64,6 +66,11 @@ export interface DecisionLog {
   stats(): DecisionLogStats;
   /** Reopen the destination before the next write (SIGHUP, after logrotate moved the file); the new file starts with a start line. */
   reopen(): void;
+  /**
+   * A reload put another config in charge: a `decision-log-config` line names its digest (the `config`
+   * of the decision lines after it), and later start lines (rotation, reopen) name it too.
+   */
+  noteConfig(configDigest: string): void;
   /**
    * Writes every pending line (a last summary and checkpoint included), waiting up to 2 s, and
    * closes the sink (shutdown; on process exit what can be written synchronously is, at once).
@@ -163,8 +170,9 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
   };
   const event = (level: 'info' | 'warn' | 'error', msg: string, fields: Readonly<Record<string, unknown>>): string =>
     formatEventLine(level, clock(), head, msg, fields);
+  let configDigest = options.configDigest ?? null;
   const startLine = (reason: 'start' | 'rotate' | 'reopen', extra: Readonly<Record<string, unknown>> = {}): void => {
-    enqueue(event('info', 'decision-log-start', { reason, configDigest: options.configDigest ?? null, ...extra }));
+    enqueue(event('info', 'decision-log-start', { reason, configDigest, ...extra }));
   };
   const checkpointLine = (): void => {
     if (checkpoint === undefined || sinceCheckpoint === 0) return;
@@ -444,11 +452,16 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
       durability: options.durability,
       healthy: failure === undefined && !stalled,
       pendingBytes: pendingChars(),
+      pendingLines: segments.reduce((n, s) => n + s.lines.length, inFlight?.segment?.lines.length ?? (inFlight === undefined ? 0 : 1)),
       linesWritten,
       linesLost,
       failures,
       rotations,
     }),
+    noteConfig(digest) {
+      configDigest = digest;
+      if (!closed) enqueue(event('info', 'decision-log-config', { reason: 'reload', configDigest: digest }));
+    },
     reopen() {
       if (failure !== undefined || closed) {
         sink.reopen();

@@ -11,6 +11,8 @@ const MAX_VIOLATIONS = 20;
 export interface DecisionRecord {
   readonly decisionId: string;
   readonly requestId: string;
+  /** The config (and schemas) that decided: `policyDigest`, also on the log's start and reload lines; null when nothing was decided by it. */
+  readonly config: string | null;
   readonly function: string | null;
   /** `would-deny`: a shadow-mode function's call that enforcing would have denied; it went through. */
   readonly outcome: 'allow' | 'deny' | 'would-deny';
@@ -76,6 +78,7 @@ export function toDecisionRecord(attempt: CallAttempt | undefined, decision: Dec
 
   const record: Mutable<DecisionRecord> = {
     decisionId: decision.decisionId,
+    config: decision.policy ?? null,
     requestId: attempt === undefined || attempt.requestId === '' ? '' : safeToken(attempt.requestId),
     function: decision.functionName ?? null,
     outcome: decision.allow ? 'allow' : decision.shadow === undefined ? 'deny' : 'would-deny',

@@ -3,6 +3,7 @@ import type { Admission } from '../admission.js';
 import type { AuditGate } from '../audit-gate.js';
 import type { CallAttempt } from '../call-attempt.js';
 import type { Decide } from '../decide.js';
+import { type DecisionMeter, NO_METER } from '../decision-meter.js';
 import type { Decision, Deny } from '../decision.js';
 import { REASONS, type ReasonCode } from '../errors.js';
 import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
@@ -17,6 +18,8 @@ export interface CheckHandlerParts {
   readonly admission: Admission;
   readonly headerPrefix: string;
   readonly newDecisionId: () => string;
+  /** Counts each answer (metrics); none by default. */
+  readonly meter?: DecisionMeter;
 }
 
 /**
@@ -31,6 +34,7 @@ export interface CheckHandlerParts {
  */
 export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uint8Array, caller?: { untrusted?: string }) => Uint8Array | Promise<Uint8Array> {
   const { decide, audit, admission, headerPrefix } = parts;
+  const meter = parts.meter ?? NO_METER;
 
   // A shadow-mode denial is let through with its own (smaller) upstream changes.
   const encode = (decision: Decision): Uint8Array =>
@@ -45,10 +49,12 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
     if (recorded instanceof Promise) {
       return recorded.then((d) => {
         admission.release();
+        meter.decided(d, latencyUs);
         return encode(d);
       });
     }
     admission.release();
+    meter.decided(recorded, latencyUs);
     return encode(recorded);
   };
   // The answers to a refused call are constant: encoded once, so shedding costs next to nothing.
@@ -68,7 +74,10 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
 
   return (requestBytes, caller = {}) => {
     const refused = admission.admit();
-    if (refused !== undefined) return refusal(refused);
+    if (refused !== undefined) {
+      meter.refused(refused);
+      return refusal(refused);
+    }
     const started = performance.now();
     let attempt: CallAttempt | undefined;
     let decision: Decision;

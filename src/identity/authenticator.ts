@@ -1,6 +1,7 @@
 import type { CallAttempt } from '../call-attempt.js';
 import type { Result } from '../failure.js';
 import type { CredentialPrincipal } from '../principal.js';
+import type { KeySourceStatus } from './key-source-status.js';
 
 /**
  * One kind of credential a caller presents in a header: a JWT, an API key, a SAML assertion.
@@ -23,6 +24,10 @@ export interface Authenticator {
    * wait (a cached token, a key lookup), a promise otherwise.
    */
   authenticate(credential: string, request?: CallAttempt): AuthResult | Promise<AuthResult>;
+  /** Its remote key sources (JWKS or metadata URLs), for readiness and metrics; none when absent. */
+  keySources?(): readonly KeySourceStatus[];
+  /** Its cache of verified credentials, when it has one: lookups that hit and missed so far. */
+  cacheStats?(): { readonly hits: number; readonly misses: number };
   /** Stops background work (key refreshes, file watches). */
   close(): void;
 }

@@ -9,6 +9,9 @@ export interface CredentialCache<P extends { readonly expiresAt: number }> {
   get(key: string): P | undefined;
   set(key: string, identity: P): void;
   readonly size: number;
+  /** Lookups that found a usable entry, and those that did not (capacity 0: every lookup), since creation. */
+  readonly hits: number;
+  readonly misses: number;
 }
 
 /** How long a verification is reused: a key removed from the issuer's JWKS stops working within this. */
@@ -24,6 +27,8 @@ export const CREDENTIAL_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
  */
 export function createCredentialCache<P extends { readonly expiresAt: number }>(capacity: number, now: () => number, maxAgeMs = CREDENTIAL_CACHE_MAX_AGE_MS): CredentialCache<P> {
   const entries = new Map<string, { identity: P; until: number; used: boolean }>();
+  let hits = 0;
+  let misses = 0;
   const evictOne = (): void => {
     for (const [key, entry] of entries) {
       entries.delete(key);
@@ -34,15 +39,19 @@ export function createCredentialCache<P extends { readonly expiresAt: number }>(
   };
   return {
     get(key) {
-      if (capacity === 0) return undefined;
-      const entry = entries.get(key);
-      if (entry === undefined) return undefined;
+      const entry = capacity === 0 ? undefined : entries.get(key);
+      if (entry === undefined) {
+        misses++;
+        return undefined;
+      }
       // RFC 7519 §4.1.4: not accepted on or after `exp`.
       if (now() >= entry.until) {
         entries.delete(key);
+        misses++;
         return undefined;
       }
       entry.used = true;
+      hits++;
       return entry.identity;
     },
     set(key, identity) {
@@ -53,6 +62,12 @@ export function createCredentialCache<P extends { readonly expiresAt: number }>(
     },
     get size() {
       return entries.size;
+    },
+    get hits() {
+      return hits;
+    },
+    get misses() {
+      return misses;
     },
   };
 }

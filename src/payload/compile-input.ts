@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type AnySchema, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsPlugin from 'ajv-formats';
@@ -11,6 +12,8 @@ import { parseStrictJson } from './strict-json.js';
 export interface CompiledInput {
   readonly contentType: 'application/json';
   readonly schemaFile: string;
+  /** SHA-256 (base64url) of the schema file's bytes as compiled: part of the digest a decision line names. */
+  readonly schemaDigest: string;
   /** Every way `value` breaks the schema; `[]` when it is valid. */
   readonly validate: (value: unknown) => readonly SchemaViolation[];
   readonly sensitive: readonly string[];
@@ -74,10 +77,11 @@ export function createSchemaCompiler(): SchemaCompiler {
         }
         for (const rejected of regExp.takeRejected()) problem(rejected);
       }
-      if (problems.length > 0 || validate === undefined) throw new ConfigError(problems);
+      if (problems.length > 0 || validate === undefined || !schema.ok) throw new ConfigError(problems);
       return Object.freeze({
         contentType: input.contentType,
         schemaFile: file,
+        schemaDigest: schema.digest,
         validate: toViolations(validate),
         sensitive: Object.freeze([...input.sensitive]),
         logFields: Object.freeze([...input.logFields]),
@@ -92,7 +96,7 @@ function readSchema(
   configFile: string,
   configPath: string,
   problems: ConfigProblem[],
-): { ok: true; value: AnySchema } | { ok: false } {
+): { ok: true; value: AnySchema; digest: string } | { ok: false } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -107,7 +111,7 @@ function readSchema(
     return { ok: false };
   }
   // Any JSON value may reach ajv: validateSchema rejects what is not a schema.
-  return { ok: true, value: parsed.value as AnySchema };
+  return { ok: true, value: parsed.value as AnySchema, digest: hash('sha256', bytes, 'base64url') };
 }
 
 function metaErrors(errors: readonly ErrorObject[]): ErrorObject[] {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../../scripts/lib/stack-config.js';
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import { startTestStack, type TestStack } from '../helpers/stack-harness.js';
@@ -84,5 +84,21 @@ describeWithEnvoy('e2e: adding a function is a schema and a config entry (README
     expect([res.status, res.json()['code']]).toEqual([404, 'ERR_FUNCTION_UNKNOWN']);
     expect(await decisionsFor(without, res.requestId)).toMatchObject([{ function: null, outcome: 'deny', code: 'ERR_FUNCTION_UNKNOWN' }]);
     expect((await without.fn.settled()).length).toBe(before);
+  });
+
+  it('added to the running config and SIGHUP: callguard reloads it, and the same call → 200 without a restart', async () => {
+    const config = parse(readFileSync(without.callguardConfig, 'utf8')) as Json;
+    const schemaFile = path.join(without.dir, 'invoices.create.json');
+    writeFileSync(schemaFile, steps.schema);
+    const entry = structuredClone(steps.entry);
+    (entry['input'] as Json)['schema'] = schemaFile;
+    (config['functions'] as Json[]).push(entry);
+    writeFileSync(without.callguardConfig, stringify(config));
+    const reloaded = new Promise<string>((resolve) => without.callguard.onLine((line) => line.includes('"reload"') && resolve(line)));
+    without.callguard.child.kill('SIGHUP');
+    expect(JSON.parse(await reloaded)).toMatchObject({ reload: 'ok', functions: 4 });
+    const res = await send(without, { method: 'POST', path: steps.path, token: await without.issuer.mint({ subject: 'carol', groups: [steps.groups] }), body: steps.body });
+    expect(res.status).toBe(200);
+    expect(await decisionsFor(without, res.requestId)).toMatchObject([{ function: 'invoices.create', outcome: 'allow' }]);
   });
 });

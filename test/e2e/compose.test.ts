@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ensureDevIssuer } from '../../scripts/lib/dev-issuer.js';
 import { COMPOSE_PATHS, composeLayout, DEFAULT_PORTS, REPO_ROOT, writeStackConfigs } from '../../scripts/lib/stack-config.js';
+import { startAdminServer } from '../../src/admin/admin-server.js';
 import { ENVOY_VERSION } from '../helpers/stack-envoy.js';
 import { createPki } from '../helpers/stack-harness.js';
 
@@ -19,6 +21,8 @@ interface Service {
   volumes?: string[];
   ports?: string[];
   expose?: string[];
+  healthcheck?: { test?: string[] };
+  depends_on?: Record<string, { condition?: string }>;
 }
 const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
@@ -86,6 +90,49 @@ describe('docker-compose.yml', () => {
 
   it('starts the function with mTLS: the dev CA, so only Envoy can call it', () => {
     expect(services['function']?.command).toEqual(expect.arrayContaining(['--ca', `${COMPOSE_PATHS.pkiDir}/ca.crt`]));
+  });
+});
+
+describe("callguard's healthcheck: readiness gates Envoy", () => {
+  const probe = services['callguard']?.healthcheck?.test ?? [];
+  const script = probe[3] ?? '';
+  /** Runs the healthcheck's `node -e` script as Docker would, its URL pointed at `address`: the exit code. */
+  const runProbe = (address: string) =>
+    new Promise<number>((resolve) => {
+      const child = execFile(process.execPath, ['-e', script.replace(composeLayout().callguard.adminListen, address)], () => resolve(child.exitCode ?? -1));
+    });
+
+  it('GETs /readyz on the admin listener the compose config gives callguard (node: the image has no curl)', () => {
+    expect(probe.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(script).toContain(`http://${composeLayout().callguard.adminListen}/readyz`);
+  });
+
+  it('Envoy starts only once callguard is healthy', () => {
+    expect(services['envoy']?.depends_on?.['callguard']?.condition).toBe('service_healthy');
+  });
+
+  it.each([
+    { name: 'ready', ready: true, exit: 0 },
+    { name: 'not ready (503)', ready: false, exit: 1 },
+  ])('the probe exits $exit when callguard is $name', async ({ ready, exit }) => {
+    const admin = await startAdminServer('127.0.0.1:0', {
+      readiness: () => ({ ready, notReady: ready ? [] : [{ check: 'keys', source: 'corp', problem: 'signing keys not fetched yet' }] }),
+      metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    });
+    try {
+      expect(await runProbe(admin.address)).toBe(exit);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('the probe exits 1 when nothing listens', async () => {
+    const admin = await startAdminServer('127.0.0.1:0', {
+      readiness: () => ({ ready: true, notReady: [] }),
+      metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    });
+    await admin.close();
+    expect(await runProbe(admin.address)).toBe(1);
   });
 });
 

@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkPki } from '../../scripts/lib/check-pki.js';
 import { REPO_ROOT } from '../../scripts/lib/stack-config.js';
+import { copyLeaf, copyPkiForEachTest, fileHashes, installForeignLeaf, reissueLeaf, replaceCa } from '../helpers/pki-files.js';
 import { createPki } from '../helpers/stack-harness.js';
 
 let pkiDir: string;
@@ -38,16 +41,89 @@ describe('scripts/dev-pki.sh', () => {
     expect(text).toContain(eku);
   });
 
-  it('is idempotent: a second run keeps every file', () => {
-    const before = x509('function', '-fingerprint', '-sha256');
+  it('is idempotent: a second run keeps every file, byte for byte, and renews nothing', () => {
+    const before = fileHashes(pkiDir);
     const mtime = statSync(path.join(pkiDir, 'ca.key')).mtimeMs;
-    createPki(pkiDir);
-    expect(x509('function', '-fingerprint', '-sha256')).toBe(before);
+    expect(createPki(pkiDir)).toEqual([expect.stringMatching(/^dev PKI ready in /)]);
+    expect(fileHashes(pkiDir)).toEqual(before);
     expect(statSync(path.join(pkiDir, 'ca.key')).mtimeMs).toBe(mtime);
+  });
+
+  it('issues certificates for 30 days from a CA valid 365 days', () => {
+    const days = (name: string) => {
+      const cert = new X509Certificate(readFileSync(path.join(pkiDir, `${name}.crt`)));
+      return (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000;
+    };
+    expect(days('ca')).toBe(365);
+    for (const name of ['envoy', 'envoy-client', 'callguard', 'function', 'function-wrong', 'client']) expect(days(name), name).toBe(30);
   });
 
   it('keeps the CA key private to its owner', () => {
     expect(statSync(path.join(pkiDir, 'ca.key')).mode & 0o077).toBe(0);
+  });
+});
+
+const SANS = {
+  callguard: 'DNS:callguard,DNS:localhost,IP:127.0.0.1',
+  function: 'DNS:function,DNS:localhost,IP:127.0.0.1',
+};
+
+describe('scripts/dev-pki.sh renews what cannot be kept', () => {
+  const copyDir = copyPkiForEachTest(() => pkiDir);
+
+  it.each([
+    {
+      name: 'a leaf that expires tomorrow',
+      renewed: 'callguard',
+      tamper: (dir: string) => reissueLeaf(dir, 'callguard', { days: 1, san: SANS.callguard }),
+      why: /^expires on .+ GMT, within the 10-day renewal window$/,
+    },
+    {
+      name: 'a leaf issued by another CA',
+      renewed: 'function',
+      tamper: (dir: string) => installForeignLeaf(dir, 'function', SANS.function),
+      why: /^not issued by the current CA \(ca\.crt\)$/,
+    },
+    {
+      name: 'a key that does not match its certificate',
+      renewed: 'envoy',
+      tamper: (dir: string) => copyFileSync(path.join(dir, 'client.key'), path.join(dir, 'envoy.key')),
+      why: /^envoy\.key does not match the certificate$/,
+    },
+    {
+      name: 'a leaf with other SANs',
+      renewed: 'function',
+      tamper: (dir: string) => copyLeaf(dir, 'function-wrong', 'function'),
+      why: /^SANs are DNS:impostor,DNS:localhost,IP:127\.0\.0\.1, expected DNS:function,DNS:localhost,IP:127\.0\.0\.1$/,
+    },
+  ])('$name: reissues that certificate alone, saying why', ({ renewed, tamper, why }) => {
+    const dir = copyDir();
+    tamper(dir);
+    const before = fileHashes(dir);
+    const printed = createPki(dir);
+    const prefix = `dev-pki: renewed ${dir}/${renewed}.crt: `;
+    const renewals = printed.filter((line) => line.startsWith('dev-pki:'));
+    expect(renewals).toHaveLength(1);
+    expect(renewals[0]?.startsWith(prefix), renewals[0]).toBe(true);
+    expect(renewals[0]?.slice(prefix.length)).toMatch(why);
+    const after = fileHashes(dir);
+    for (const file of Object.keys(before)) {
+      if (file === `${renewed}.crt` || file === `${renewed}.key`) expect(after[file], file).not.toBe(before[file]);
+      else expect(after[file], file).toBe(before[file]);
+    }
+    expect(checkPki(dir)).toEqual([]);
+  });
+
+  it('a CA that expires within 30 days: a new CA and every leaf, each saying why', () => {
+    const dir = copyDir();
+    replaceCa(dir, 20);
+    const before = fileHashes(dir);
+    const printed = createPki(dir);
+    expect(printed[0]).toMatch(/^dev-pki: renewed .+\/ca\.crt: expires on .+ GMT, within the 30-day renewal window; every certificate is reissued$/);
+    expect(printed.filter((line) => line.endsWith('.crt: the CA was re-created'))).toHaveLength(6);
+    const after = fileHashes(dir);
+    for (const file of Object.keys(before)) expect(after[file], file).not.toBe(before[file]);
+    expect(checkPki(dir)).toEqual([]);
   });
 });
 

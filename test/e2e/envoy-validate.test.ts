@@ -90,5 +90,7 @@ describe('the callguard stack configuration', () => {
     expect(config.server.tls?.clientCa).toBe(path.join(pkiDir, 'ca.crt'));
     // Only Envoy's client certificate may ask for decisions (not a workload's from the same CA).
     expect(config.server.tls?.clientSans).toEqual([ENVOY_SPIFFE_ID]);
+    // Probes and metrics: loopback, inside the container for compose (its healthcheck runs there).
+    expect(config.admin.listen).toMatch(/^127\.0\.0\.1:\d+$/);
   });
 });

@@ -14,6 +14,7 @@ export interface DecisionShape {
 export function decisionRecord(shape: DecisionShape): DecisionRecord {
   return {
     decisionId: shape.id,
+    config: 'test-policy',
     requestId: `req-${shape.id}`,
     function: shape.function ?? 'orders.create',
     outcome: shape.deny === undefined ? 'allow' : 'deny',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type RunningStack, startStack } from '../../scripts/lib/start-stack.js';
 import { readDecisionLog, send } from './stack-http.js';
 
-export { createPki } from '../../scripts/lib/start-stack.js';
+export { createPki } from '../../scripts/lib/dev-pki.js';
 
 /** The repo's stack, as `npm run stack` runs it, in a temp dir on OS-chosen loopback ports. */
 export interface TestStack extends RunningStack {

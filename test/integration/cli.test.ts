@@ -36,6 +36,7 @@ afterAll(() => issuer.close());
 
 const GOOD = (logFile: string) => `
 server: { listen: "127.0.0.1:0" }
+admin: { listen: "127.0.0.1:0" }
 identity:
   issuers:
     - { name: corp, issuer: "${'https://issuer.example.test'}", audiences: [callguard], algorithms: [RS256], jwksFile: jwks.json }
@@ -144,7 +145,9 @@ describe('callguard serve', () => {
     const { readFileSync } = await import('node:fs');
     const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(logged.map((l) => l.msg)).toEqual(['decision-log-start', 'decision']);
-    expect(logged[0]).toMatchObject({ seq: 0, prev: null, reason: 'start', configDigest: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(logged[0]).toMatchObject({ seq: 0, prev: null, reason: 'start', configDigest: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/) });
+    // Each decision names the config (file and schemas) that decided it: the one the start line names.
+    expect(logged[1]?.['config']).toBe(logged[0]?.['configDigest']);
     expect(logged[1]).toMatchObject({ seq: 1, requestId: 'cli-1', outcome: 'deny', code: 'ERR_CREDENTIAL_MISSING' });
     // The chain checks out (callguard verify-log).
     const verified = await run(['verify-log', logFile]);

@@ -53,6 +53,7 @@ describe('decision log: one line per decision, field by field', () => {
       prev: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       msg: 'decision',
       decisionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      config: suite.fx.callguard.policyDigest(),
       requestId: 'rid-allow',
       function: 'orders.create',
       outcome: 'allow',

@@ -242,7 +242,7 @@ describe('callguard tail --verify', () => {
 describe('callguard tail: usage and unreadable files', () => {
   it.each([
     { name: 'an unknown option', args: ['--colour'], code: 2, stderr: /Unknown option '--colour'/ },
-    { name: 'a bad outcome', args: ['--outcome', 'maybe'], code: 2, stderr: /--outcome "maybe": must be allow or deny/ },
+    { name: 'a bad outcome', args: ['--outcome', 'maybe'], code: 2, stderr: /--outcome "maybe": must be allow, deny or would-deny/ },
     { name: 'a bad time', args: ['--since', 'yesterday'], code: 2, stderr: /--since "yesterday": not an ISO-8601 time/ },
     { name: 'a missing file', args: ['--no-follow', '/nonexistent/decisions.log'], code: 1, stderr: /\/nonexistent\/decisions\.log: cannot read: ENOENT/ },
     { name: 'a missing file to follow', args: ['/nonexistent/decisions.log'], code: 1, stderr: /\/nonexistent\/decisions\.log: cannot read: ENOENT/ },

@@ -9,13 +9,16 @@ import type { FetchJson } from '../fetch-json.js';
 import { readHmacSecret } from './hmac-secret.js';
 import { loadJwksFile, type KeySet } from './key-set.js';
 import type { IdentityEvent } from '../identity-event.js';
-import { createRemoteKeySet } from './remote-key-set.js';
+import type { KeySourceStatus } from '../key-source-status.js';
+import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set.js';
 
 /** Verifies tokens of one configured issuer; rejects with jose or Callguard errors (see `toReason`). */
 export interface IssuerVerifier {
   readonly config: IssuerConfig;
   /** Never rejects: jose's errors (and our key lookup's, thrown inside jose's callback) become codes in toReason. */
   verify(token: string): Promise<Result<JWTPayload>>;
+  /** The JWKS URL's state (`jwksUrl`, `discovery`); undefined when keys come from a file or a secret. */
+  keyStatus(): KeySourceStatus | undefined;
   close(): void;
 }
 
@@ -35,7 +38,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 /** Timeout of the one fetch made while callguard starts. */
 const STARTUP_FETCH_TIMEOUT_MS = 5000;
 
-async function createKeySet(config: IssuerConfig, index: number, ctx: IssuerContext): Promise<KeySet | ConfigProblem | undefined> {
+async function createKeySet(config: IssuerConfig, index: number, ctx: IssuerContext): Promise<KeySet | RemoteKeySet | ConfigProblem | undefined> {
   if (config.jwksFile !== undefined) return loadJwksFile(config.jwksFile, `${issuerPath(index)}/jwksFile`);
   const { jwksUrl } = config;
   const resolveUrl = jwksUrl !== undefined ? async () => jwksUrl : config.discovery ? createJwksUriResolver(config.issuer, ctx.fetchJson) : undefined;
@@ -67,7 +70,7 @@ export async function createIssuerVerifier(config: IssuerConfig, index: number, 
     return problems;
   }
   const hmacSecret = secret as Uint8Array | undefined;
-  const keys = keySet as KeySet | undefined;
+  const keys = keySet as KeySet | RemoteKeySet | undefined;
 
   const resolveKey: JWTVerifyGetKey = async (header, token) => {
     const alg = header.alg ?? '';
@@ -130,6 +133,7 @@ export async function createIssuerVerifier(config: IssuerConfig, index: number, 
       }
       return { ok: true, value: payload };
     },
+    keyStatus: () => (keys !== undefined && 'status' in keys ? keys.status() : undefined),
     close() {
       keys?.close();
     },

@@ -104,6 +104,8 @@ export async function createJwtAuthenticator(identity: IdentityConfig, deps: Jwt
       }
       return verifyUncached(token).catch(toReason);
     },
+    keySources: () => [...byIssuer.values()].flatMap((verifier) => verifier.keyStatus() ?? []),
+    cacheStats: () => ({ hits: cache.hits, misses: cache.misses }),
     close,
   };
 }

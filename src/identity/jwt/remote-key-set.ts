@@ -3,6 +3,8 @@ import { errors } from 'jose';
 import type { FetchConfig } from '../../config/types.js';
 import { CallguardError } from '../../errors.js';
 import { describeFetchError, type FetchJson } from '../fetch-json.js';
+import { createBackgroundRetry } from '../background-retry.js';
+import type { KeySourceStatus } from '../key-source-status.js';
 import { describeRefusedKeys, toCheckedKeySet, type KeySet, type LocalKeyLookup } from './key-set.js';
 
 /** What a key set reports: failures as `warn`, successful refreshes as `info`. */
@@ -25,6 +27,8 @@ export interface RemoteKeySet extends KeySet {
    * `timeoutMs` overrides `fetch.timeoutMs` (the start-up fetch is on no request's path).
    */
   refresh(timeoutMs?: number): Promise<void>;
+  /** Whether keys were ever fetched, how the last attempt went, and their age (readiness, metrics). */
+  status(): KeySourceStatus;
 }
 
 const unavailable = () => new CallguardError('ERR_KEYS_UNAVAILABLE', "the issuer's signing keys could not be fetched");
@@ -36,6 +40,8 @@ const unavailable = () => new CallguardError('ERR_KEYS_UNAVAILABLE', "the issuer
  * - unknown `kid`: one refetch per `unknownKidCooldownSeconds`, concurrent callers share it;
  * - fetches failing: keys serve until `maxStaleSeconds` after the last success, then ERR_KEYS_UNAVAILABLE;
  * - any fetch is aborted after `timeoutMs`; failed attempts are retried at most once per cooldown;
+ * - until a first fetch succeeds, one is retried in the background every cooldown, calls or not: a
+ *   process that is not ready (see `status`) gets no traffic, so it must not wait for a call to retry;
  * - every fetched set goes through `checkJwk`: a refused key is dropped with a `warn` event, the rest
  *   replace the current keys (a set with no usable key leaves none: the IdP withdrew the old ones).
  */
@@ -49,6 +55,8 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   let inFlight: Promise<void> | undefined;
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
   let lastUnknownKidAt = Number.NEGATIVE_INFINITY;
+  let lastFetchOk = false;
+  const background = createBackgroundRetry(() => void refresh(), cooldownMs);
 
   async function load(timeoutMs: number): Promise<void> {
     // An explicit timer rather than AbortSignal.any([..., AbortSignal.timeout()]): on Node 20 a
@@ -63,14 +71,17 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
       const { lookup, refused } = toCheckedKeySet(await options.fetchJson(url, signal));
       // Every refresh is checked like the first: a weak key added later is dropped, the rest serve.
       current = { lookup, fetchedAt: now() };
+      lastFetchOk = true;
       options.onEvent({ level: 'info', msg: 'signing keys fetched', issuer: options.issuer });
       if (refused.length > 0) {
         options.onEvent({ level: 'warn', msg: `signing keys dropped: ${describeRefusedKeys(refused)}`, issuer: options.issuer });
       }
     } catch (error) {
       if (closing.signal.aborted) return;
+      lastFetchOk = false;
       const msg = `fetching signing keys failed: ${describeFetchError(error)}`;
       options.onEvent({ level: 'warn', msg, issuer: options.issuer });
+      if (current === undefined) background.schedule();
     } finally {
       clearTimeout(timer);
       closing.signal.removeEventListener('abort', onClose);
@@ -103,6 +114,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
 
   return {
     refresh,
+    status: () => ({ name: options.issuer, loaded: current !== undefined, lastFetchOk, ageSeconds: current === undefined ? undefined : (now() - current.fetchedAt) / 1000 }),
     async getKey(header, token) {
       const at = now();
       const lookup = await keysFor(at);
@@ -122,6 +134,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
     },
     close() {
       closing.abort();
+      background.stop();
     },
   };
 }

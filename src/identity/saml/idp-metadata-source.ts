@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { SamlIdpConfig } from '../../config/types.js';
 import type { ConfigProblem } from '../../errors.js';
 import { MAX_KEY_DOCUMENT_BYTES, readCapped } from '../fetch-json.js';
+import { createBackgroundRetry } from '../background-retry.js';
+import type { KeySourceStatus } from '../key-source-status.js';
 import { type IdpMetadata, readIdpMetadata } from './read-idp-metadata.js';
 
 export interface MetadataSourceDeps {
@@ -21,6 +23,8 @@ export interface IdpMetadataSource {
    * Refetches at most once per `unknownKidCooldownSeconds`; true when the certificates changed.
    */
   refetchAfterFailure(): Promise<boolean>;
+  /** The metadata URL's state (readiness, metrics); undefined for `metadataFile`. */
+  status(): KeySourceStatus | undefined;
   close(): void;
 }
 
@@ -34,7 +38,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * down does not stop start-up: SAML calls get ERR_KEYS_UNAVAILABLE until a fetch succeeds); older than
  * `refreshSeconds`, refreshed in the background while the current one serves; failing fetches keep the
  * last good metadata until `maxStaleSeconds` after its fetch; a failed attempt is retried at most once
- * per `unknownKidCooldownSeconds`, and so is a refetch after a signature that did not verify.
+ * per `unknownKidCooldownSeconds`, and so is a refetch after a signature that did not verify. Until a
+ * first fetch succeeds, one is retried in the background every cooldown (as a JWKS is: remote-key-set.ts).
  */
 export async function createIdpMetadataSource(idp: SamlIdpConfig, at: string, configFile: string, deps: MetadataSourceDeps): Promise<IdpMetadataSource | ConfigProblem[]> {
   if (idp.metadataFile !== undefined) {
@@ -47,7 +52,7 @@ export async function createIdpMetadataSource(idp: SamlIdpConfig, at: string, co
     const read = readIdpMetadata(text);
     if (!read.ok) return [{ file: configFile, path: `${at}/metadataFile`, message: `${idp.metadataFile}: ${read.problem}` }];
     const metadata = read.value;
-    return { current: () => metadata, entityId: () => metadata.entityId, refetchAfterFailure: async () => false, close: () => {} };
+    return { current: () => metadata, entityId: () => metadata.entityId, refetchAfterFailure: async () => false, status: () => undefined, close: () => {} };
   }
   const url = idp.metadataUrl as string;
   const { now } = deps;
@@ -60,6 +65,8 @@ export async function createIdpMetadataSource(idp: SamlIdpConfig, at: string, co
   let inFlight: Promise<void> | undefined;
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
   let lastFailureRefetchAt = Number.NEGATIVE_INFINITY;
+  let lastFetchOk = false;
+  const background = createBackgroundRetry(() => void refresh(), cooldownMs);
 
   async function load(timeoutMs: number): Promise<void> {
     const controller = new AbortController();
@@ -72,9 +79,12 @@ export async function createIdpMetadataSource(idp: SamlIdpConfig, at: string, co
       const changed = metadata === undefined || JSON.stringify(next) !== JSON.stringify(metadata);
       metadata = next;
       fetchedAt = now();
+      lastFetchOk = true;
       if (changed) deps.onEvent({ level: 'info', msg: `SAML metadata fetched: ${next.signingCertificates.length} signing certificate(s)`, issuer: idp.name });
     } catch (err) {
       if (closing.signal.aborted) return;
+      lastFetchOk = false;
+      if (metadata === undefined) background.schedule();
       const stale = metadata === undefined ? 'no metadata yet: SAML calls are refused' : 'keeping the last good metadata';
       deps.onEvent({ level: 'warn', msg: `SAML metadata fetch failed (${stale}): ${err instanceof Error ? err.message : String(err)}`, issuer: idp.name });
     } finally {
@@ -112,7 +122,11 @@ export async function createIdpMetadataSource(idp: SamlIdpConfig, at: string, co
       await refresh();
       return metadata !== before && JSON.stringify(metadata?.signingCertificates) !== JSON.stringify(before?.signingCertificates);
     },
-    close: () => closing.abort(),
+    status: () => ({ name: idp.name, loaded: metadata !== undefined, lastFetchOk, ageSeconds: metadata === undefined ? undefined : (now() - fetchedAt) / 1000 }),
+    close: () => {
+      closing.abort();
+      background.stop();
+    },
   };
 }
 

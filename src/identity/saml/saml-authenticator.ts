@@ -128,6 +128,8 @@ export async function createSamlAuthenticator(identity: IdentityConfig, deps: Sa
         return internalFailure(err);
       }
     },
+    keySources: () => idps.flatMap((idp) => idp.metadata.status() ?? []),
+    cacheStats: () => ({ hits: cache.hits, misses: cache.misses }),
     close,
   };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load-config.js';
-import { ConfigError } from '../../../src/errors.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'callguard-relp-config-'));
 const FILE = join(dir, 'callguard.yaml');
@@ -17,15 +17,7 @@ functions:
 decisionLog: ${decisionLog}
 `;
 
-function problemsOf(text: string): { path: string; message: string }[] {
-  try {
-    parseConfig(text, FILE);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map(({ path, message }) => ({ path, message }));
-    throw err;
-  }
-}
+const problemsOf = (text: string) => configProblems(text, FILE);
 
 describe('decisionLog with a relp+tls:// destination', () => {
   it('keeps the URL, resolves the PEM files against the config file and fills the defaults', () => {

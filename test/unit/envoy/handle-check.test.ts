@@ -25,6 +25,7 @@ function memoryLog(accept: () => boolean = () => true): DecisionLog & { records:
     failure: undefined,
     stats: () => ({ durability: 'written', healthy: true, pendingBytes: 0, pendingLines: 0, linesWritten: records.length, linesLost: 0, failures: 0, rotations: 0 }),
     reopen() {},
+    noteConfig() {},
     close: async () => {},
   };
 }

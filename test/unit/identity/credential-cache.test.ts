@@ -159,3 +159,20 @@ describe('createTokenCache: verifications are reused for a bounded time', () => 
     expect(cache.get('k') !== undefined).toBe(hit);
   });
 });
+
+describe('createTokenCache: hits and misses (the token cache metrics)', () => {
+  const identity = { kind: 'jwt' as const, source: 'i', attributes: {}, issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 1 };
+  it.each([
+    { name: 'a hit', capacity: 4, key: 'k', at: T0, counts: { hits: 1, misses: 0 } },
+    { name: 'an unknown key', capacity: 4, key: 'other', at: T0, counts: { hits: 0, misses: 1 } },
+    { name: 'an expired entry', capacity: 4, key: 'k', at: T0 + 1000, counts: { hits: 0, misses: 1 } },
+    { name: 'caching disabled (capacity 0)', capacity: 0, key: 'k', at: T0, counts: { hits: 0, misses: 1 } },
+  ])('$name counts as $counts', ({ capacity, key, at, counts }) => {
+    let clock = T0;
+    const cache = createCredentialCache<JwtPrincipal>(capacity, () => clock);
+    cache.set('k', identity);
+    clock = at;
+    cache.get(key);
+    expect({ hits: cache.hits, misses: cache.misses }).toEqual(counts);
+  });
+});

@@ -139,6 +139,7 @@ describe('inspectPayload: violation pointers under a sensitive field', () => {
       validate: () => [{ pointer, keyword: 'type', detail: 'must be string' }],
       sensitive: ['/secrets', '/items/*/token'],
       logFields: [],
+      schemaDigest: 'test',
     };
     const result = inspectPayload(input, { bytes: new TextEncoder().encode('{}'), partial: false }, 'application/json', { maxDepth: 8 });
     expect(result.ok ? undefined : result.code).toBe('ERR_BODY_SCHEMA');

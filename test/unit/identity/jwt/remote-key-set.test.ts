@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchConfig } from '../../../../src/config/types.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from '../../../../src/identity/jwt/jwt-authenticator.js';
 import { TEST_FETCH, testIdentityConfig, testIssuerConfig } from '../../../helpers/jwt-config.js';
@@ -148,5 +148,36 @@ describe('remote key set', () => {
     const { check, recorder } = await createRig({ mode: 'hang', fetch: { timeoutMs: 50 } });
     expect(recorder.events).toEqual([{ level: 'warn', msg: 'fetching signing keys failed: timed out', issuer: 'test' }]);
     expect(await check()).toBe('ERR_KEYS_UNAVAILABLE');
+  });
+});
+
+describe('remote key set: status (readiness and metrics)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reports keys fetched, the last fetch, and their age on its own clock', async () => {
+    const { verifier, idp, advance, check } = await createRig({ fetch: { unknownKidCooldownSeconds: 1, maxStaleSeconds: 3600 } });
+    expect(verifier.keySources?.()).toEqual([{ name: 'test', loaded: true, lastFetchOk: true, ageSeconds: 0 }]);
+    idp.setMode('error');
+    advance(400); // past refreshSeconds: the next call refreshes in the background, and that fails
+    expect(await check()).toBe('ok');
+    await vi.waitFor(() => expect(verifier.keySources?.()).toEqual([{ name: 'test', loaded: true, lastFetchOk: false, ageSeconds: 400 }]));
+  });
+
+  it('never fetched: retried in the background every cooldown, with no call to trigger it, until it works', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { verifier, idp } = await createRig({ mode: 'error', fetch: { unknownKidCooldownSeconds: 5 } });
+    expect(verifier.keySources?.()).toEqual([{ name: 'test', loaded: false, lastFetchOk: false, ageSeconds: undefined }]);
+    expect(idp.requests.jwks).toBe(1);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(idp.requests.jwks).toBe(1); // not before the cooldown
+    await vi.advanceTimersByTimeAsync(1);
+    await vi.waitFor(() => expect(idp.requests.jwks).toBe(2));
+    idp.setMode('ok');
+    await vi.advanceTimersByTimeAsync(5_000);
+    await vi.waitFor(() => expect(verifier.keySources?.()[0]).toMatchObject({ loaded: true, lastFetchOk: true }));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(idp.requests.jwks).toBe(3); // loaded: no more background retries
   });
 });

@@ -58,6 +58,17 @@ describe('createIdpMetadataSource: metadataUrl (fetched at start, refreshed, sta
     expect(events).toEqual(['warn']);
   });
 
+  it('reports its status (readiness, metrics): fetched and its age on its own clock; never fetched', async () => {
+    let t = 1_000_000;
+    const up = (await createIdpMetadataSource(idp(url), '/identity/saml/0', 'c.yaml', { now: () => t, fetch, onEvent: () => {} })) as IdpMetadataSource;
+    const down = (await createIdpMetadataSource(idp('http://127.0.0.1:1/metadata'), '/identity/saml/1', 'c.yaml', { now: () => t, fetch, onEvent: () => {} })) as IdpMetadataSource;
+    up.close();
+    down.close();
+    t += 12_000;
+    expect(up.status()).toEqual({ name: 'adfs', loaded: true, lastFetchOk: true, ageSeconds: 12 });
+    expect(down.status()).toEqual({ name: 'adfs', loaded: false, lastFetchOk: false, ageSeconds: undefined });
+  });
+
   it('a metadata file with a problem is a config problem naming the file and key', async () => {
     const problems = await createIdpMetadataSource({ ...idp(url), metadataUrl: undefined, metadataFile: '/nonexistent/metadata.xml' } as unknown as SamlIdpConfig, '/identity/saml/2', 'c.yaml', {
       now: Date.now,
