@@ -128,28 +128,34 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   const decide: Decide = (attempt) => core.decide(attempt);
   let running = config;
   let reloading: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  const retiring = new Set<Core>();
   const reload = async (next: Config): Promise<ReloadResult> => {
     const restart = restartOnlyChanges(running, next);
     if (restart.length > 0) throw new ConfigError(restart);
     const compiled = compileInputs(next);
     const fresh = await buildCore(next, compiled.inputs, compiled.problems, replay, newDecisionId, options);
-    // The same file and schemas: nothing to swap (SIGHUP also only reopens the log, e.g. for logrotate).
-    if (fresh.digest === core.digest) {
-      closeCore(fresh);
-      return { digest: fresh.digest, functions: next.functions.length, changed: false };
-    }
     const unfetched = await untilKeysFetched(fresh, options.reloadKeyWaitMs ?? 10_000);
-    if (unfetched.length > 0) {
+    if (closed || unfetched.length > 0) {
       closeCore(fresh);
+      if (closed) throw new Error('callguard closed during the reload');
       throw new ConfigError(unfetched.map((name) => ({ file: next.file, path: '/identity', message: `${name}: signing keys not fetched within the reload's wait; the running config keeps serving` })));
     }
+    // Swapped even when the config file and schemas are unchanged: key files (jwksFile, SAML metadataFile)
+    // are read anew, so SIGHUP after replacing one applies it. The digest, and the log line, only change
+    // with the config and schemas.
     const old = core;
+    const changed = fresh.digest !== old.digest;
     core = fresh;
     running = next;
-    log.noteConfig(fresh.digest);
     // Calls that began on the old core may still be verifying a token: its key refreshes stop a little later.
-    setTimeout(() => closeCore(old), RETIRE_AFTER_MS).unref();
-    return { digest: fresh.digest, functions: next.functions.length, changed: true };
+    retiring.add(old);
+    setTimeout(() => {
+      retiring.delete(old);
+      closeCore(old);
+    }, RETIRE_AFTER_MS).unref();
+    if (changed) log.noteConfig(fresh.digest);
+    return { digest: fresh.digest, functions: next.functions.length, changed };
   };
   const handleCheck = createCheckHandler({
     decide,
@@ -174,7 +180,10 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
       return result;
     },
     async close() {
+      closed = true;
       closeAuthenticators();
+      for (const old of retiring) closeCore(old);
+      retiring.clear();
       replay.close();
       await log.close();
     },

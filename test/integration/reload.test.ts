@@ -138,3 +138,48 @@ describe('reload under load', () => {
     expect(s.allow).toBe(true);
   });
 });
+
+/**
+ * Review finding: a reload with the config file and schemas unchanged still reads key files anew, so
+ * removing a leaked key from a `jwksFile` and sending SIGHUP takes effect (the digest stays: `changed` false).
+ */
+describe('reload re-reads key files', () => {
+  it('a key removed from jwksFile stops verifying after reload; the config digest is unchanged', async () => {
+    const { exportJWK, generateKeyPair, SignJWT } = await import('jose');
+    const dir = mkdtempSync(join(tmpdir(), 'callguard-reload-keys-'));
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwksFile = join(dir, 'jwks.json');
+    writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'leaked', alg: 'ES256', use: 'sig' }] }));
+    const yaml = `server: { listen: "127.0.0.1:0" }
+identity:
+  issuers:
+    - { name: corp, issuer: https://idp.example, audiences: [callguard], algorithms: [ES256], jwksFile: ${jwksFile} }
+functions:
+  - name: orders.get
+    match: { method: GET, path: "/orders/{id}" }
+    allow: [{ issuer: corp, groups: [readers] }]
+`;
+    const config = parseConfig(yaml, join(dir, 'callguard.yaml'));
+    const log = createMemoryDestination();
+    const cg = await buildCallguard(config, { decisionLog: log.stream });
+    const server = await startGrpcServer(config.server, cg.handleCheck);
+    const client = createCheckClient(server.address);
+    try {
+      const token = await new SignJWT({ groups: ['readers'] }).setProtectedHeader({ alg: 'ES256', kid: 'leaked' }).setIssuer('https://idp.example').setAudience('callguard').setSubject('mallory').setIssuedAt().setExpirationTime('10m').sign(privateKey);
+      const call = async () => {
+        const s = summarize(await client.check({ method: 'GET', path: '/orders/1', headers: { authorization: `Bearer ${token}` } }));
+        return s.allow ? 'allow' : s.problem.code;
+      };
+      expect(await call()).toBe('allow');
+      writeFileSync(jwksFile, JSON.stringify({ keys: [] }));
+      const result = await cg.reload(parseConfig(yaml, join(dir, 'callguard.yaml')));
+      expect([result.changed, result.digest]).toEqual([false, cg.policyDigest()]);
+      expect(await call()).not.toBe('allow');
+    } finally {
+      client.close();
+      await server.close(1000);
+      await cg.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
