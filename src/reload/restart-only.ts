@@ -13,9 +13,16 @@ export const RESTART_ONLY = ['server', 'admin', 'decisionLog', 'replay', 'upstre
 
 /** One problem per restart-only section that differs between the running config and the new one. */
 export function restartOnlyChanges(running: Config, next: Config): ConfigProblem[] {
-  return RESTART_ONLY.filter((key) => JSON.stringify(running[key]) !== JSON.stringify(next[key])).map((key) => ({
+  return RESTART_ONLY.filter((key) => canonical(running[key]) !== canonical(next[key])).map((key) => ({
     file: next.file,
     path: `/${key}`,
     message: 'changed, and only a restart applies it: reload refused, the running config keeps serving',
   }));
+}
+
+/** JSON with object keys sorted: the same section written in another key order compares equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
