@@ -3,13 +3,14 @@
  * secret or binary is committed): an RS256 signing key and its JWKS, bearer tokens, an mTLS client
  * certificate with one SPIFFE URI SAN, the function input schema and ~1 KB bodies that do and do not match it.
  */
-import { createKey } from '../src/identity/api-key/key-operations.js';
-import { writeKeysFile } from '../src/identity/api-key/keys-file.js';
-import { buildIdpMetadata, createSamlKey, signedAssertion } from '../test/helpers/saml-signer.js';
+
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createKey } from '../src/identity/api-key/key-operations.js';
+import { writeKeysFile } from '../src/identity/api-key/keys-file.js';
+import { buildIdpMetadata, createSamlKey, signedAssertion } from '../test/helpers/saml-signer.js';
 
 export const ISSUER = 'https://idp.bench.example';
 export const SAML_ISSUER = 'https://saml.bench.example/idp';

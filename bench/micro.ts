@@ -32,7 +32,10 @@ const callguard = await buildCallguard(config, { ...(sink ? { decisionLog: sink 
 const adminServer = await admin?.start(callguard, { stopping: () => false });
 const [token] = await fixtures.mintTokens(1);
 const bytes = (i: number) =>
-  toBinary(CheckRequestSchema, buildCheckRequest({ path: functionPath(9), token: token as string, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: i }));
+  toBinary(
+    CheckRequestSchema,
+    buildCheckRequest({ path: functionPath(9), token: token as string, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: i }),
+  );
 const requests = Array.from({ length: 256 }, (_, i) => bytes(i));
 const first = fromBinary(CheckResponseSchema, await callguard.handleCheck(requests[0] as Uint8Array));
 if (first.status?.code !== 0) throw new Error(`expected allow, got ${JSON.stringify(first.httpResponse.value)}`);
@@ -53,12 +56,17 @@ const ok = toBinary(CheckResponseSchema, create(CheckResponseSchema, { status: {
 let base = Number.POSITIVE_INFINITY;
 let cg = Number.POSITIVE_INFINITY;
 for (let round = 0; round < 5; round++) {
-  base = Math.min(base, await measure('baseline', (req) => {
-    fromBinary(CheckRequestSchema, req);
-    return ok;
-  }));
+  base = Math.min(
+    base,
+    await measure('baseline', (req) => {
+      fromBinary(CheckRequestSchema, req);
+      return ok;
+    }),
+  );
   cg = Math.min(cg, await measure(metrics ? 'callguard+metrics' : 'callguard', (req) => callguard.handleCheck(req)));
 }
-console.log(`best of 5: baseline ${base.toFixed(1)} µs, callguard${metrics ? '+metrics' : ''} ${cg.toFixed(1)} µs; callguard adds ${(cg - base).toFixed(1)} µs/call over decode + OK`);
+console.log(
+  `best of 5: baseline ${base.toFixed(1)} µs, callguard${metrics ? '+metrics' : ''} ${cg.toFixed(1)} µs; callguard adds ${(cg - base).toFixed(1)} µs/call over decode + OK`,
+);
 await adminServer?.close();
 await callguard.close();

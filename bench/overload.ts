@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { writeBenchConfig, functionPath } from './configs.js';
+import { functionPath, writeBenchConfig } from './configs.js';
 import { createFixtures } from './fixtures.js';
 import { buildProtoset, findGhz, percentileMs } from './ghz.js';
 import { assertProbe, probeCheck } from './probe.js';
@@ -39,15 +39,28 @@ if (!(seconds > 0) || !(workers > 0) || !(connections > 0) || modes.some((m) => 
   throw new TypeError('usage: overload.ts [--seconds N>0] [--modes written,buffered,fsync] [--workers N] [--connections N]');
 }
 const ghz = findGhz(root);
-const command = callguardCommand(root) ?? (() => { throw new Error("needs a built callguard (npm run build)"); })();
-if (ghz === undefined) throw new Error("needs ghz (npm run bench:tools)");
+const command =
+  callguardCommand(root) ??
+  (() => {
+    throw new Error('needs a built callguard (npm run build)');
+  })();
+if (ghz === undefined) throw new Error('needs ghz (npm run bench:tools)');
 
 const dir = mkdtempSync(join(tmpdir(), 'callguard-overload-'));
 const fixtures = await createFixtures(dir);
 const [token] = await fixtures.mintTokens(1);
-const spec = (sequence: number) => ({ path: functionPath(9), token: token as string, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence });
+const spec = (sequence: number) => ({
+  path: functionPath(9),
+  token: token as string,
+  body: fixtures.validBody,
+  peerCertificate: fixtures.peerCertificate,
+  sequence,
+});
 const dataFile = join(dir, 'requests.bin');
-writeGhzData(dataFile, Array.from({ length: 64 }, (_, i) => spec(i)));
+writeGhzData(
+  dataFile,
+  Array.from({ length: 64 }, (_, i) => spec(i)),
+);
 const protoset = buildProtoset(root, join(dir, 'auth.binpb'));
 
 interface Outcome {
@@ -68,10 +81,27 @@ interface Outcome {
 
 async function ghzRun(address: string, args: string[]): Promise<{ rps: number; details: { latency: number; status: string }[] }> {
   const out = join(dir, 'ghz.json');
-  await run(ghz as string, [
-    '--insecure', '--protoset', protoset, '--call', 'envoy.service.auth.v3.Authorization/Check', '--binary-file', dataFile,
-    '--timeout', '10s', '--format', 'json', '--output', out, ...args, address,
-  ], { maxBuffer: 64 * 1024 * 1024 });
+  await run(
+    ghz as string,
+    [
+      '--insecure',
+      '--protoset',
+      protoset,
+      '--call',
+      'envoy.service.auth.v3.Authorization/Check',
+      '--binary-file',
+      dataFile,
+      '--timeout',
+      '10s',
+      '--format',
+      'json',
+      '--output',
+      out,
+      ...args,
+      address,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
   const report = JSON.parse(readFileSync(out, 'utf8')) as { rps: number; details?: { latency: number; status: string }[] };
   rmSync(out, { force: true });
   return { rps: report.rps, details: report.details ?? [] };
@@ -79,8 +109,18 @@ async function ghzRun(address: string, args: string[]): Promise<{ rps: number; d
 
 async function measure(mode: 'written' | 'buffered' | 'fsync'): Promise<Outcome> {
   const logFile = join(dir, `${mode}.decisions.log`);
-  const config = writeBenchConfig(fixtures, `overload-${mode}`, { functions: 10, decisionLog: logFile, durability: mode, ...(maxInFlight === undefined ? {} : { maxInFlight }) });
-  const server = await launchServer({ command: process.execPath, args: [...command.args, 'serve', '--config', config], readyMsg: 'callguard listening', cwd: root });
+  const config = writeBenchConfig(fixtures, `overload-${mode}`, {
+    functions: 10,
+    decisionLog: logFile,
+    durability: mode,
+    ...(maxInFlight === undefined ? {} : { maxInFlight }),
+  });
+  const server = await launchServer({
+    command: process.execPath,
+    args: [...command.args, 'serve', '--config', config],
+    readyMsg: 'callguard listening',
+    cwd: root,
+  });
   try {
     // --duration-stop wait: calls in flight at the end are answered and counted, so every decided call is in `details`.
     const saturation = await ghzRun(server.address, ['--concurrency', '50', '--connections', '4', '--duration', '5s', '--duration-stop', 'wait']);
@@ -89,20 +129,37 @@ async function measure(mode: 'written' | 'buffered' | 'fsync'): Promise<Outcome>
     const sampler = setInterval(() => {
       peak = Math.max(peak, server.rssBytes());
     }, 200);
-    const burst = await ghzRun(server.address, ['--concurrency', String(workers), '--connections', String(connections), '--rps', String(asked), '--duration', `${seconds}s`, '--duration-stop', 'wait']);
+    const burst = await ghzRun(server.address, [
+      '--concurrency',
+      String(workers),
+      '--connections',
+      String(connections),
+      '--rps',
+      String(asked),
+      '--duration',
+      `${seconds}s`,
+      '--duration-stop',
+      'wait',
+    ]);
     clearInterval(sampler);
     const probe = await probeCheck(server.address, buildCheckRequest(spec(999)));
     assertProbe(`overload-${mode}`, probe, undefined);
     const satCalls = saturation.details.length;
     await server.stop();
-    const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const decisions = lines.filter((l) => l.msg === 'decision');
     const refused: Record<string, number> = {};
     for (const l of lines) {
       if (l.msg !== 'refused') continue;
       for (const [code, n] of Object.entries(l.counts as Record<string, number>)) refused[code] = (refused[code] ?? 0) + n;
     }
-    const latencies = burst.details.filter((d) => d.status === 'OK').map((d) => d.latency).sort((a, b) => a - b);
+    const latencies = burst.details
+      .filter((d) => d.status === 'OK')
+      .map((d) => d.latency)
+      .sort((a, b) => a - b);
     const answered = satCalls + latencies.length + 1; // the saturation run, the burst, the probe
     const refusedTotal = Object.values(refused).reduce((a, b) => a + b, 0);
     return {

@@ -52,7 +52,10 @@ export function singleUseRedisScenario(rates: readonly (number | null)[]): Scena
         });
         const tokens = await fixtures.mintTokens(SINGLE_USE_REQUESTS);
         const dataFile = join(fixtures.dir, 'single-use-redis.bin');
-        writeGhzData(dataFile, tokens.map((token, sequence) => request(fixtures, sequence, token)));
+        writeGhzData(
+          dataFile,
+          tokens.map((token, sequence) => request(fixtures, sequence, token)),
+        );
         return {
           config,
           dataFile,

@@ -148,7 +148,10 @@ function credentialCost(byId: (id: string) => ScenarioResult | undefined, id: st
 function relativeCost(byId: (id: string) => ScenarioResult | undefined, id: string, reference: string): RelativeCost {
   const mine = saturation(byId(id));
   const theirs = saturation(byId(reference));
-  return { saturationRatio: ratio(mine?.achievedRps, theirs?.achievedRps), cpuPerCallRatio: ratio(mine?.serverCpuMicrosPerCall, theirs?.serverCpuMicrosPerCall) };
+  return {
+    saturationRatio: ratio(mine?.achievedRps, theirs?.achievedRps),
+    cpuPerCallRatio: ratio(mine?.serverCpuMicrosPerCall, theirs?.serverCpuMicrosPerCall),
+  };
 }
 
 function durabilityCost(byId: (id: string) => ScenarioResult | undefined, id: string): DurabilityCost {
@@ -168,8 +171,7 @@ const fmt = (value: number | boolean | null | undefined, unit = ''): string =>
 
 /** Saturation throughput of the baseline with the same number of workers. */
 function baselineRpsOf(scenarios: readonly ScenarioResult[]) {
-  return (s: ScenarioResult) =>
-    saturation(scenarios.find((b) => b.target === 'baseline' && b.workers === s.workers && b.skipped === undefined))?.achievedRps;
+  return (s: ScenarioResult) => saturation(scenarios.find((b) => b.target === 'baseline' && b.workers === s.workers && b.skipped === undefined))?.achievedRps;
 }
 
 function clusterNote(results: BenchResults): string {

@@ -110,7 +110,9 @@ async function runPoint(target: GhzTarget, prepared: Prepared | undefined, load:
   const point = await runLoadPoint(target, load);
   const calls = point.ok + point.errors + load.concurrency;
   if (prepared?.distinctRequests !== undefined && calls > prepared.distinctRequests) {
-    throw new Error(`${calls} calls but ${prepared.distinctRequests} distinct requests: the rest were replays; raise the request count in bench/replay-scenarios.ts`);
+    throw new Error(
+      `${calls} calls but ${prepared.distinctRequests} distinct requests: the rest were replays; raise the request count in bench/replay-scenarios.ts`,
+    );
   }
   return point;
 }
@@ -139,7 +141,8 @@ async function start(scenario: Scenario, ctx: ScenarioContext): Promise<Started>
   const spec = launchSpec(scenario, ctx, prepared.config);
   if (spec === undefined) {
     await prepared.dispose?.();
-    const missing = scenario.target === 'go-floor' ? 'go-noop not built (bench/install-tools.sh)' : 'callguard CLI not found (src/cli/main.ts or dist/cli/main.js)';
+    const missing =
+      scenario.target === 'go-floor' ? 'go-noop not built (bench/install-tools.sh)' : 'callguard CLI not found (src/cli/main.ts or dist/cli/main.js)';
     return { scenario, base, load, points: [], failure: missing };
   }
   let server: RunningServer | undefined;

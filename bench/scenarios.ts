@@ -106,7 +106,8 @@ function callguardScenario(
         ...(options.admin === undefined ? {} : { admin: options.admin }),
       });
       const body = options.violating === true ? fixtures.violatingBody : fixtures.validBody;
-      const authorization = options.credential === 'apiKey' ? `ApiKey ${fixtures.apiKey.key}` : options.credential === 'saml' ? `SAML ${fixtures.saml.credential}` : undefined;
+      const authorization =
+        options.credential === 'apiKey' ? `ApiKey ${fixtures.apiKey.key}` : options.credential === 'saml' ? `SAML ${fixtures.saml.credential}` : undefined;
       return { config, dataFile: await dataFile(fixtures, id, requestsTo(fixtures, functions, body, 64, authorization), options.tokens ?? 1) };
     },
   };
@@ -166,9 +167,18 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
     callguardScenario('functions-100', 'cached token, 100 functions', 100, pair, {}),
     callguardScenario('functions-1000', 'cached token, 1000 functions (memory measured here)', 1000, pair, {}),
     // Issue 8: each durability mode, to a file, in the same run (`written` is the default and what every other scenario uses).
-    callguardScenario('log-buffered', 'cached token, decision log to a file, durability buffered (answered before the line is written)', 10, pair, { logFile: true, durability: 'buffered' }),
-    callguardScenario('log-written', 'cached token, decision log to a file, durability written (answered after write(2) of its batch)', 10, pair, { logFile: true, durability: 'written' }),
-    callguardScenario('log-fsync', 'cached token, decision log to a file, durability fsync (answered after write(2) + fsync(2) of its batch)', 10, pair, { logFile: true, durability: 'fsync' }),
+    callguardScenario('log-buffered', 'cached token, decision log to a file, durability buffered (answered before the line is written)', 10, pair, {
+      logFile: true,
+      durability: 'buffered',
+    }),
+    callguardScenario('log-written', 'cached token, decision log to a file, durability written (answered after write(2) of its batch)', 10, pair, {
+      logFile: true,
+      durability: 'written',
+    }),
+    callguardScenario('log-fsync', 'cached token, decision log to a file, durability fsync (answered after write(2) + fsync(2) of its batch)', 10, pair, {
+      logFile: true,
+      durability: 'fsync',
+    }),
     ...(options.workers > 1 ? [clustered(baseline), clustered(cached)] : []),
   ];
 }

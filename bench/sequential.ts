@@ -26,14 +26,23 @@ const server = await startGrpcServer({ listen: '127.0.0.1:0' }, callguard.handle
 const noop = await startNoopServer();
 const [token] = await fixtures.mintTokens(1);
 const request = Buffer.from(
-  toBinary(CheckRequestSchema, buildCheckRequest({ path: functionPath(9), token: token as string, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: 1 })),
+  toBinary(
+    CheckRequestSchema,
+    buildCheckRequest({ path: functionPath(9), token: token as string, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: 1 }),
+  ),
 );
 
 async function run(address: string): Promise<number[]> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const call = () =>
     new Promise<void>((resolve, reject) =>
-      client.makeUnaryRequest('/envoy.service.auth.v3.Authorization/Check', (b: Buffer) => b, (b: Buffer) => b, request, (err) => (err ? reject(err) : resolve())),
+      client.makeUnaryRequest(
+        '/envoy.service.auth.v3.Authorization/Check',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        request,
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
   for (let i = 0; i < 500; i++) await call();
   const samples: number[] = [];
@@ -46,7 +55,10 @@ async function run(address: string): Promise<number[]> {
   return samples.sort((a, b) => a - b);
 }
 const pct = (s: number[], p: number) => (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number).toFixed(3);
-for (const [name, address] of [['baseline', noop.address], ['callguard', server.address]] as const) {
+for (const [name, address] of [
+  ['baseline', noop.address],
+  ['callguard', server.address],
+] as const) {
   const s = await run(address);
   console.log(`${name.padEnd(10)} n=${N} p50 ${pct(s, 50)} ms  p90 ${pct(s, 90)} ms  p99 ${pct(s, 99)} ms  p99.9 ${pct(s, 99.9)} ms`);
 }

@@ -35,7 +35,12 @@ const sink = new Writable({ write: (_c, _e, done) => done() }) as unknown as Des
 const callguard = await buildCallguard(config, { decisionLog: sink });
 const [token] = await fixtures.mintTokens(1);
 const requests = Array.from({ length: 64 }, (_, sequence) =>
-  Buffer.from(toBinary(CheckRequestSchema, buildCheckRequest({ path: functionPath(9), token: token as string, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence }))),
+  Buffer.from(
+    toBinary(
+      CheckRequestSchema,
+      buildCheckRequest({ path: functionPath(9), token: token as string, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence }),
+    ),
+  ),
 );
 const fn = config.functions[9];
 if (fn?.input === undefined) throw new Error('bench function 9 has no input');

@@ -28,7 +28,11 @@ function measure(name: string, fn: () => unknown): void {
   for (let i = 0; i < iterations; i++) fn();
   const ns = Number(process.hrtime.bigint() - start);
   const perOp = ns / iterations / 1000;
-  console.log(`${name.padEnd(34)} ${Math.round(1e6 / perOp).toLocaleString('en').padStart(10)} ops/s  ${perOp.toFixed(2)} µs/op`);
+  console.log(
+    `${name.padEnd(34)} ${Math.round(1e6 / perOp)
+      .toLocaleString('en')
+      .padStart(10)} ops/s  ${perOp.toFixed(2)} µs/op`,
+  );
 }
 
 console.log(`body: ${bytes.length} bytes`);

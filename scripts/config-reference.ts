@@ -7,7 +7,10 @@ import { reasonTable } from '../src/reason-table.js';
 const README = new URL('../README.md', import.meta.url);
 const write = process.argv.includes('--write');
 let text = readFileSync(README, 'utf8');
-for (const [name, body] of [['config-reference', configReference()], ['reason-codes', reasonTable()]] as const) {
+for (const [name, body] of [
+  ['config-reference', configReference()],
+  ['reason-codes', reasonTable()],
+] as const) {
   const pattern = new RegExp(`<!-- ${name}:start -->[\\s\\S]*?<!-- ${name}:end -->`);
   if (!pattern.test(text)) throw new Error(`README.md has no ${name} markers`);
   text = text.replace(pattern, () => `<!-- ${name}:start -->\n${body}\n<!-- ${name}:end -->`);

@@ -30,7 +30,10 @@ if (values.init) {
 } else {
   const ttlSeconds = Number(values.ttl);
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new TypeError('--ttl must be a positive integer');
-  const groups = values.groups.split(',').map((g) => g.trim()).filter((g) => g !== '');
+  const groups = values.groups
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => g !== '');
   const token = await issuer.mint({
     subject: values.sub,
     groups,

@@ -6,9 +6,10 @@
  *                             [--token JWT] [--body JSON] [--content-type application/json]
  *                             [--plaintext]   # pretend the caller reached Envoy without TLS
  */
+
+import { parseArgs } from 'node:util';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
-import { parseArgs } from 'node:util';
 import { CheckRequestSchema, CheckResponseSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 
 const { values } = parseArgs({
@@ -65,9 +66,13 @@ client.makeUnaryRequest(
     const headersOf = (list: { header?: { key: string; value: string } | undefined }[]) =>
       Object.fromEntries(list.map((h) => [h.header?.key ?? '', h.header?.value ?? '']));
     if (r.case === 'okResponse') {
-      process.stdout.write(`${JSON.stringify({ decision: 'allow', setHeaders: headersOf(r.value.headers), removeHeaders: r.value.headersToRemove }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ decision: 'allow', setHeaders: headersOf(r.value.headers), removeHeaders: r.value.headersToRemove }, null, 2)}\n`,
+      );
     } else if (r.case === 'deniedResponse') {
-      process.stdout.write(`${JSON.stringify({ decision: 'deny', status: r.value.status?.code, headers: headersOf(r.value.headers), body: JSON.parse(r.value.body) }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ decision: 'deny', status: r.value.status?.code, headers: headersOf(r.value.headers), body: JSON.parse(r.value.body) }, null, 2)}\n`,
+      );
     }
   },
 );

@@ -42,7 +42,9 @@ try {
     };
     process.stdout.write(`GET /orders/{id} (allowed, cached token), ${total} sequential requests after ${warmup} warm-up\n`);
     for (const [name, samples] of Object.entries(results)) {
-      process.stdout.write(`${name.padEnd(18)} p50 ${ms(pct(samples, 50))}  p99 ${ms(pct(samples, 99))}  mean ${ms(samples.reduce((a, b) => a + b, 0) / samples.length)}\n`);
+      process.stdout.write(
+        `${name.padEnd(18)} p50 ${ms(pct(samples, 50))}  p99 ${ms(pct(samples, 99))}  mean ${ms(samples.reduce((a, b) => a + b, 0) / samples.length)}\n`,
+      );
     }
   } finally {
     await bare.stop();

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from './config/types.js';
-import { createDecide, type Decide } from './decide.js';
-import type { DecisionMeter } from './decision-meter.js';
 import { type Admission, createAdmission } from './admission.js';
 import { createAuditGate } from './audit-gate.js';
+import { policyDigest } from './config/policy-digest.js';
+import type { Config } from './config/types.js';
+import { createDecide, type Decide } from './decide.js';
 import { type CheckpointSigner, loadCheckpointSigner } from './decision-log/checkpoint-signer.js';
 import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
 import { destinationProblem } from './decision-log/destination-problem.js';
-import { createRequestFacts } from './decision-log/request-facts.js';
+import { type LineStream, type LogSink, openLogSink, streamSink } from './decision-log/log-sink.js';
 import { openRelpDestination, relpSinkOptions } from './decision-log/open-relp-destination.js';
 import { isRelpDestination } from './decision-log/relp-destination.js';
-import { type LineStream, type LogSink, openLogSink, streamSink } from './decision-log/log-sink.js';
+import { createRequestFacts } from './decision-log/request-facts.js';
+import type { DecisionMeter } from './decision-meter.js';
 import { createCheckHandler } from './envoy/handle-check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { createFunctionRegistry } from './functions/function-registry.js';
@@ -18,11 +19,10 @@ import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
 import type { KeySourceStatus } from './identity/key-source-status.js';
 import { type CompiledInput, createSchemaCompiler } from './payload/compile-input.js';
-import { createPeerVerifier } from './transport/verify-peer.js';
+import { restartOnlyChanges } from './reload/restart-only.js';
 import { createReplayStore } from './replay/create-replay-store.js';
 import type { ReplayStore } from './replay/replay-store.js';
-import { policyDigest } from './config/policy-digest.js';
-import { restartOnlyChanges } from './reload/restart-only.js';
+import { createPeerVerifier } from './transport/verify-peer.js';
 
 export interface BuildOptions {
   /** Overrides `config.decisionLog.destination` (tests pass an in-memory stream, `check` a discarding one). */
@@ -84,7 +84,11 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   if (logProblem !== undefined) problems.push({ file: config.file, path: '/decisionLog/destination', message: logProblem });
   // A RELP destination is judged by reading its PEM files; whether the receiver answers, only serve finds out.
   if (options.decisionLog !== undefined && relp) problems.push(...relpProblemsOf(config));
-  const replay = await createReplayStore(config.replay, { configFile: config.file, ...(options.now ? { now: options.now } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }).catch((err: unknown) => {
+  const replay = await createReplayStore(config.replay, {
+    configFile: config.file,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  }).catch((err: unknown) => {
     throw err instanceof ConfigError ? new ConfigError([...problems, ...err.problems]) : err;
   });
   const newDecisionId = randomUUID;
@@ -139,7 +143,13 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     if (closed || unfetched.length > 0) {
       closeCore(fresh);
       if (closed) throw new Error('callguard closed during the reload');
-      throw new ConfigError(unfetched.map((name) => ({ file: next.file, path: '/identity', message: `${name}: signing keys not fetched within the reload's wait; the running config keeps serving` })));
+      throw new ConfigError(
+        unfetched.map((name) => ({
+          file: next.file,
+          path: '/identity',
+          message: `${name}: signing keys not fetched within the reload's wait; the running config keeps serving`,
+        })),
+      );
     }
     // Swapped even when the config file and schemas are unchanged: key files (jwksFile, SAML metadataFile)
     // are read anew, so SIGHUP after replacing one applies it. The digest, and the log line, only change
@@ -225,7 +235,9 @@ function openConfiguredSink(config: Config): LogSink {
   } catch (err) {
     // The system's message names the call and the path that failed, e.g. "EEXIST: file already exists, mkdir '/var/log/x'".
     const why = err instanceof Error ? err.message : String(err);
-    throw new ConfigError([{ file: config.file, path: '/decisionLog/destination', message: `cannot open ${JSON.stringify(destination)} for appending: ${why}` }]);
+    throw new ConfigError([
+      { file: config.file, path: '/decisionLog/destination', message: `cannot open ${JSON.stringify(destination)} for appending: ${why}` },
+    ]);
   }
 }
 
@@ -262,7 +274,14 @@ interface Core {
 const RETIRE_AFTER_MS = 30_000;
 
 /** Identity sources and the decide function for `config`; throws ConfigError with `problems` and any of its own. */
-async function buildCore(config: Config, inputs: Map<string, CompiledInput>, problems: ConfigProblem[], replay: ReplayStore, newDecisionId: () => string, options: BuildOptions): Promise<Core> {
+async function buildCore(
+  config: Config,
+  inputs: Map<string, CompiledInput>,
+  problems: ConfigProblem[],
+  replay: ReplayStore,
+  newDecisionId: () => string,
+  options: BuildOptions,
+): Promise<Core> {
   let authenticators: Authenticator[] | undefined;
   try {
     authenticators = await createAuthenticators(config, {
@@ -302,7 +321,10 @@ function closeCore(core: Core): void {
 async function untilKeysFetched(core: Core, waitMs: number): Promise<string[]> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const missing = core.authenticators.flatMap((a) => a.keySources?.() ?? []).filter((k) => !k.loaded).map((k) => k.name);
+    const missing = core.authenticators
+      .flatMap((a) => a.keySources?.() ?? [])
+      .filter((k) => !k.loaded)
+      .map((k) => k.name);
     if (missing.length === 0 || Date.now() >= deadline) return missing;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

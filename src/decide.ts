@@ -4,18 +4,18 @@ import type { Allow, Decision, Deny, PayloadSummary, Violation } from './decisio
 import { REASONS, type ReasonCode } from './errors.js';
 import { compilePolicy, type Policy } from './functions/compile-policy.js';
 import type { FunctionRegistry } from './functions/function-registry.js';
-import type { AuthResult, Authenticator } from './identity/authenticator.js';
+import type { Authenticator, AuthResult } from './identity/authenticator.js';
 import { checkTokenBinding } from './identity/binding/check-token-binding.js';
 import { createFindCredential } from './identity/find-credential.js';
 import { sourceKinds } from './identity/identity-sources.js';
 import type { CompiledInput } from './payload/compile-input.js';
 import { inspectPayload } from './payload/inspect-payload.js';
 import type { Caller, MtlsPrincipal } from './principal.js';
+import { replayKey } from './replay/replay-key.js';
+import type { ClaimResult, ReplayStore } from './replay/replay-store.js';
 import type { PeerVerifier } from './transport/verify-peer.js';
 import { shadowHeaders, upstreamHeaders } from './upstream-headers.js';
 import { cleanQuery } from './upstream-query.js';
-import type { ClaimResult, ReplayStore } from './replay/replay-store.js';
-import { replayKey } from './replay/replay-key.js';
 
 export interface DecideParts {
   readonly config: Config;
@@ -125,7 +125,14 @@ export function createDecide(parts: DecideParts): Decide {
   }
 
   /** Steps 4 (outcome of the credential) to 6, once the credential, if any, is verified. */
-  function conclude(attempt: CallAttempt, fn: FunctionConfig, policy: Policy, peer: MtlsPrincipal | undefined, verified: AuthResult | undefined, decisionId: string): Decision | Promise<Decision> {
+  function conclude(
+    attempt: CallAttempt,
+    fn: FunctionConfig,
+    policy: Policy,
+    peer: MtlsPrincipal | undefined,
+    verified: AuthResult | undefined,
+    decisionId: string,
+  ): Decision | Promise<Decision> {
     const functionName = fn.name;
     const deny = (code: ReasonCode, extra?: DenyExtra): Deny => denial(decisionId, code, extra, policyDigest);
     if (verified !== undefined && !verified.ok) {
@@ -164,7 +171,8 @@ export function createDecide(parts: DecideParts): Decide {
     // 8. Single use, claimed last: a call denied for any other reason does not use the credential up.
     if (!fn.singleUse || credential === undefined) return allowed();
     const key = replayKey(credential);
-    if (key === undefined) return deny('ERR_CREDENTIAL_REUSABLE', { functionName, caller, internal: `a ${credential.kind} credential without a single-use id` });
+    if (key === undefined)
+      return deny('ERR_CREDENTIAL_REUSABLE', { functionName, caller, internal: `a ${credential.kind} credential without a single-use id` });
     // Remembered until the credential could no longer be accepted anyway: its expiry plus the clock skew.
     const claimed = replay.claim(key, Math.max(1, credential.expiresAt * 1000 + skewMs - now()));
     const judge = (result: ClaimResult): Decision =>

@@ -72,7 +72,11 @@ export function upstreamHeaders(
  * one a caller sent removed, with any other header carrying the prefix); only the decision id is set,
  * so the function's logs can be matched with the `would-deny` line.
  */
-export function shadowHeaders(callerHeaders: Readonly<Record<string, string>>, decisionId: string, prefix: string): { setHeaders: Record<string, string>; removeHeaders: string[] } {
+export function shadowHeaders(
+  callerHeaders: Readonly<Record<string, string>>,
+  decisionId: string,
+  prefix: string,
+): { setHeaders: Record<string, string>; removeHeaders: string[] } {
   const names = headerNames(prefix);
   const removeHeaders = [names.function, names.subject, names.issuer, names.groups, names.credential, names.spiffeId];
   for (const name in callerHeaders) {

@@ -69,7 +69,7 @@ export function withCallguardEndpoints(envoyYaml: string, ports: readonly number
   const config = parse(envoyYaml) as { static_resources?: { clusters?: Json[] } };
   const cluster = config.static_resources?.clusters?.find((c) => c['name'] === 'callguard');
   const endpoints = (cluster?.['load_assignment'] as { endpoints?: Json[] } | undefined)?.endpoints;
-  if (endpoints?.length !== 1) throw new Error("the Envoy config has no `callguard` cluster with one locality to fill");
+  if (endpoints?.length !== 1) throw new Error('the Envoy config has no `callguard` cluster with one locality to fill');
   (endpoints[0] as Json)['lb_endpoints'] = ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }));
   return stringify(config);
 }
@@ -165,7 +165,12 @@ export function composeLayout(overrides: { pkiDir?: string } = {}): StackLayout 
     examplesDir: COMPOSE_PATHS.examplesDir,
     envoy: { listenHost: '0.0.0.0', listenPort: DEFAULT_PORTS.envoy, adminHost: '127.0.0.1', adminPort: DEFAULT_PORTS.envoyAdmin },
     // The admin listener stays on loopback: the compose healthcheck runs inside the container.
-    callguard: { host: 'callguard', port: DEFAULT_PORTS.callguard, listen: `0.0.0.0:${DEFAULT_PORTS.callguard}`, adminListen: `127.0.0.1:${DEFAULT_PORTS.callguardAdmin}` },
+    callguard: {
+      host: 'callguard',
+      port: DEFAULT_PORTS.callguard,
+      listen: `0.0.0.0:${DEFAULT_PORTS.callguard}`,
+      adminListen: `127.0.0.1:${DEFAULT_PORTS.callguardAdmin}`,
+    },
     function: { host: 'function', port: DEFAULT_PORTS.function },
     decisionLog: 'stdout',
   };

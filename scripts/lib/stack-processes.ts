@@ -132,10 +132,7 @@ export interface EnvoyReady {
  * Start Envoy without hot restart (no shared memory, so parallel test Envoys never collide on a
  * base id) and wait for its main dispatch loop; then ask the admin API which port the listener got.
  */
-export async function startEnvoy(options: {
-  config: string;
-  echo?: boolean | ((line: string) => boolean);
-}): Promise<StackProcess<EnvoyReady>> {
+export async function startEnvoy(options: { config: string; echo?: boolean | ((line: string) => boolean) }): Promise<StackProcess<EnvoyReady>> {
   let adminAddress: string | undefined;
   const proc = await startProcess({
     name: 'envoy',

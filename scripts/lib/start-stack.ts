@@ -93,7 +93,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const envoyConfig = path.join(options.configDir, 'envoy.yaml');
     const ports = { ...options.ports, callguard: callguard.ready, function: fn.ready };
     const rendered = renderEnvoyConfig(localLayout({ pkiDir: options.pkiDir, decisionLog: options.decisionLog, ports }));
-    const balanced = replicas === 1 ? rendered : withCallguardEndpoints(rendered, callguards.map((c) => c.ready));
+    const balanced =
+      replicas === 1
+        ? rendered
+        : withCallguardEndpoints(
+            rendered,
+            callguards.map((c) => c.ready),
+          );
     await writeFile(envoyConfig, options.customizeEnvoy ? withEnvoyCustomized(balanced, options.customizeEnvoy) : balanced);
     const envoy = await startEnvoy({ config: envoyConfig, echo: options.echo?.envoy ?? false });
     started.push(envoy);

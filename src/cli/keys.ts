@@ -1,9 +1,9 @@
 import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
-import { type KeyRecord, type KeysFile, checkKeysFile, readKeysFile, writeKeysFile } from '../identity/api-key/keys-file.js';
-import { parseTimestamp } from '../identity/api-key/parse-timestamp.js';
 import { createKey, keyStatus, parseDuration, revokeKeys, rotateKey } from '../identity/api-key/key-operations.js';
+import { checkKeysFile, type KeyRecord, type KeysFile, readKeysFile, writeKeysFile } from '../identity/api-key/keys-file.js';
+import { parseTimestamp } from '../identity/api-key/parse-timestamp.js';
 
 const USAGE = `usage: callguard keys <command> (--config FILE | --keys FILE) [options]
 
@@ -66,8 +66,17 @@ export async function runKeys(args: string[], now: () => number = Date.now): Pro
   }
 }
 
-function apply(command: string, values: ReturnType<typeof parse>['values'], positionals: string[], target: { file: string; maxLifetimeDays: number }, t: number): number {
-  const current = existsSync(target.file) || command !== 'create' ? readKeysFile(target.file, target.maxLifetimeDays) : { ok: true as const, keys: { version: 1 as const, keys: [] } };
+function apply(
+  command: string,
+  values: ReturnType<typeof parse>['values'],
+  positionals: string[],
+  target: { file: string; maxLifetimeDays: number },
+  t: number,
+): number {
+  const current =
+    existsSync(target.file) || command !== 'create'
+      ? readKeysFile(target.file, target.maxLifetimeDays)
+      : { ok: true as const, keys: { version: 1 as const, keys: [] } };
   if (!current.ok) {
     for (const p of current.problems) process.stderr.write(`${p.file}: ${p.path || '/'}: ${p.message}\n`);
     return 1;
@@ -79,7 +88,13 @@ function apply(command: string, values: ReturnType<typeof parse>['values'], posi
         const expiresAtMs = expiry(values.expires, t);
         const created = createKey(
           current.keys,
-          { owner: values.owner, expiresAtMs, groups: list(values.groups), ...(values.functions ? { functions: list(values.functions) } : {}), ...(values.note ? { note: values.note } : {}) },
+          {
+            owner: values.owner,
+            expiresAtMs,
+            groups: list(values.groups),
+            ...(values.functions ? { functions: list(values.functions) } : {}),
+            ...(values.note ? { note: values.note } : {}),
+          },
           t,
           target.maxLifetimeDays,
         );
@@ -89,7 +104,14 @@ function apply(command: string, values: ReturnType<typeof parse>['values'], posi
         return 0;
       }
       case 'list': {
-        if (values.json) process.stdout.write(`${JSON.stringify(current.keys.keys.map((k) => listed(k, t)), null, 2)}\n`);
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify(
+              current.keys.keys.map((k) => listed(k, t)),
+              null,
+              2,
+            )}\n`,
+          );
         else process.stdout.write(table(current.keys.keys, t));
         return 0;
       }
@@ -193,7 +215,16 @@ function expiry(value: string | undefined, nowMs: number): number {
 }
 
 function list(value: string | undefined): string[] {
-  return value === undefined ? [] : [...new Set(value.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  return value === undefined
+    ? []
+    : [
+        ...new Set(
+          value
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+        ),
+      ];
 }
 
 function listed(record: KeyRecord, nowMs: number) {
@@ -205,5 +236,12 @@ function table(keys: readonly KeyRecord[], nowMs: number): string {
   const rows = [['ID', 'OWNER', 'STATUS', 'EXPIRES', 'GROUPS', 'FUNCTIONS']];
   for (const k of keys) rows.push([k.id, k.owner, keyStatus(k, nowMs), k.expiresAt, k.groups.join(',') || '-', k.functions?.join(',') ?? '(any)']);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return `${rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
+  return `${rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }

@@ -35,9 +35,15 @@ export async function runServe(args: string[]): Promise<number> {
     } catch (err) {
       admin?.reloaded('refused');
       if (err instanceof ConfigError) {
-        ops.error({ reload: 'refused', config: running.policyDigest(), problems: err.problems }, `config reload refused, the running config keeps serving:\n${err.message}`);
+        ops.error(
+          { reload: 'refused', config: running.policyDigest(), problems: err.problems },
+          `config reload refused, the running config keeps serving:\n${err.message}`,
+        );
       } else {
-        ops.error({ reload: 'refused', config: running.policyDigest(), err: err instanceof Error ? err.message : String(err) }, 'config reload failed, the running config keeps serving');
+        ops.error(
+          { reload: 'refused', config: running.policyDigest(), err: err instanceof Error ? err.message : String(err) },
+          'config reload failed, the running config keeps serving',
+        );
       }
     }
   };
@@ -66,7 +72,13 @@ export async function runServe(args: string[]): Promise<number> {
     throw err;
   }
   ops.info(
-    { address: server.address, tls: config.server.tls !== undefined, mtls: config.server.tls?.clientCa !== undefined, functions: config.functions.length, config: callguard.policyDigest() },
+    {
+      address: server.address,
+      tls: config.server.tls !== undefined,
+      mtls: config.server.tls?.clientCa !== undefined,
+      functions: config.functions.length,
+      config: callguard.policyDigest(),
+    },
     'callguard listening',
   );
   let stopping = false;

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { rotatedFiles } from '../decision-log/log-sink.js';
 import { createChainVerifier, splitLines } from '../decision-log/verify-chain.js';
 
-const USAGE = 'usage: callguard verify-log [--key PUBLIC_KEY.pem] (FILE... | --rotated FILE)\n  FILE...: rotated files oldest first, the current file last; --rotated FILE: FILE\'s numbered rotated files, then FILE\n';
+const USAGE =
+  "usage: callguard verify-log [--key PUBLIC_KEY.pem] (FILE... | --rotated FILE)\n  FILE...: rotated files oldest first, the current file last; --rotated FILE: FILE's numbered rotated files, then FILE\n";
 
 /**
  * `callguard verify-log FILE...`: checks the decision log's hash chain across the files given, in

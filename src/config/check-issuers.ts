@@ -1,5 +1,5 @@
-import type { IssuerConfig, JwtAlgorithm } from './types.js';
 import type { ConfigProblem } from '../errors.js';
+import type { IssuerConfig, JwtAlgorithm } from './types.js';
 
 /** RFC 7518 §3.2: the HMAC algorithms, verified with a shared secret rather than a public key. */
 export function isHmacAlgorithm(alg: string): alg is Extract<JwtAlgorithm, `HS${string}`> {

@@ -1,5 +1,5 @@
-import type { ConfigProblem } from '../errors.js';
 import { isRelpDestination, parseRelpDestination } from '../decision-log/relp-destination.js';
+import type { ConfigProblem } from '../errors.js';
 import type { DecisionLogConfig } from './types.js';
 
 /**
@@ -22,7 +22,7 @@ export function checkRelp(log: DecisionLogConfig, configFile: string): ConfigPro
   }
   const parsed = parseRelpDestination(log.destination);
   if (!parsed.ok) add('/destination', parsed.problem);
-  if (relp.ca === undefined) add('/relp/ca', 'required with a relp+tls:// destination (the CA that signed the receiver\'s certificate)');
+  if (relp.ca === undefined) add('/relp/ca', "required with a relp+tls:// destination (the CA that signed the receiver's certificate)");
   if (relp.cert !== undefined && relp.key === undefined) add('/relp/cert', 'requires key');
   if (relp.key !== undefined && relp.cert === undefined) add('/relp/key', 'requires cert');
   if (log.durability === 'fsync') {

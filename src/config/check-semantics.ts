@@ -1,11 +1,11 @@
 import { isLoopbackHost, splitListen } from '../admin/admin-address.js';
 import type { ConfigProblem } from '../errors.js';
 import { parsePathTemplate, templateParamNames } from '../functions/path-template.js';
-import { checkIssuers, issuerPath } from './check-issuers.js';
-import { checkRelp } from './check-relp.js';
 import { identitySources } from '../identity/identity-sources.js';
 import { claimNameProblem } from '../identity/read-claim.js';
 import { parseRedisUrl } from '../replay/redis-url.js';
+import { checkIssuers, issuerPath } from './check-issuers.js';
+import { checkRelp } from './check-relp.js';
 import type { Config } from './types.js';
 
 /** Cross-field rules JSON Schema cannot express. Returns every problem found. */
@@ -23,13 +23,15 @@ export function checkSemantics(config: Config): ConfigProblem[] {
   const log = config.decisionLog;
   const stream = log.destination === 'stdout' || log.destination === 'stderr';
   if (log.rotate !== undefined && stream) add('/decisionLog/rotate', `needs a file destination; ${log.destination} cannot be rotated`);
-  if (log.rotate !== undefined && log.rotate.maxBytes === undefined && log.rotate.everySeconds === undefined) add('/decisionLog/rotate', 'set maxBytes, everySeconds or both');
+  if (log.rotate !== undefined && log.rotate.maxBytes === undefined && log.rotate.everySeconds === undefined)
+    add('/decisionLog/rotate', 'set maxBytes, everySeconds or both');
   if (log.durability === 'fsync' && stream) add('/decisionLog/durability', `"fsync" needs a file destination; ${log.destination} cannot be fsync'ed`);
 
   problems.push(...checkRelp(config.decisionLog, file));
   problems.push(...checkIssuers(config.identity.issuers, file));
   const { sources, duplicates } = identitySources(config.identity);
-  for (const { name, path } of duplicates) add(path, `duplicate identity source name "${name}" (issuers, SAML identity providers and the API key store share one namespace)`);
+  for (const { name, path } of duplicates)
+    add(path, `duplicate identity source name "${name}" (issuers, SAML identity providers and the API key store share one namespace)`);
   config.identity.issuers.forEach((issuer, i) => {
     const at = issuerPath(i);
     if (issuer.jwksUrl !== undefined && !isSafeUrl(issuer.jwksUrl)) add(`${at}/jwksUrl`, 'must be https (http only on loopback)');
@@ -45,7 +47,8 @@ export function checkSemantics(config: Config): ConfigProblem[] {
     const at = `/identity/saml/${i}`;
     if ((idp.metadataFile === undefined) === (idp.metadataUrl === undefined)) add(at, 'exactly one of metadataFile, metadataUrl is required');
     if (idp.metadataUrl !== undefined && !isSafeUrl(idp.metadataUrl)) add(`${at}/metadataUrl`, 'must be https (http only on loopback)');
-    if (idp.fetch.maxStaleSeconds < idp.fetch.refreshSeconds) add(`${at}/fetch/maxStaleSeconds`, 'must be at least refreshSeconds (metadata would go stale before its first refresh)');
+    if (idp.fetch.maxStaleSeconds < idp.fetch.refreshSeconds)
+      add(`${at}/fetch/maxStaleSeconds`, 'must be at least refreshSeconds (metadata would go stale before its first refresh)');
   });
 
   const keys = config.identity.apiKeys;
@@ -54,7 +57,8 @@ export function checkSemantics(config: Config): ConfigProblem[] {
     else if (RESERVED_HEADERS.has(keys.header) || keys.header.startsWith('x-envoy-') || keys.header.startsWith('x-forwarded-')) {
       add('/identity/apiKeys/header', `"${keys.header}" carries something else (HTTP, Envoy or a proxy set it); name a header of its own, e.g. x-api-key`);
     }
-    if (keys.header.startsWith(config.upstream.headerPrefix)) add('/identity/apiKeys/header', `must not start with upstream.headerPrefix "${config.upstream.headerPrefix}" (callguard sets those)`);
+    if (keys.header.startsWith(config.upstream.headerPrefix))
+      add('/identity/apiKeys/header', `must not start with upstream.headerPrefix "${config.upstream.headerPrefix}" (callguard sets those)`);
   }
 
   const functionNames = new Set<string>();
@@ -122,14 +126,34 @@ function checkAdmin(config: Config): ConfigProblem[] {
   const { host, port } = splitListen(admin.listen);
   if (port > 65535) problems.push({ file, path: '/admin/listen', message: `port ${port} is out of range (0-65535)` });
   if (!admin.allowNonLoopback && !isLoopbackHost(host)) {
-    problems.push({ file, path: '/admin/listen', message: `"${host}" is not a loopback address: the admin listener has no authentication; set admin.allowNonLoopback: true to expose it` });
+    problems.push({
+      file,
+      path: '/admin/listen',
+      message: `"${host}" is not a loopback address: the admin listener has no authentication; set admin.allowNonLoopback: true to expose it`,
+    });
   }
   if (port !== 0 && admin.listen === config.server.listen) problems.push({ file, path: '/admin/listen', message: 'same address as server.listen' });
   return problems;
 }
 
 /** Headers with another meaning, and names a plain object already has. */
-const RESERVED_HEADERS = new Set(['host', 'content-type', 'content-length', 'content-encoding', 'cookie', 'user-agent', 'x-request-id', 'traceparent', 'te', 'constructor', '__proto__', 'prototype', 'tostring', 'hasownproperty', 'valueof']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'cookie',
+  'user-agent',
+  'x-request-id',
+  'traceparent',
+  'te',
+  'constructor',
+  '__proto__',
+  'prototype',
+  'tostring',
+  'hasownproperty',
+  'valueof',
+]);
 
 /** RFC 6901 §3: a key as one pointer segment. */
 function escapePointer(key: string): string {

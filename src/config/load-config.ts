@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { parseDocument } from 'yaml';
-import { ConfigError, type ConfigProblem } from '../errors.js';
-import configSchema from './schema.json' with { type: 'json' };
-import { checkSemantics } from './check-semantics.js';
 import { isRelpDestination } from '../decision-log/relp-destination.js';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { checkSemantics } from './check-semantics.js';
+import configSchema from './schema.json' with { type: 'json' };
 import type { Config, RedisReplayConfig, RelpConfig } from './types.js';
 
 const validateShape = new Ajv2020({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);

@@ -2,9 +2,7 @@
  * The validated, defaulted, frozen configuration (see schema.json, which documents every field).
  * File paths are absolute after loading.
  */
-export type JwtAlgorithm =
-  | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512'
-  | 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'HS256' | 'HS384' | 'HS512';
+export type JwtAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'HS256' | 'HS384' | 'HS512';
 
 export interface Config {
   /** Absolute path of the file this came from (for error messages). */

@@ -25,7 +25,8 @@ export function keyIdOf(key: KeyObject): string {
 /** Loads an Ed25519 private key (PKCS#8 PEM); throws a plain Error saying what is wrong with the file. */
 export function loadCheckpointSigner(keyFile: string): CheckpointSigner {
   const key = createPrivateKey(readFileSync(keyFile));
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${JSON.stringify(keyFile)} is a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; checkpoints need an Ed25519 private key`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`${JSON.stringify(keyFile)} is a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; checkpoints need an Ed25519 private key`);
   const keyId = keyIdOf(key);
   return { keyId, sign: (seq, prev) => sign(null, checkpointMessage(seq, prev), key).toString('base64url') };
 }

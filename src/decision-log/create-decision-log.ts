@@ -373,11 +373,14 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
   if (rotateMs !== undefined) {
     // A quiet log still rotates on time: the start line of the new file is written when it is due.
     timers.push(
-      setInterval(() => {
-        if (failure !== undefined || closed || now() - fileOpened < rotateMs) return;
-        afterLine();
-        schedule();
-      }, Math.min(rotateMs, 60_000)),
+      setInterval(
+        () => {
+          if (failure !== undefined || closed || now() - fileOpened < rotateMs) return;
+          afterLine();
+          schedule();
+        },
+        Math.min(rotateMs, 60_000),
+      ),
     );
   }
   for (const t of timers) t.unref();

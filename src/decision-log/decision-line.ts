@@ -20,7 +20,13 @@ export function formatDecisionLine(record: DecisionRecord, time: string, at: Cha
  * A line about the log itself (a start, a gap after a failed sink, a summary of refused calls, a
  * checkpoint), in the same shape as decision lines and on the same chain, told apart by `msg`.
  */
-export function formatEventLine(level: 'info' | 'warn' | 'error', time: string, at: ChainPosition, msg: string, fields: Readonly<Record<string, unknown>>): string {
+export function formatEventLine(
+  level: 'info' | 'warn' | 'error',
+  time: string,
+  at: ChainPosition,
+  msg: string,
+  fields: Readonly<Record<string, unknown>>,
+): string {
   const body = JSON.stringify(fields);
   return `{"level":"${level}","time":"${time}",${chain(at)}${body.length > 2 ? `,${body.slice(1, -1)}` : ''},"msg":"${msg}"}\n`;
 }

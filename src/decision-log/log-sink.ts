@@ -58,14 +58,18 @@ export function openLogSink(destination: string, options: { fsync: boolean }): L
   }
   const regular = fstatSync(fd).isFile();
   let first: number | undefined = fd;
-  const sink = createFdSink(destination, () => {
-    if (first !== undefined) {
-      const f = first;
-      first = undefined;
-      return f;
-    }
-    return open();
-  }, true);
+  const sink = createFdSink(
+    destination,
+    () => {
+      if (first !== undefined) {
+        const f = first;
+        first = undefined;
+        return f;
+      }
+      return open();
+    },
+    true,
+  );
   if (!regular) return sink;
   return {
     ...sink,

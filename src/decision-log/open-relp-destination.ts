@@ -17,7 +17,11 @@ export function relpSinkOptions(log: DecisionLogConfig, configFile: string): { o
     try {
       return readFileSync(file);
     } catch (err) {
-      problems.push({ file: configFile, path: `/decisionLog/relp/${key}`, message: `cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+      problems.push({
+        file: configFile,
+        path: `/decisionLog/relp/${key}`,
+        message: `cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      });
       return undefined;
     }
   };

@@ -80,7 +80,9 @@ interface Route {
 }
 
 /** Builds, once per config, the lookup from a decided function to what its request may log. */
-export function createRequestFacts(functions: readonly FunctionConfig[]): (functionName: string | undefined, method: string, path: string, host: string) => RequestFacts {
+export function createRequestFacts(
+  functions: readonly FunctionConfig[],
+): (functionName: string | undefined, method: string, path: string, host: string) => RequestFacts {
   const routes = new Map<string, Route>();
   for (const fn of functions) {
     if (fn.match === undefined) continue;

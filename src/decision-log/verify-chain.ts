@@ -85,7 +85,8 @@ export function createChainVerifier(options: { readonly key?: KeyObject } = {}) 
       const relink = typeof msg === 'string' && RELINKS.has(msg);
       if (expect === undefined) {
         firstSeq = seq;
-        if (link !== null) notes.push(`${at.file}:${at.line}: the chain begins before the first line given (seq ${seq}); give the earlier files to check that link`);
+        if (link !== null)
+          notes.push(`${at.file}:${at.line}: the chain begins before the first line given (seq ${seq}); give the earlier files to check that link`);
       } else if (relink && link !== null && hashes.get(seq - 1) === link) {
         // A gap or start line written after a failed write or a crash links back to the last line
         // callguard knew was written. Only what happened after that line is accounted for. The lines

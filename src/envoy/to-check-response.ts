@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { Decision, Deny, UpstreamChanges } from '../decision.js';
 import { HeaderValueOption_HeaderAppendAction, HeaderValueOptionSchema } from '../gen/envoy/config/core/v3/base_pb.js';
-import { CheckResponseSchema, type CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { type CheckResponse, CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { StatusSchema } from '../gen/google/rpc/status_pb.js';
 import { problemDetails } from './problem-details.js';
 
@@ -40,10 +40,7 @@ function okResponse(changes: UpstreamChanges): CheckResponse {
 }
 
 function deniedResponse(decision: Deny, headerPrefix: string) {
-  const headers = [
-    header('content-type', 'application/problem+json'),
-    header('cache-control', 'no-store'),
-  ];
+  const headers = [header('content-type', 'application/problem+json'), header('cache-control', 'no-store')];
   // A call refused by admission control was never decided: no decision id, no line to look up.
   if (decision.decisionId !== '') headers.push(header(`${headerPrefix}decision-id`, decision.decisionId));
   if (decision.wwwAuthenticate !== undefined) headers.push(header('www-authenticate', decision.wwwAuthenticate));

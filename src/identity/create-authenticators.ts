@@ -1,12 +1,12 @@
 import type { Config } from '../config/types.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import type { ReplayStore } from '../replay/replay-store.js';
 import { createApiKeyAuthenticator } from './api-key/api-key-authenticator.js';
 import type { Authenticator } from './authenticator.js';
-import { createJwtAuthenticator } from './jwt/jwt-authenticator.js';
-import type { IdentityEvent } from './identity-event.js';
-import { createSamlAuthenticator } from './saml/saml-authenticator.js';
 import { createDpopAuthenticator } from './dpop/dpop-authenticator.js';
-import type { ReplayStore } from '../replay/replay-store.js';
+import type { IdentityEvent } from './identity-event.js';
+import { createJwtAuthenticator } from './jwt/jwt-authenticator.js';
+import { createSamlAuthenticator } from './saml/saml-authenticator.js';
 
 export interface AuthenticatorDeps {
   /** Milliseconds since the epoch; defaults to `Date.now`. */
@@ -26,7 +26,11 @@ export interface AuthenticatorDeps {
 export async function createAuthenticators(config: Config, deps: AuthenticatorDeps): Promise<Authenticator[]> {
   const common = { configFile: config.file, ...(deps.now ? { now: deps.now } : {}), ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) };
   const jwt = createJwtAuthenticator(config.identity, { ...common, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
-  const dpopPolicy = { algorithms: config.identity.dpop.algorithms, maxAgeSeconds: config.identity.dpop.maxAgeSeconds, clockSkewSeconds: config.identity.clockSkewSeconds };
+  const dpopPolicy = {
+    algorithms: config.identity.dpop.algorithms,
+    maxAgeSeconds: config.identity.dpop.maxAgeSeconds,
+    clockSkewSeconds: config.identity.clockSkewSeconds,
+  };
   // DPoP is the JWT authenticator plus a proof: same issuers, same cache, another scheme.
   // (A JWT failure is reported once, by the JWT build.)
   const dpop = jwt.then(

@@ -25,7 +25,11 @@ export const CREDENTIAL_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
  * epoch. An entry is served until the token's `exp` or `maxAgeMs` after it was verified, whichever
  * comes first.
  */
-export function createCredentialCache<P extends { readonly expiresAt: number }>(capacity: number, now: () => number, maxAgeMs = CREDENTIAL_CACHE_MAX_AGE_MS): CredentialCache<P> {
+export function createCredentialCache<P extends { readonly expiresAt: number }>(
+  capacity: number,
+  now: () => number,
+  maxAgeMs = CREDENTIAL_CACHE_MAX_AGE_MS,
+): CredentialCache<P> {
   const entries = new Map<string, { identity: P; until: number; used: boolean }>();
   let hits = 0;
   let misses = 0;

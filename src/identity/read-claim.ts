@@ -9,7 +9,10 @@ export type ClaimReader = (claims: Readonly<Record<string, unknown>>) => unknown
 export function claimReader(name: string): ClaimReader {
   if (!name.startsWith('/')) return (claims) => (Object.hasOwn(claims, name) ? claims[name] : undefined);
   // RFC 6901 §4: `~1` is `/`, `~0` is `~`, decoded in that order.
-  const segments = name.slice(1).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const segments = name
+    .slice(1)
+    .split('/')
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
   return (claims) => {
     let value: unknown = claims;
     for (const segment of segments) {

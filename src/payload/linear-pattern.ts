@@ -37,11 +37,13 @@ const WORD: CharSet = normalize([
   [0x61, 0x7a],
 ]);
 /** ECMA-262 `.` without the `s` flag: anything but a line terminator. */
-const DOT: CharSet = complement(normalize([
-  [0x0a, 0x0a],
-  [0x0d, 0x0d],
-  [0x2028, 0x2029],
-]));
+const DOT: CharSet = complement(
+  normalize([
+    [0x0a, 0x0a],
+    [0x0d, 0x0d],
+    [0x2028, 0x2029],
+  ]),
+);
 const CONTROL_ESCAPES: Readonly<Record<string, number>> = { n: 0x0a, r: 0x0d, t: 0x09, f: 0x0c, v: 0x0b };
 /** ECMA-262 SyntaxCharacter plus `/` and `-`: the identity escapes allowed with the `u` flag. */
 const SYNTAX = new Set(['^', '$', '\\', '.', '*', '+', '?', '(', ')', '[', ']', '{', '}', '|', '/', '-']);

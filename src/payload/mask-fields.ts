@@ -109,12 +109,7 @@ function parsedRules(rules: FieldRules): ParsedRules {
 }
 
 /** Visits each concrete location matching `pattern`; stops (returns false) when `visit` does. */
-function expand(
-  value: unknown,
-  pattern: readonly string[],
-  at: string[],
-  visit: (tokens: readonly string[], value: unknown) => boolean,
-): boolean {
+function expand(value: unknown, pattern: readonly string[], at: string[], visit: (tokens: readonly string[], value: unknown) => boolean): boolean {
   const token = pattern[at.length];
   if (token === undefined) return visit(at, value);
   if (typeof value !== 'object' || value === null) return true;

@@ -9,9 +9,7 @@ import { invalidUtf8Offset } from './utf8-offset.js';
  */
 
 /** The parsed value, or where and why the body is not acceptable. `reason` never quotes the input. */
-export type StrictJsonResult =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly offset: number; readonly reason: string };
+export type StrictJsonResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly offset: number; readonly reason: string };
 
 export interface StrictJsonOptions {
   /** Deepest allowed nesting of objects and arrays (`[]` is depth 1). */

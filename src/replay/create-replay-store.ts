@@ -29,7 +29,11 @@ export async function createReplayStore(config: ReplayConfig, options: ReplaySto
     try {
       return readFileSync(file, 'utf8');
     } catch (err) {
-      problems.push({ file: options.configFile, path: `/replay/redis/${key}`, message: `cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+      problems.push({
+        file: options.configFile,
+        path: `/replay/redis/${key}`,
+        message: `cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      });
       return undefined;
     }
   };

@@ -97,7 +97,8 @@ export async function createRedisReplayStore(options: RedisReplayStoreOptions): 
   };
   const failed = (err: unknown): ClaimResult => {
     // While disconnected the connection events say it already; here: timeouts and error replies (e.g. OOM).
-    if (state === 'up' && !failing) emit('warn', `a claim failed (${err instanceof Error ? err.message : String(err)}); single-use calls are refused while claims fail`);
+    if (state === 'up' && !failing)
+      emit('warn', `a claim failed (${err instanceof Error ? err.message : String(err)}); single-use calls are refused while claims fail`);
     if (state === 'up') failing = true;
     return 'unavailable';
   };
@@ -107,7 +108,10 @@ export async function createRedisReplayStore(options: RedisReplayStoreOptions): 
       if (state !== 'up') {
         state = 'down';
         downSince = Date.now();
-        emit('warn', `not reachable (${lastError || 'no answer'}); single-use calls are refused (ERR_REPLAY_UNAVAILABLE) until it is; retrying in the background`);
+        emit(
+          'warn',
+          `not reachable (${lastError || 'no answer'}); single-use calls are refused (ERR_REPLAY_UNAVAILABLE) until it is; retrying in the background`,
+        );
       }
       resolve();
     }, options.connectWaitMs ?? 2000);

@@ -35,7 +35,11 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startGrpcServer(config: Pick<ServerConfig, 'listen' | 'tls'>, handleCheck: CheckBytesHandler, isHealthy: () => boolean = () => true): Promise<RunningServer> {
+export async function startGrpcServer(
+  config: Pick<ServerConfig, 'listen' | 'tls'>,
+  handleCheck: CheckBytesHandler,
+  isHealthy: () => boolean = () => true,
+): Promise<RunningServer> {
   let serving = true;
   const clientSans = new Set(config.tls?.clientSans ?? []);
   const judge = createCallerJudge(clientSans);
@@ -59,7 +63,10 @@ export async function startGrpcServer(config: Pick<ServerConfig, 'listen' | 'tls
       else send(answer);
     },
   });
-  server.addService(HEALTH_SERVICE, healthHandlers(new Set([AUTHORIZATION_SERVICE_NAME]), () => serving && isHealthy()));
+  server.addService(
+    HEALTH_SERVICE,
+    healthHandlers(new Set([AUTHORIZATION_SERVICE_NAME]), () => serving && isHealthy()),
+  );
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(config.listen, credentials(config), (err, bound) => (err ? reject(err) : resolve(bound)));

@@ -8,15 +8,15 @@ const SERVING = 1;
 const NOT_SERVING = 2;
 
 export const HEALTH_SERVICE: grpc.ServiceDefinition = {
-    Check: {
-      path: '/grpc.health.v1.Health/Check',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (v: Buffer) => v,
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (v: Buffer) => v,
-      responseDeserialize: (b: Buffer) => b,
-    },
+  Check: {
+    path: '/grpc.health.v1.Health/Check',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (v: Buffer) => v,
+    requestDeserialize: (b: Buffer) => b,
+    responseSerialize: (v: Buffer) => v,
+    responseDeserialize: (b: Buffer) => b,
+  },
 };
 
 export function healthHandlers(services: ReadonlySet<string>, isServing: () => boolean): grpc.UntypedServiceImplementation {

@@ -1,7 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import { rotatedFiles } from '../decision-log/log-sink.js';
 import { dirname } from 'node:path';
+import { rotatedFiles } from '../decision-log/log-sink.js';
 import type { LinePlace } from '../decision-log/verify-chain.js';
 import { createLineSplitter } from './create-line-splitter.js';
 import { lastLinesOffset } from './last-lines-offset.js';

@@ -58,7 +58,11 @@ function inspect(pem: string, domains: ReadonlySet<string>): PeerResult {
     return invalid('URI SAN is not a SPIFFE workload ID');
   }
   if (!domains.has(spiffe.trustDomain)) {
-    return fail('ERR_PEER_UNTRUSTED', 'the client certificate is not from a trusted SPIFFE trust domain', `trust domain ${spiffe.trustDomain} is not configured`);
+    return fail(
+      'ERR_PEER_UNTRUSTED',
+      'the client certificate is not from a trusted SPIFFE trust domain',
+      `trust domain ${spiffe.trustDomain} is not configured`,
+    );
   }
   const principal: MtlsPrincipal = {
     kind: 'mtls',

@@ -37,25 +37,63 @@ describe.skipIf(ghz === undefined && !process.env['CI'])('overload burst', () =>
 
   it('sheds what it cannot take, records every answer, recovers without a restart', async () => {
     expect(ghz, 'ghz is required in CI (bench/install-tools.sh ghz)').toBeDefined();
-    const request = (sequence: number) => buildCheckRequest({ path: functionPath(9), token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence });
+    const request = (sequence: number) =>
+      buildCheckRequest({ path: functionPath(9), token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence });
     const dataFile = join(dir, 'requests.bin');
-    writeGhzData(dataFile, Array.from({ length: 64 }, (_, i) => ({ path: functionPath(9), token, body: fixtures.validBody, peerCertificate: fixtures.peerCertificate, sequence: i })));
+    writeGhzData(
+      dataFile,
+      Array.from({ length: 64 }, (_, i) => ({
+        path: functionPath(9),
+        token,
+        body: fixtures.validBody,
+        peerCertificate: fixtures.peerCertificate,
+        sequence: i,
+      })),
+    );
     const protoset = buildProtoset(ROOT, join(dir, 'auth.binpb'));
     const logFile = join(dir, 'decisions.log');
     const config = writeBenchConfig(fixtures, 'burst', { functions: 10, decisionLog: logFile, durability: 'written', maxInFlight: 16 });
     const command = callguardCommand(ROOT);
     if (command === undefined) throw new TypeError('no callguard to run');
-    const server = await launchServer({ command: process.execPath, args: [...command.args, 'serve', '--config', config], readyMsg: 'callguard listening', cwd: ROOT });
+    const server = await launchServer({
+      command: process.execPath,
+      args: [...command.args, 'serve', '--config', config],
+      readyMsg: 'callguard listening',
+      cwd: ROOT,
+    });
     const out = join(dir, 'ghz.json');
     let burst: { count: number; details: { status: string }[]; statusCodeDistribution: Record<string, number> };
     const allowed: string[] = [];
     let proberCalls = 0;
     try {
-      const load = run(ghz as string, [
-        '--insecure', '--protoset', protoset, '--call', 'envoy.service.auth.v3.Authorization/Check', '--binary-file', dataFile,
-        '--concurrency', '400', '--connections', '40', '--duration', '6s', '--duration-stop', 'wait', '--timeout', '20s',
-        '--format', 'json', '--output', out, server.address,
-      ], { maxBuffer: 64 * 1024 * 1024 });
+      const load = run(
+        ghz as string,
+        [
+          '--insecure',
+          '--protoset',
+          protoset,
+          '--call',
+          'envoy.service.auth.v3.Authorization/Check',
+          '--binary-file',
+          dataFile,
+          '--concurrency',
+          '400',
+          '--connections',
+          '40',
+          '--duration',
+          '6s',
+          '--duration-stop',
+          'wait',
+          '--timeout',
+          '20s',
+          '--format',
+          'json',
+          '--output',
+          out,
+          server.address,
+        ],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
       // A prober on its own connection, during the burst: each allow it gets must have its line.
       const client = createCheckClient(server.address);
       let loading = true;
@@ -82,7 +120,10 @@ describe.skipIf(ghz === undefined && !process.env['CI'])('overload burst', () =>
     }
     // Every call ghz sent got an answer (no gRPC error, no timeout).
     expect(Object.keys(burst.statusCodeDistribution)).toEqual(['OK']);
-    const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const decisions = lines.filter((l) => l.msg === 'decision');
     const refused: Record<string, number> = {};
     for (const l of lines.filter((x) => x.msg === 'refused')) {

@@ -17,19 +17,19 @@
  *   segment that is not JSON), then jose's `compactVerify`.
  * JWE vectors (json_web_crypto jwe_*) go through the JWT path only: callguard accepts compact JWS only.
  */
-import { constants, createHash, createHmac, createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { constants, createHash, createHmac, createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compactVerify, errors, type CryptoKey, type FlattenedJWSInput, type JWSHeaderParameters } from 'jose';
+import { type CryptoKey, compactVerify, errors, type FlattenedJWSInput, type JWSHeaderParameters } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHmacAlgorithm } from '../../src/config/check-issuers.js';
 import type { IssuerConfig, JwtAlgorithm } from '../../src/config/types.js';
 import { CallguardError, ConfigError } from '../../src/errors.js';
 import { readHmacSecret } from '../../src/identity/jwt/hmac-secret.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from '../../src/identity/jwt/jwt-authenticator.js';
-import { loadJwksFile, type KeySet } from '../../src/identity/jwt/key-set.js';
+import { type KeySet, loadJwksFile } from '../../src/identity/jwt/key-set.js';
 import { toReason } from '../../src/identity/jwt/to-reason.js';
 import { inspectToken } from '../../src/identity/jwt/token-shape.js';
 import { conformanceDir, missingConformanceData, readWycheproofJose, type WycheproofJoseGroup, type WycheproofJoseTest } from '../helpers/conformance.js';

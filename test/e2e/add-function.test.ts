@@ -24,7 +24,8 @@ function readmeSteps(): { schema: string; entry: Json; body: string; groups: str
   const body = /-d '([^']+)'/.exec(call.text)?.[1];
   const groups = /--groups (\S+)\)/.exec(call.text)?.[1];
   const url = /https:\/\/localhost:8443(\/\S*)/.exec(call.text)?.[1];
-  if (entry === undefined || body === undefined || groups === undefined || url === undefined) throw new Error('README "Adding a function": cannot read the entry or the call');
+  if (entry === undefined || body === undefined || groups === undefined || url === undefined)
+    throw new Error('README "Adding a function": cannot read the entry or the call');
   return { schema: json.text, entry, body, groups, path: url };
 }
 
@@ -56,7 +57,10 @@ describeWithEnvoy('e2e: adding a function is a schema and a config entry (README
   });
 
   it('the config with it passes `callguard check`', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'check', '--config', withIt.callguardConfig], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'check', '--config', withIt.callguardConfig], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
   });
@@ -65,22 +69,40 @@ describeWithEnvoy('e2e: adding a function is a schema and a config entry (README
     const token = await withIt.issuer.mint({ subject: 'carol', groups: [steps.groups] });
     const res = await send(withIt, { method: 'POST', path: steps.path, token, body: steps.body });
     expect(res.status).toBe(200);
-    expect(res.json<{ identity: Record<string, string> }>().identity).toMatchObject({ 'x-callguard-function': 'invoices.create', 'x-callguard-subject': 'carol' });
+    expect(res.json<{ identity: Record<string, string> }>().identity).toMatchObject({
+      'x-callguard-function': 'invoices.create',
+      'x-callguard-subject': 'carol',
+    });
     const [line] = await decisionsFor(withIt, res.requestId);
     expect(line).toMatchObject({ function: 'invoices.create', outcome: 'allow' });
     expect(JSON.stringify(line)).not.toContain('DE89370400440532013000');
   });
 
   it('its schema and rules apply: a bad IBAN → 400, another group → 403', async () => {
-    const badIban = await send(withIt, { method: 'POST', path: steps.path, token: await withIt.issuer.mint({ subject: 'carol', groups: [steps.groups] }), body: steps.body.replace('DE89', 'de89') });
+    const badIban = await send(withIt, {
+      method: 'POST',
+      path: steps.path,
+      token: await withIt.issuer.mint({ subject: 'carol', groups: [steps.groups] }),
+      body: steps.body.replace('DE89', 'de89'),
+    });
     expect([badIban.status, badIban.json()['code']]).toEqual([400, 'ERR_BODY_SCHEMA']);
-    const reader = await send(withIt, { method: 'POST', path: steps.path, token: await withIt.issuer.mint({ subject: 'bob', groups: ['orders-readers'] }), body: steps.body });
+    const reader = await send(withIt, {
+      method: 'POST',
+      path: steps.path,
+      token: await withIt.issuer.mint({ subject: 'bob', groups: ['orders-readers'] }),
+      body: steps.body,
+    });
     expect([reader.status, reader.json()['code']]).toEqual([403, 'ERR_NOT_PERMITTED']);
   });
 
   it('without it, the same call → 404 ERR_FUNCTION_UNKNOWN from callguard (logged), never the function', async () => {
     const before = (await without.fn.settled()).length;
-    const res = await send(without, { method: 'POST', path: steps.path, token: await without.issuer.mint({ subject: 'carol', groups: [steps.groups] }), body: steps.body });
+    const res = await send(without, {
+      method: 'POST',
+      path: steps.path,
+      token: await without.issuer.mint({ subject: 'carol', groups: [steps.groups] }),
+      body: steps.body,
+    });
     expect([res.status, res.json()['code']]).toEqual([404, 'ERR_FUNCTION_UNKNOWN']);
     expect(await decisionsFor(without, res.requestId)).toMatchObject([{ function: null, outcome: 'deny', code: 'ERR_FUNCTION_UNKNOWN' }]);
     expect((await without.fn.settled()).length).toBe(before);
@@ -97,7 +119,12 @@ describeWithEnvoy('e2e: adding a function is a schema and a config entry (README
     const reloaded = new Promise<string>((resolve) => without.callguard.onLine((line) => line.includes('"reload"') && resolve(line)));
     without.callguard.child.kill('SIGHUP');
     expect(JSON.parse(await reloaded)).toMatchObject({ reload: 'ok', functions: 4 });
-    const res = await send(without, { method: 'POST', path: steps.path, token: await without.issuer.mint({ subject: 'carol', groups: [steps.groups] }), body: steps.body });
+    const res = await send(without, {
+      method: 'POST',
+      path: steps.path,
+      token: await without.issuer.mint({ subject: 'carol', groups: [steps.groups] }),
+      body: steps.body,
+    });
     expect(res.status).toBe(200);
     expect(await decisionsFor(without, res.requestId)).toMatchObject([{ function: 'invoices.create', outcome: 'allow' }]);
   });

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/identity/api-key/api-key-format.js';
 import { createKey } from '../../src/identity/api-key/key-operations.js';
@@ -51,7 +51,10 @@ describeWithEnvoy('e2e: API keys, claim rules and SAML assertions through Envoy'
         const revoked = createKey(reader.file, { owner: 'contractor-bob', expiresAtMs: now + 86_400_000, groups: ['orders-readers'] }, now, 90);
         readerKey = reader.key;
         revokedKey = revoked.key;
-        const keys = { version: 1 as const, keys: revoked.file.keys.map((k) => (k.owner === 'contractor-bob' ? { ...k, revokedAt: new Date(now).toISOString() } : k)) };
+        const keys = {
+          version: 1 as const,
+          keys: revoked.file.keys.map((k) => (k.owner === 'contractor-bob' ? { ...k, revokedAt: new Date(now).toISOString() } : k)),
+        };
         writeKeysFile(path.join(dir, 'keys.json'), keys);
         writeFileSync(path.join(dir, 'adfs-metadata.xml'), buildIdpMetadata({ entityId: ADFS, keys: [{ certificatePem: idpKey.certificatePem }] }));
         const identity = config['identity'] as Json;
@@ -60,7 +63,10 @@ describeWithEnvoy('e2e: API keys, claim rules and SAML assertions through Envoy'
         const functions = config['functions'] as Json[];
         const fn = (name: string) => functions.find((f) => f['name'] === name) as Json;
         (fn('orders.get')['allow'] as Json[]).push({ issuer: 'apiKeys', groups: ['orders-readers'] }, { issuer: 'adfs', groups: ['Order Readers'] });
-        (fn('orders.create')['allow'] as Json[]).push({ issuer: 'example', claims: { repository: 'acme/shop', ref: ['refs/heads/main'], '/job/environment': 'prod' } });
+        (fn('orders.create')['allow'] as Json[]).push({
+          issuer: 'example',
+          claims: { repository: 'acme/shop', ref: ['refs/heads/main'], '/job/environment': 'prod' },
+        });
       },
     });
   });
@@ -84,7 +90,14 @@ describeWithEnvoy('e2e: API keys, claim rules and SAML assertions through Envoy'
     { name: 'a revoked key', headers: () => ({ 'x-api-key': revokedKey }), status: 401, code: 'ERR_API_KEY_REVOKED' },
     { name: 'a key with a bad checksum', headers: () => ({ 'x-api-key': `cgk_${'0'.repeat(43)}000000` }), status: 401, code: 'ERR_API_KEY_MALFORMED' },
     { name: 'a well-formed key nobody issued', headers: () => ({ 'x-api-key': generateApiKey().key }), status: 401, code: 'ERR_API_KEY_UNKNOWN' },
-    { name: 'a key on a function whose rules do not name the key store', path: '/orders', method: 'POST', headers: () => ({ 'x-api-key': readerKey }), status: 401, code: 'ERR_CREDENTIAL_NOT_ACCEPTED' },
+    {
+      name: 'a key on a function whose rules do not name the key store',
+      path: '/orders',
+      method: 'POST',
+      headers: () => ({ 'x-api-key': readerKey }),
+      status: 401,
+      code: 'ERR_CREDENTIAL_NOT_ACCEPTED',
+    },
   ])('$name → $status', async ({ headers, status, code, path: p, method }) => {
     const res = await send(stack, { method: method ?? 'GET', path: p ?? '/orders/7', headers: headers(), ...(method === 'POST' ? { body: '{}' } : {}) });
     expect(res.status).toBe(status);
@@ -94,11 +107,26 @@ describeWithEnvoy('e2e: API keys, claim rules and SAML assertions through Envoy'
   it('a CI job token: allowed only with every claim of the rule (nested by JSON pointer)', async () => {
     const body = JSON.stringify({ sku: 'ABC-123', quantity: 1, card: { number: '4111111111111111', expiry: '12/30' } });
     const mint = (extra: Json) => stack.issuer.mint({ subject: 'repo:acme/shop:ref:refs/heads/main', extra });
-    const ok = await send(stack, { method: 'POST', path: '/orders', token: await mint({ repository: 'acme/shop', ref: 'refs/heads/main', job: { environment: 'prod' } }), body });
+    const ok = await send(stack, {
+      method: 'POST',
+      path: '/orders',
+      token: await mint({ repository: 'acme/shop', ref: 'refs/heads/main', job: { environment: 'prod' } }),
+      body,
+    });
     expect(ok.status).toBe(200);
-    const fork = await send(stack, { method: 'POST', path: '/orders', token: await mint({ repository: 'evil/shop', ref: 'refs/heads/main', job: { environment: 'prod' } }), body });
+    const fork = await send(stack, {
+      method: 'POST',
+      path: '/orders',
+      token: await mint({ repository: 'evil/shop', ref: 'refs/heads/main', job: { environment: 'prod' } }),
+      body,
+    });
     expect([fork.status, fork.json()['code']]).toEqual([403, 'ERR_NOT_PERMITTED']);
-    const staging = await send(stack, { method: 'POST', path: '/orders', token: await mint({ repository: 'acme/shop', ref: 'refs/heads/main', job: { environment: 'staging' } }), body });
+    const staging = await send(stack, {
+      method: 'POST',
+      path: '/orders',
+      token: await mint({ repository: 'acme/shop', ref: 'refs/heads/main', job: { environment: 'staging' } }),
+      body,
+    });
     expect([staging.status, staging.json()['code']]).toEqual([403, 'ERR_NOT_PERMITTED']);
   });
 
@@ -121,7 +149,13 @@ describeWithEnvoy('e2e: API keys, claim rules and SAML assertions through Envoy'
     const jkt = await calculateJwkThumbprint(jwk, 'sha256');
     const token = await stack.issuer.mint({ subject: 'svc-dpop', groups: ['orders-readers'], extra: { cnf: { jkt } } });
     const proof = (path: string, jti: string) =>
-      new SignJWT({ jti, htm: 'GET', htu: `https://127.0.0.1:${stack.envoyPort}${path}`, iat: Math.floor(Date.now() / 1000), ath: createHash('sha256').update(token).digest('base64url') })
+      new SignJWT({
+        jti,
+        htm: 'GET',
+        htu: `https://127.0.0.1:${stack.envoyPort}${path}`,
+        iat: Math.floor(Date.now() / 1000),
+        ath: createHash('sha256').update(token).digest('base64url'),
+      })
         .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
         .sign(privateKey);
     const first = await proof('/orders/7', 'dpop-1');
@@ -151,7 +185,12 @@ describeWithEnvoy('e2e: API keys, claim rules and SAML assertions through Envoy'
 
   it.each([
     { name: 'not in the group', make: () => assertion('bob@corp.test', ['Staff']), status: 403, code: 'ERR_NOT_PERMITTED' },
-    { name: 'signed by another key', make: () => assertion('alice@corp.test', ['Order Readers'], createSamlKey('evil')), status: 401, code: 'ERR_SAML_SIGNATURE' },
+    {
+      name: 'signed by another key',
+      make: () => assertion('alice@corp.test', ['Order Readers'], createSamlKey('evil')),
+      status: 401,
+      code: 'ERR_SAML_SIGNATURE',
+    },
     { name: 'not base64', make: () => '<saml:Assertion/>', status: 401, code: 'ERR_SAML_MALFORMED' },
   ])('a SAML assertion $name → $status $code', async ({ make, status, code }) => {
     const res = await send(stack, { path: '/orders/7', headers: { authorization: `SAML ${make()}` } });

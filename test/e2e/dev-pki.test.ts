@@ -129,7 +129,9 @@ describe('scripts/dev-pki.sh renews what cannot be kept', () => {
 
 describe('no private key is committed', () => {
   it('git tracks (or would track) no key file and no PEM or JWK private key', () => {
-    const tracked = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+    const tracked = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8' })
+      .split('\0')
+      .filter(Boolean);
     expect(tracked.filter((f) => /\.(key|pem|p12|pfx)$|private/i.test(f))).toEqual([]);
     for (const file of tracked.filter((f) => /\.(json|ya?ml|ts|md|sh)$/.test(f))) {
       let text: string;

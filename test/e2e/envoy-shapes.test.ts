@@ -32,7 +32,11 @@ const stacks: { name: string; shape: Shape; settings: Json }[] = [
   { name: 'default ext_authz settings', shape: 'headers', settings: {} },
   { name: 'encode_raw_headers: true', shape: 'header_map', settings: { encode_raw_headers: true } },
   { name: 'allowed_headers listing authorization, x-api-key and dpop', shape: 'listed', settings: { allowed_headers: { patterns: LISTED } } },
-  { name: 'allowed_headers without authorization', shape: 'unlisted', settings: { allowed_headers: { patterns: LISTED.filter((p) => p.exact !== 'authorization') } } },
+  {
+    name: 'allowed_headers without authorization',
+    shape: 'unlisted',
+    settings: { allowed_headers: { patterns: LISTED.filter((p) => p.exact !== 'authorization') } },
+  },
 ];
 
 /** [status, code] per shape; shapes not named get `all`. `null` code: allowed (the function answered). */
@@ -52,7 +56,8 @@ const MISSING: [number, string] = [401, 'ERR_CREDENTIAL_MISSING'];
 const calls: Call[] = [
   {
     name: 'an allowed token (and a spoofed identity header)',
-    send: (stack, c) => send(stack, { method: 'POST', path: '/orders', token: c.writer, headers: { 'x-callguard-roles': 'admin' }, body: JSON.stringify(ORDER) }),
+    send: (stack, c) =>
+      send(stack, { method: 'POST', path: '/orders', token: c.writer, headers: { 'x-callguard-roles': 'admin' }, body: JSON.stringify(ORDER) }),
     expected: { all: [200, null], unlisted: MISSING },
   },
   { name: 'no token', send: (stack) => send(stack, { method: 'POST', path: '/orders', body: JSON.stringify(ORDER) }), expected: { all: MISSING } },
@@ -71,7 +76,11 @@ const calls: Call[] = [
     send: (stack, c) => send(stack, { path: '/orders/7', headers: { authorization: [`Bearer ${c.reader}`, `Bearer ${c.reader}`] } }),
     expected: { all: [401, 'ERR_CREDENTIAL_AMBIGUOUS'], unlisted: MISSING },
   },
-  { name: 'an API key in x-api-key', send: (stack, c) => send(stack, { path: '/orders/7', headers: { 'x-api-key': c.apiKey } }), expected: { all: [200, null] } },
+  {
+    name: 'an API key in x-api-key',
+    send: (stack, c) => send(stack, { path: '/orders/7', headers: { 'x-api-key': c.apiKey } }),
+    expected: { all: [200, null] },
+  },
   {
     // Envoy turns the byte into '!' in `headers`; in `header_map` it arrives raw and is refused, not guessed at.
     name: 'a latin-1 byte in another header',
@@ -82,7 +91,9 @@ const calls: Call[] = [
 
 /** The ext_authz filter's typed_config in the rendered Envoy config. */
 function extAuthz(config: Json): Json {
-  const listener = (config['static_resources'] as { listeners: Json[] }).listeners[0] as { filter_chains: { filters: { typed_config: { http_filters: Json[] } }[] }[] };
+  const listener = (config['static_resources'] as { listeners: Json[] }).listeners[0] as {
+    filter_chains: { filters: { typed_config: { http_filters: Json[] } }[] }[];
+  };
   const filters = listener.filter_chains[0]?.filters[0]?.typed_config.http_filters ?? [];
   const filter = filters.find((f) => f['name'] === 'envoy.filters.http.ext_authz');
   if (filter === undefined) throw new Error('the rendered Envoy config has no ext_authz filter');
@@ -131,7 +142,8 @@ for (const variant of stacks) {
       const res = await call(stack, credentials);
       const answered = res.status === 200 ? null : res.json()['code'];
       expect([res.status, answered]).toEqual([status, code]);
-      const decisionId = status === 200 ? res.json<{ identity: Record<string, string> }>().identity['x-callguard-decision-id'] : res.headers['x-callguard-decision-id'];
+      const decisionId =
+        status === 200 ? res.json<{ identity: Record<string, string> }>().identity['x-callguard-decision-id'] : res.headers['x-callguard-decision-id'];
       const line = await lineFor(stack, String(decisionId));
       expect(line).toMatchObject({ outcome: status === 200 ? 'allow' : 'deny', status, code });
       if (status === 200) {

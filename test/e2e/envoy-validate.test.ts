@@ -37,7 +37,10 @@ afterAll(async () => {
 /** Every layout the repo renders: the local stack, the e2e tests (port 0) and compose. */
 const layouts: Array<{ name: string; layout: () => StackLayout }> = [
   { name: 'local stack', layout: () => localLayout({ pkiDir, decisionLog: path.join(dir, 'd.log'), ports: DEFAULT_PORTS }) },
-  { name: 'e2e tests', layout: () => localLayout({ pkiDir, decisionLog: path.join(dir, 'd.log'), ports: { envoy: 0, envoyAdmin: 0, callguard: 0, function: 0 } }) },
+  {
+    name: 'e2e tests',
+    layout: () => localLayout({ pkiDir, decisionLog: path.join(dir, 'd.log'), ports: { envoy: 0, envoyAdmin: 0, callguard: 0, function: 0 } }),
+  },
   // Same file as compose renders, with the PKI path pointed at real files so Envoy can load them.
   { name: 'compose', layout: () => composeLayout({ pkiDir }) },
 ];

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { adminGet } from '../../scripts/lib/stack-processes.js';
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import type { TestStack } from '../helpers/stack-harness.js';
 import { startTestStack } from '../helpers/stack-harness.js';
-import { adminGet } from '../../scripts/lib/stack-processes.js';
 import { decisionsFor, readDecisions, send } from '../helpers/stack-http.js';
 
 describeWithEnvoy('e2e: callguard unreachable → fail closed with 503', () => {

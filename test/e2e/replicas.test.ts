@@ -40,7 +40,8 @@ describeStack('e2e: single-use tokens across three replicas sharing Redis', () =
   const mint = (jti: string) => stack.issuer.mint({ subject: 'svc-once', groups: ['orders-readers'], jti, ttlSeconds: 120 });
   const call = (token: string): Promise<StackResponse> => send(stack, { path: '/orders/7', token });
   /** `200`, `401 ERR_…` (callguard's JSON body), or `503` (Envoy's own answer when the Check fails). */
-  const outcome = (res: StackResponse): string => (res.status === 401 || res.status === 403 ? `${res.status} ${String(res.json()['code'])}` : String(res.status));
+  const outcome = (res: StackResponse): string =>
+    res.status === 401 || res.status === 403 ? `${res.status} ${String(res.json()['code'])}` : String(res.status);
   /** Which replica answered a request: the one whose decision log has its line. */
   const replicaOf = async (requestId: string): Promise<number> => {
     const deadline = Date.now() + 3000;

@@ -37,7 +37,13 @@ describeWithEnvoy('e2e: shadow mode (functions[].mode: shadow)', () => {
     { name: 'a schema violation', groups: ['orders-writers'], body: JSON.stringify({ sku: 'ABC-123', quantity: 0 }), status: 400, code: 'ERR_BODY_SCHEMA' },
   ])('$name: reaches the function (200) as sent, logged would-deny $status $code', async ({ groups, body, status, code }) => {
     const token = groups === undefined ? undefined : await stack.issuer.mint({ subject: 'bob', groups });
-    const res = await send(stack, { method: 'POST', path: '/orders', body, headers: { 'x-callguard-subject': 'root' }, ...(token === undefined ? {} : { token }) });
+    const res = await send(stack, {
+      method: 'POST',
+      path: '/orders',
+      body,
+      headers: { 'x-callguard-subject': 'root' },
+      ...(token === undefined ? {} : { token }),
+    });
     expect(res.status).toBe(200);
     const seen = res.json<Echo>();
     const [line] = await decisionsFor(stack, res.requestId);

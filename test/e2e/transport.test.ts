@@ -98,9 +98,7 @@ describeWithEnvoy('e2e: transport — TLS only, mTLS peers, normalized paths', (
     const seen = res.json<{ function: string; identity: Record<string, string> }>();
     expect(seen.function).toBe('/billing/charge');
     expect(seen.identity).toMatchObject({ 'x-callguard-spiffe-id': BILLING_ID, 'x-callguard-function': 'billing.charge' });
-    expect(await decisionsFor(stack, res.requestId)).toMatchObject([
-      { function: 'billing.charge', outcome: 'allow', principal: { spiffeId: BILLING_ID } },
-    ]);
+    expect(await decisionsFor(stack, res.requestId)).toMatchObject([{ function: 'billing.charge', outcome: 'allow', principal: { spiffeId: BILLING_ID } }]);
   });
 
   it('the same call without a client certificate is denied (403), even with a valid token', async () => {

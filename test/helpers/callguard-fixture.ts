@@ -86,7 +86,12 @@ export interface Fixture {
  * Starts the real gRPC server on a free port with the fixture config (changed by `customize`, given the
  * parsed YAML) and an in-memory decision log.
  */
-export async function startFixture(jwksUrl: string, issuer: string, now?: () => number, customize?: (config: Record<string, unknown>) => void): Promise<Fixture> {
+export async function startFixture(
+  jwksUrl: string,
+  issuer: string,
+  now?: () => number,
+  customize?: (config: Record<string, unknown>) => void,
+): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'callguard-it-'));
   writeFileSync(join(dir, 'orders.json'), JSON.stringify(ORDERS_SCHEMA));
   writeFileSync(join(dir, 'charge.json'), JSON.stringify(CHARGE_SCHEMA));

@@ -1,10 +1,6 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
-import {
-  type CheckResponse,
-  CheckRequestSchema,
-  CheckResponseSchema,
-} from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import { CheckRequestSchema, type CheckResponse, CheckResponseSchema } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 
 export interface EnvoyShape {
   method?: string;
@@ -44,7 +40,9 @@ export function envoyCheckRequest(shape: EnvoyShape = {}) {
     ...shape.headers,
   };
   const allowed = shape.allowedHeaders === undefined ? undefined : new Set(shape.allowedHeaders);
-  const lines = [...Object.entries(defaults), ...(shape.headerLines ?? [])].filter(([name]) => name !== PARTIAL_BODY && (allowed === undefined || allowed.has(name)));
+  const lines = [...Object.entries(defaults), ...(shape.headerLines ?? [])].filter(
+    ([name]) => name !== PARTIAL_BODY && (allowed === undefined || allowed.has(name)),
+  );
   const body = typeof shape.body === 'string' ? new TextEncoder().encode(shape.body) : shape.body;
   if (body !== undefined) lines.push([PARTIAL_BODY, shape.partial ? 'true' : 'false']);
   const headers = new Map<string, string>();
@@ -138,10 +136,16 @@ export function summarize(response: CheckResponse) {
 export function checkHealth(address: string): Promise<'SERVING' | 'NOT_SERVING'> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   return new Promise((resolve, reject) => {
-    client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (err, value) => {
-      client.close();
-      if (err || value === undefined) reject(err ?? new Error('no response'));
-      else resolve(value[1] === 1 ? 'SERVING' : 'NOT_SERVING');
-    });
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+      (err, value) => {
+        client.close();
+        if (err || value === undefined) reject(err ?? new Error('no response'));
+        else resolve(value[1] === 1 ? 'SERVING' : 'NOT_SERVING');
+      },
+    );
   });
 }

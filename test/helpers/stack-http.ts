@@ -118,4 +118,3 @@ export async function decisionsFor(stack: TestStack, requestId: string, timeoutM
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-

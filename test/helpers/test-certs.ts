@@ -7,7 +7,23 @@ import { join } from 'node:path';
 export function createTestCerts() {
   const dir = mkdtempSync(join(tmpdir(), 'callguard-certs-'));
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca');
+  run(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=test-ca',
+  );
   let serial = 1;
   return {
     dir,
@@ -17,13 +33,50 @@ export function createTestCerts() {
       const ext = join(dir, `${name}.ext`);
       writeFileSync(ext, san ? `subjectAltName=${san}\n` : 'basicConstraints=CA:FALSE\n');
       run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-      run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(serial++), '-days', '2', '-out', `${name}.pem`, '-extfile', ext);
+      run(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        String(serial++),
+        '-days',
+        '2',
+        '-out',
+        `${name}.pem`,
+        '-extfile',
+        ext,
+      );
       return { pem: readFileSync(join(dir, `${name}.pem`), 'utf8'), certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}.key`) };
     },
     /** A self-signed CA certificate that also carries a SAN (a CA must never pass as a workload). */
     caWithSan(san: string): { pem: string } {
       writeFileSync(join(dir, 'ca-san.ext'), `basicConstraints=critical,CA:TRUE\nsubjectAltName=${san}\n`);
-      run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca-san.key', '-out', 'ca-san.pem', '-days', '2', '-subj', '/CN=ca-san', '-extensions', 'v3_ca', '-addext', `subjectAltName=${san}`);
+      run(
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'ca-san.key',
+        '-out',
+        'ca-san.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=ca-san',
+        '-extensions',
+        'v3_ca',
+        '-addext',
+        `subjectAltName=${san}`,
+      );
       return { pem: readFileSync(join(dir, 'ca-san.pem'), 'utf8') };
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),

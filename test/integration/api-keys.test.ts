@@ -127,7 +127,7 @@ describe('API keys where a rule names the key store', () => {
     { name: 'claims: the key id', path: '/status', key: 'ci', code: 'allow' },
     { name: 'claims: another key id', path: '/status', key: 'bob', code: 'ERR_NOT_PERMITTED' },
     { name: 'groups: a key without the group', path: '/deploy', key: 'bob', code: 'ERR_NOT_PERMITTED' },
-    { name: "a key restricted to other functions, though a rule matches its owner", path: '/builds', key: 'bobDeployOnly', code: 'ERR_NOT_PERMITTED' },
+    { name: 'a key restricted to other functions, though a rule matches its owner', path: '/builds', key: 'bobDeployOnly', code: 'ERR_NOT_PERMITTED' },
     { name: 'a key restricted to this function', path: '/deploy', key: 'bobDeployOnly', code: 'allow' },
   ])('$name → $code', async ({ path, key: name, code }) => {
     const s = summarize(await client.check({ method: path === '/deploy' ? 'POST' : 'GET', path, headers: apiKey(name) }));
@@ -138,18 +138,38 @@ describe('API keys where a rule names the key store', () => {
 
 describe('API keys refused', () => {
   it.each([
-    { name: 'function whose rules name no key store', shape: () => ({ method: 'GET', path: '/reports', headers: apiKey('ci') }), code: 'ERR_CREDENTIAL_NOT_ACCEPTED' },
+    {
+      name: 'function whose rules name no key store',
+      shape: () => ({ method: 'GET', path: '/reports', headers: apiKey('ci') }),
+      code: 'ERR_CREDENTIAL_NOT_ACCEPTED',
+    },
     { name: 'same, key in x-api-key', shape: () => ({ method: 'GET', path: '/reports', headers: xApiKey('ci') }), code: 'ERR_CREDENTIAL_NOT_ACCEPTED' },
-    { name: 'same, malformed key (refused before any lookup)', shape: () => ({ method: 'GET', path: '/reports', headers: { authorization: 'ApiKey nope' } }), code: 'ERR_CREDENTIAL_NOT_ACCEPTED' },
+    {
+      name: 'same, malformed key (refused before any lookup)',
+      shape: () => ({ method: 'GET', path: '/reports', headers: { authorization: 'ApiKey nope' } }),
+      code: 'ERR_CREDENTIAL_NOT_ACCEPTED',
+    },
     { name: 'unknown key', shape: () => deploy({ authorization: `ApiKey ${generateApiKey().key}` }), code: 'ERR_API_KEY_UNKNOWN' },
-    { name: 'malformed key (bad checksum)', shape: () => deploy({ authorization: `ApiKey ${key('ci').slice(0, -1)}${key('ci').endsWith('a') ? 'b' : 'a'}` }), code: 'ERR_API_KEY_MALFORMED' },
+    {
+      name: 'malformed key (bad checksum)',
+      shape: () => deploy({ authorization: `ApiKey ${key('ci').slice(0, -1)}${key('ci').endsWith('a') ? 'b' : 'a'}` }),
+      code: 'ERR_API_KEY_MALFORMED',
+    },
     { name: 'malformed key in x-api-key', shape: () => deploy({ 'x-api-key': 'cgk_short' }), code: 'ERR_API_KEY_MALFORMED' },
     { name: 'ApiKey scheme without a key', shape: () => deploy({ authorization: 'ApiKey' }), code: 'ERR_API_KEY_MALFORMED' },
     { name: 'expired key', shape: () => deploy(apiKey('expired')), code: 'ERR_API_KEY_EXPIRED' },
     { name: 'revoked key', shape: () => deploy(xApiKey('revoked')), code: 'ERR_API_KEY_REVOKED' },
-    { name: 'a key and a bearer token', shape: () => deploy({ authorization: `Bearer ${tokens.builder}`, ...xApiKey('ci') }), code: 'ERR_CREDENTIAL_AMBIGUOUS' },
+    {
+      name: 'a key and a bearer token',
+      shape: () => deploy({ authorization: `Bearer ${tokens.builder}`, ...xApiKey('ci') }),
+      code: 'ERR_CREDENTIAL_AMBIGUOUS',
+    },
     { name: 'a key in both headers', shape: () => deploy({ ...apiKey('ci'), ...xApiKey('ci') }), code: 'ERR_CREDENTIAL_AMBIGUOUS' },
-    { name: 'ApiKey and Bearer joined in one Authorization', shape: () => deploy({ authorization: `ApiKey ${key('ci')},Bearer ${tokens.builder}` }), code: 'ERR_CREDENTIAL_AMBIGUOUS' },
+    {
+      name: 'ApiKey and Bearer joined in one Authorization',
+      shape: () => deploy({ authorization: `ApiKey ${key('ci')},Bearer ${tokens.builder}` }),
+      code: 'ERR_CREDENTIAL_AMBIGUOUS',
+    },
     { name: 'x-api-key sent twice (joined by Envoy)', shape: () => deploy({ 'x-api-key': `${key('ci')},${key('bob')}` }), code: 'ERR_CREDENTIAL_AMBIGUOUS' },
   ])('$name → 401 $code', async ({ shape, code }) => {
     const s = summarize(await client.check(shape() as EnvoyShape));
@@ -274,7 +294,9 @@ describe('revocation under load (real clock)', () => {
       await Promise.all(loops);
 
       const latencyMs = (reloadAt as number) - revokeDone;
-      console.info(`api-keys load test: revoke took ${(revokeDone - revokeStart).toFixed(1)} ms, reload ${latencyMs.toFixed(1)} ms after it returned; ${samples.length} calls`);
+      console.info(
+        `api-keys load test: revoke took ${(revokeDone - revokeStart).toFixed(1)} ms, reload ${latencyMs.toFixed(1)} ms after it returned; ${samples.length} calls`,
+      );
       expect(grpcErrors).toEqual([]);
       expect(latencyMs).toBeGreaterThanOrEqual(0);
       expect(latencyMs).toBeLessThanOrEqual(1000);

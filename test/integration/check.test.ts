@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestCerts } from '../helpers/test-certs.js';
-import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
 import { type Fixture, startFixture } from '../helpers/callguard-fixture.js';
+import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
 import { createTestIssuer, forgeToken, type TestIssuer } from '../helpers/jwt-issuer.js';
+import { createTestCerts } from '../helpers/test-certs.js';
 
 const BILLING = 'spiffe://example.org/ns/default/sa/billing';
-const order = (extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ orderId: 'ord-1', quantity: 2, card: { number: '4111111111111111' }, ...extra });
+const order = (extra: Record<string, unknown> = {}) => JSON.stringify({ orderId: 'ord-1', quantity: 2, card: { number: '4111111111111111' }, ...extra });
 
 let issuer: TestIssuer;
 let fx: Fixture;
@@ -34,7 +33,12 @@ beforeAll(async () => {
   tokens.longLived = await issuer.mint({ claims: { groups: ['orders-writers'], exp: now + 10 * 365 * 86400 } });
   tokens.loneSurrogate = await issuer.mint({ claims: { sub: 'ali\uD800ce', groups: ['orders-writers'] } });
   tokens.unknownKid = await issuer.mint({ key: other, claims: { groups: ['orders-writers'] } });
-  tokens.hsWithPublicKey = await issuer.mint({ key: new TextEncoder().encode(issuer.rs256.spkiPem), alg: 'HS256', header: { kid: issuer.rs256.kid }, claims: { groups: ['orders-writers'] } });
+  tokens.hsWithPublicKey = await issuer.mint({
+    key: new TextEncoder().encode(issuer.rs256.spkiPem),
+    alg: 'HS256',
+    header: { kid: issuer.rs256.kid },
+    claims: { groups: ['orders-writers'] },
+  });
   tokens.none = forgeToken({ alg: 'none' }, { iss: issuer.url, sub: 'alice', aud: 'callguard', exp: now + 300, groups: ['orders-writers'] }, '');
   const [h, , s] = tokens.writer.split('.');
   tokens.tampered = `${h}.${Buffer.from(JSON.stringify({ iss: issuer.url, sub: 'alice', aud: 'callguard', exp: now + 300, groups: ['admins', 'orders-writers'] })).toString('base64url')}.${s}`;
@@ -55,22 +59,94 @@ const cases: Case[] = [
   { name: 'writer creates an order', shape: () => ({ headers: { ...bearer('writer'), ...json }, body: order() }), status: 200 },
   { name: 'ES256 token', shape: () => ({ headers: { ...bearer('writerEs'), ...json }, body: order() }), status: 200 },
   { name: 'reader gets an order (no body)', shape: () => ({ method: 'GET', path: '/orders/42', headers: bearer('reader') }), status: 200 },
-  { name: 'route names the function', shape: () => ({ method: 'POST', path: '/anything', headers: bearer('reports'), contextExtensions: { function: 'reports.run' } }), status: 200 },
-  { name: 'mTLS peer with the allowed SPIFFE ID', shape: () => ({ path: '/billing/charge', peer: { principal: BILLING, pem: pem.billing as string }, headers: json, body: '{"amount":5}' }), status: 200 },
+  {
+    name: 'route names the function',
+    shape: () => ({ method: 'POST', path: '/anything', headers: bearer('reports'), contextExtensions: { function: 'reports.run' } }),
+    status: 200,
+  },
+  {
+    name: 'mTLS peer with the allowed SPIFFE ID',
+    shape: () => ({ path: '/billing/charge', peer: { principal: BILLING, pem: pem.billing as string }, headers: json, body: '{"amount":5}' }),
+    status: 200,
+  },
   // transport
-  { name: 'plaintext with forged https headers', shape: () => ({ tls: false, headers: { ...bearer('writer'), ...json, 'x-forwarded-proto': 'https', ':scheme': 'https' }, body: order() }), status: 403, code: 'ERR_TLS_REQUIRED' },
-  { name: 'mTLS function without a peer', shape: () => ({ path: '/billing/charge', headers: { ...bearer('writer'), ...json }, body: '{"amount":5}' }), status: 403, code: 'ERR_MTLS_REQUIRED' },
-  { name: 'mTLS peer from an untrusted domain', shape: () => ({ path: '/billing/charge', peer: { principal: 'spiffe://evil.org/ns/default/sa/billing', pem: pem.foreign as string }, headers: json, body: '{"amount":5}' }), status: 403, code: 'ERR_PEER_UNTRUSTED' },
-  { name: 'mTLS peer without certificate', shape: () => ({ path: '/billing/charge', peer: { principal: BILLING }, headers: json, body: '{"amount":5}' }), status: 403, code: 'ERR_PEER_INVALID' },
-  { name: 'mTLS peer with another SPIFFE ID', shape: () => ({ path: '/billing/charge', peer: { principal: 'spiffe://example.org/ns/default/sa/other', pem: pem.other as string }, headers: json, body: '{"amount":5}' }), status: 403, code: 'ERR_NOT_PERMITTED' },
+  {
+    name: 'plaintext with forged https headers',
+    shape: () => ({ tls: false, headers: { ...bearer('writer'), ...json, 'x-forwarded-proto': 'https', ':scheme': 'https' }, body: order() }),
+    status: 403,
+    code: 'ERR_TLS_REQUIRED',
+  },
+  {
+    name: 'mTLS function without a peer',
+    shape: () => ({ path: '/billing/charge', headers: { ...bearer('writer'), ...json }, body: '{"amount":5}' }),
+    status: 403,
+    code: 'ERR_MTLS_REQUIRED',
+  },
+  {
+    name: 'mTLS peer from an untrusted domain',
+    shape: () => ({
+      path: '/billing/charge',
+      peer: { principal: 'spiffe://evil.org/ns/default/sa/billing', pem: pem.foreign as string },
+      headers: json,
+      body: '{"amount":5}',
+    }),
+    status: 403,
+    code: 'ERR_PEER_UNTRUSTED',
+  },
+  {
+    name: 'mTLS peer without certificate',
+    shape: () => ({ path: '/billing/charge', peer: { principal: BILLING }, headers: json, body: '{"amount":5}' }),
+    status: 403,
+    code: 'ERR_PEER_INVALID',
+  },
+  {
+    name: 'mTLS peer with another SPIFFE ID',
+    shape: () => ({
+      path: '/billing/charge',
+      peer: { principal: 'spiffe://example.org/ns/default/sa/other', pem: pem.other as string },
+      headers: json,
+      body: '{"amount":5}',
+    }),
+    status: 403,
+    code: 'ERR_NOT_PERMITTED',
+  },
   // routing
   { name: 'unknown path', shape: () => ({ path: '/admin/drop', headers: bearer('writer') }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
-  { name: 'route names an unknown function', shape: () => ({ headers: bearer('writer'), contextExtensions: { function: 'nope' } }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
-  { name: 'route names a function but the method differs', shape: () => ({ method: 'DELETE', path: '/orders/42', headers: bearer('reader'), contextExtensions: { function: 'orders.get' } }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
-  { name: 'route names a function, non-canonical path', shape: () => ({ method: 'GET', path: '/orders/%2e%2e', headers: bearer('reader'), contextExtensions: { function: 'orders.get' } }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
-  { name: 'route names a function, matching request', shape: () => ({ method: 'GET', path: '/orders/42', headers: bearer('reader'), contextExtensions: { function: 'orders.get' } }), status: 200 },
-  { name: 'double-slash variant', shape: () => ({ path: '//orders', headers: { ...bearer('writer'), ...json }, body: order() }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
-  { name: 'encoded-slash variant', shape: () => ({ method: 'GET', path: '/orders%2F42', headers: bearer('reader') }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
+  {
+    name: 'route names an unknown function',
+    shape: () => ({ headers: bearer('writer'), contextExtensions: { function: 'nope' } }),
+    status: 404,
+    code: 'ERR_FUNCTION_UNKNOWN',
+  },
+  {
+    name: 'route names a function but the method differs',
+    shape: () => ({ method: 'DELETE', path: '/orders/42', headers: bearer('reader'), contextExtensions: { function: 'orders.get' } }),
+    status: 404,
+    code: 'ERR_FUNCTION_UNKNOWN',
+  },
+  {
+    name: 'route names a function, non-canonical path',
+    shape: () => ({ method: 'GET', path: '/orders/%2e%2e', headers: bearer('reader'), contextExtensions: { function: 'orders.get' } }),
+    status: 404,
+    code: 'ERR_FUNCTION_UNKNOWN',
+  },
+  {
+    name: 'route names a function, matching request',
+    shape: () => ({ method: 'GET', path: '/orders/42', headers: bearer('reader'), contextExtensions: { function: 'orders.get' } }),
+    status: 200,
+  },
+  {
+    name: 'double-slash variant',
+    shape: () => ({ path: '//orders', headers: { ...bearer('writer'), ...json }, body: order() }),
+    status: 404,
+    code: 'ERR_FUNCTION_UNKNOWN',
+  },
+  {
+    name: 'encoded-slash variant',
+    shape: () => ({ method: 'GET', path: '/orders%2F42', headers: bearer('reader') }),
+    status: 404,
+    code: 'ERR_FUNCTION_UNKNOWN',
+  },
   // 401
   { name: 'no credential', shape: () => ({ headers: json, body: order() }), status: 401, code: 'ERR_CREDENTIAL_MISSING' },
   { name: 'basic auth', shape: () => ({ headers: { authorization: 'Basic YWxpY2U6cHc=' } }), status: 401, code: 'ERR_CREDENTIAL_SCHEME' },
@@ -78,7 +154,12 @@ const cases: Case[] = [
   { name: 'padding in segment', shape: () => ({ headers: { authorization: `Bearer ${tokens.writer}=` } }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
   { name: 'four segments', shape: () => ({ headers: { authorization: `Bearer ${tokens.writer}.abc` } }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
   { name: 'oversized token', shape: () => ({ headers: { authorization: `Bearer ${'a'.repeat(9000)}.b.c` } }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
-  { name: 'duplicate authorization headers (joined by Envoy)', shape: () => ({ headers: { authorization: `Bearer ${tokens.writer},Bearer ${tokens.reader}` } }), status: 401, code: 'ERR_CREDENTIAL_AMBIGUOUS' },
+  {
+    name: 'duplicate authorization headers (joined by Envoy)',
+    shape: () => ({ headers: { authorization: `Bearer ${tokens.writer},Bearer ${tokens.reader}` } }),
+    status: 401,
+    code: 'ERR_CREDENTIAL_AMBIGUOUS',
+  },
   { name: 'expired', shape: () => ({ headers: bearer('expired') }), status: 401, code: 'ERR_TOKEN_EXPIRED' },
   { name: 'not yet valid', shape: () => ({ headers: bearer('notYet') }), status: 401, code: 'ERR_TOKEN_NOT_YET_VALID' },
   { name: 'wrong audience', shape: () => ({ headers: bearer('wrongAud') }), status: 401, code: 'ERR_TOKEN_AUDIENCE' },
@@ -92,17 +173,55 @@ const cases: Case[] = [
   { name: 'tampered claims', shape: () => ({ headers: bearer('tampered') }), status: 401, code: 'ERR_TOKEN_SIGNATURE' },
   // 403
   { name: 'reader may not create', shape: () => ({ headers: { ...bearer('reader'), ...json }, body: order() }), status: 403, code: 'ERR_NOT_PERMITTED' },
-  { name: 'reports service may not read orders', shape: () => ({ method: 'GET', path: '/orders/1', headers: bearer('reports') }), status: 403, code: 'ERR_NOT_PERMITTED' },
+  {
+    name: 'reports service may not read orders',
+    shape: () => ({ method: 'GET', path: '/orders/1', headers: bearer('reports') }),
+    status: 403,
+    code: 'ERR_NOT_PERMITTED',
+  },
   // 400 / 413
-  { name: 'wrong content type', shape: () => ({ headers: { ...bearer('writer'), 'content-type': 'text/plain' }, body: order() }), status: 400, code: 'ERR_CONTENT_TYPE' },
+  {
+    name: 'wrong content type',
+    shape: () => ({ headers: { ...bearer('writer'), 'content-type': 'text/plain' }, body: order() }),
+    status: 400,
+    code: 'ERR_CONTENT_TYPE',
+  },
   { name: 'missing content type', shape: () => ({ headers: bearer('writer'), body: order() }), status: 400, code: 'ERR_CONTENT_TYPE' },
-  { name: 'body on a function without input', shape: () => ({ method: 'GET', path: '/orders/42', headers: { ...bearer('reader'), ...json }, body: '{}' }), status: 400, code: 'ERR_CONTENT_TYPE' },
+  {
+    name: 'body on a function without input',
+    shape: () => ({ method: 'GET', path: '/orders/42', headers: { ...bearer('reader'), ...json }, body: '{}' }),
+    status: 400,
+    code: 'ERR_CONTENT_TYPE',
+  },
   { name: 'missing body', shape: () => ({ headers: { ...bearer('writer'), ...json } }), status: 400, code: 'ERR_BODY_MISSING' },
   { name: 'invalid JSON', shape: () => ({ headers: { ...bearer('writer'), ...json }, body: '{orderId: 1}' }), status: 400, code: 'ERR_BODY_INVALID_JSON' },
-  { name: 'truncated JSON (not marked partial)', shape: () => ({ headers: { ...bearer('writer'), ...json }, body: '{"orderId":', partial: false }), status: 400, code: 'ERR_BODY_INVALID_JSON' },
-  { name: 'duplicate keys', shape: () => ({ headers: { ...bearer('writer'), ...json }, body: '{"orderId":"ord-1","orderId":"ord-2","quantity":1,"card":{"number":"4111111111111111"}}' }), status: 400, code: 'ERR_BODY_INVALID_JSON' },
-  { name: 'integer beyond 2^53', shape: () => ({ headers: { ...bearer('writer'), ...json }, body: order({ quantity: 1234 }).replace('1234', '9007199254740993') }), status: 400, code: 'ERR_BODY_INVALID_JSON' },
-  { name: 'schema violation', shape: () => ({ headers: { ...bearer('writer'), ...json }, body: order({ quantity: 0, admin: true }) }), status: 400, code: 'ERR_BODY_SCHEMA' },
+  {
+    name: 'truncated JSON (not marked partial)',
+    shape: () => ({ headers: { ...bearer('writer'), ...json }, body: '{"orderId":', partial: false }),
+    status: 400,
+    code: 'ERR_BODY_INVALID_JSON',
+  },
+  {
+    name: 'duplicate keys',
+    shape: () => ({
+      headers: { ...bearer('writer'), ...json },
+      body: '{"orderId":"ord-1","orderId":"ord-2","quantity":1,"card":{"number":"4111111111111111"}}',
+    }),
+    status: 400,
+    code: 'ERR_BODY_INVALID_JSON',
+  },
+  {
+    name: 'integer beyond 2^53',
+    shape: () => ({ headers: { ...bearer('writer'), ...json }, body: order({ quantity: 1234 }).replace('1234', '9007199254740993') }),
+    status: 400,
+    code: 'ERR_BODY_INVALID_JSON',
+  },
+  {
+    name: 'schema violation',
+    shape: () => ({ headers: { ...bearer('writer'), ...json }, body: order({ quantity: 0, admin: true }) }),
+    status: 400,
+    code: 'ERR_BODY_SCHEMA',
+  },
   { name: 'partial body', shape: () => ({ headers: { ...bearer('writer'), ...json }, body: order(), partial: true }), status: 413, code: 'ERR_BODY_PARTIAL' },
 ];
 
@@ -126,7 +245,12 @@ describe('Check over gRPC with Envoy-shaped requests', () => {
 describe('payload edge cases through the server', () => {
   it.each([
     { name: 'compressed body', headers: { 'content-encoding': 'gzip' }, body: order(), code: 'ERR_CONTENT_TYPE' },
-    { name: 'decimal beyond double precision', headers: {}, body: order({ quantity: 1 }).replace('"quantity":1', '"quantity":1.0000000000000000001'), code: 'ERR_BODY_INVALID_JSON' },
+    {
+      name: 'decimal beyond double precision',
+      headers: {},
+      body: order({ quantity: 1 }).replace('"quantity":1', '"quantity":1.0000000000000000001'),
+      code: 'ERR_BODY_INVALID_JSON',
+    },
   ])('$name → $code', async ({ headers, body, code }) => {
     const s = summarize(await fx.client.check({ headers: { ...bearer('writer'), ...json, ...headers }, body }));
     expect(s.allow ? undefined : s.problem.code).toBe(code);

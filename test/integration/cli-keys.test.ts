@@ -57,7 +57,12 @@ function team(file: string): Record<string, { id: string; key: string }> {
     ['bob2', 'bob'],
     ['carol', 'carol'],
   ] as const) {
-    const created = createKey(keysFile, { owner, expiresAtMs: Date.now() + 30 * DAY, groups: ['ci'], ...(name === 'carol' ? { functions: ['deploy.run'], note: 'CI' } : {}) }, Date.now(), 90);
+    const created = createKey(
+      keysFile,
+      { owner, expiresAtMs: Date.now() + 30 * DAY, groups: ['ci'], ...(name === 'carol' ? { functions: ['deploy.run'], note: 'CI' } : {}) },
+      Date.now(),
+      90,
+    );
     keysFile = created.file;
     made[name] = { id: created.record.id, key: created.key };
   }
@@ -68,7 +73,21 @@ function team(file: string): Record<string, { id: string; key: string }> {
 describe('callguard keys create', () => {
   it('prints exactly one line, the key, on stdout; stores only its hash, in a 0600 file', async () => {
     const file = freshFile();
-    const result = await keys(['create', '--keys', file, '--owner', 'alice', '--expires', '30d', '--groups', 'ci, deploy,ci', '--functions', 'deploy.run', '--note', 'laptop']);
+    const result = await keys([
+      'create',
+      '--keys',
+      file,
+      '--owner',
+      'alice',
+      '--expires',
+      '30d',
+      '--groups',
+      'ci, deploy,ci',
+      '--functions',
+      'deploy.run',
+      '--note',
+      'laptop',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(KEY_LINE);
     const key = result.stdout.trim();
@@ -95,7 +114,12 @@ describe('callguard keys create', () => {
   it.each([
     { name: 'over the default 90 days', args: ['--expires', '91d'], stderr: /the key would live longer than 90 days \(identity\.apiKeys\.maxLifetimeDays\)/ },
     { name: 'an expiry in the past', args: ['--expires', '2020-01-01T00:00:00Z'], stderr: /the expiry must be in the future/ },
-    { name: 'a day that does not exist (usage error)', args: ['--expires', '2027-02-30T00:00:00Z'], stderr: /--expires "2027-02-30T00:00:00Z" is neither a duration \(30d\) nor an RFC 3339 timestamp/, code: 2 },
+    {
+      name: 'a day that does not exist (usage error)',
+      args: ['--expires', '2027-02-30T00:00:00Z'],
+      stderr: /--expires "2027-02-30T00:00:00Z" is neither a duration \(30d\) nor an RFC 3339 timestamp/,
+      code: 2,
+    },
   ])('refuses $name and writes nothing', async ({ args, stderr, code }) => {
     const file = freshFile();
     const result = await keys(['create', '--keys', file, '--owner', 'alice', ...args]);
@@ -302,7 +326,10 @@ functions:
 
   it('a config without identity.apiKeys is a usage error', async () => {
     const base = mkdtempSync(join(dir, 'config-'));
-    writeFileSync(join(base, 'callguard.yaml'), config('  spiffe: { trustDomains: [example.org] }').replace('issuer: apiKeys, groups: [ci]', 'spiffeIds: [spiffe://example.org/ci]'));
+    writeFileSync(
+      join(base, 'callguard.yaml'),
+      config('  spiffe: { trustDomains: [example.org] }').replace('issuer: apiKeys, groups: [ci]', 'spiffeIds: [spiffe://example.org/ci]'),
+    );
     const result = await keys(['list', '--config', join(base, 'callguard.yaml')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/callguard\.yaml: identity\.apiKeys is not configured/);

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCheckClient, summarize } from '../helpers/envoy-check.js';
 import { CHARGE_SCHEMA, ORDERS_SCHEMA } from '../helpers/callguard-fixture.js';
+import { createCheckClient, summarize } from '../helpers/envoy-check.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
 
 const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
@@ -92,7 +92,9 @@ describe('callguard check', () => {
     expect(result.stderr).toMatch(/invalid configuration \(4 problems\)/); // broken.json has two
     expect(result.stderr).toMatch(/no-such-jwks\.json/);
     expect(result.stderr).toMatch(/broken\.json: \/functions\/1\/input\/schema: /);
-    expect(result.stderr).toMatch(/log-and-schema\.yaml: \/decisionLog\/destination: cannot create ".*a-file\/logs\/decisions\.log": ".*a-file" is not a directory/);
+    expect(result.stderr).toMatch(
+      /log-and-schema\.yaml: \/decisionLog\/destination: cannot create ".*a-file\/logs\/decisions\.log": ".*a-file" is not a directory/,
+    );
     expect(result.stdout).toBe('');
   });
 
@@ -143,7 +145,10 @@ describe('callguard serve', () => {
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
     const { readFileSync } = await import('node:fs');
-    const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logged = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(logged.map((l) => l.msg)).toEqual(['decision-log-start', 'decision']);
     expect(logged[0]).toMatchObject({ seq: 0, prev: null, reason: 'start', configDigest: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/) });
     // Each decision names the config (file and schemas) that decided it: the one the start line names.
@@ -181,7 +186,11 @@ describe('callguard serve', () => {
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
-    const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (f: string) =>
+      readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines(`${logFile}.1`).map((l) => l.requestId ?? l.msg)).toEqual(['decision-log-start', 'hup-1']);
     expect(lines(logFile).map((l) => l.requestId ?? l.reason)).toEqual(['reopen', 'hup-2']);
     expect((await run(['verify-log', `${logFile}.1`, logFile])).code).toBe(0);
@@ -190,7 +199,12 @@ describe('callguard serve', () => {
 
   it.each([
     { name: 'intact', tamper: (text: string) => text, code: 0, out: /^ok: 1 file\(s\), 2 lines \(seq 0–1\)/ },
-    { name: 'the start line altered', tamper: (text: string) => text.replace('"reason":"start"', '"reason":"other"'), code: 1, out: /:2: prev is not the hash of the line before it/ },
+    {
+      name: 'the start line altered',
+      tamper: (text: string) => text.replace('"reason":"start"', '"reason":"other"'),
+      code: 1,
+      out: /:2: prev is not the hash of the line before it/,
+    },
   ])('verify-log: $name → exit $code', async ({ tamper, code, out }) => {
     const { readFileSync } = await import('node:fs');
     const source = join(dir, 'serve-decisions.log');

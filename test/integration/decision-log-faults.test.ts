@@ -66,7 +66,17 @@ function fifoWithReader(dir: string) {
     readers.push(reader);
     return reader;
   };
-  return { fifo, startReader, lines: () => outputs.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))) };
+  return {
+    fifo,
+    startReader,
+    lines: () =>
+      outputs.flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l)),
+      ),
+  };
 }
 
 async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, ms = 10_000): Promise<T> {
@@ -99,16 +109,25 @@ describe('decision log faults', () => {
     expect(before.every((a) => a.allow)).toBe(true);
 
     reader.kill('SIGKILL');
-    const during = await eventually(() => cg.call(100), (a) => !a.allow);
+    const during = await eventually(
+      () => cg.call(100),
+      (a) => !a.allow,
+    );
     expect(during.allow ? 'allow' : during.problem.code).toBe('ERR_DECISION_LOG_UNAVAILABLE');
     expect(await cg.health()).toBe('NOT_SERVING');
 
     f.startReader();
-    const after = await eventually(() => cg.call(200), (a) => a.allow);
+    const after = await eventually(
+      () => cg.call(200),
+      (a) => a.allow,
+    );
     expect(after.allow).toBe(true);
     expect(await cg.health()).toBe('SERVING');
 
-    await eventually(async () => f.lines().length, () => f.lines().some((l) => l.decisionId === (after.allow ? after.headers['x-callguard-decision-id'] : '')));
+    await eventually(
+      async () => f.lines().length,
+      () => f.lines().some((l) => l.decisionId === (after.allow ? after.headers['x-callguard-decision-id'] : '')),
+    );
     const lines = f.lines();
     const logged = new Set(lines.map((l) => l.decisionId));
     for (const id of allowedIds([...before, after])) expect(logged.has(id)).toBe(true);
@@ -138,18 +157,26 @@ describe('decision log faults', () => {
 
     reader.kill('SIGCONT');
     const answered = await Promise.all(waiting);
-    const after = await eventually(() => cg.call(99_999), (a) => a.allow);
+    const after = await eventually(
+      () => cg.call(99_999),
+      (a) => a.allow,
+    );
     expect(after.allow).toBe(true);
     expect(await cg.health()).toBe('SERVING');
     const ids = allowedIds([...answered, after]);
-    await eventually(async () => f.lines().length, () => f.lines().some((l) => l.decisionId === ids.at(-1)));
+    await eventually(
+      async () => f.lines().length,
+      () => f.lines().some((l) => l.decisionId === ids.at(-1)),
+    );
     const logged = new Set(f.lines().map((l) => l.decisionId));
     // No allow without its line.
     expect(ids.filter((id) => !logged.has(id))).toEqual([]);
     // Calls whose lines were in the stuck write were answered as refused when it stalled (their lines may
     // still land: the log may show an allow not carried out, never the reverse); the stall line counts them.
     const refusedWaiting = answered.filter((a) => !a.allow);
-    expect(new Set(refusedWaiting.map((a) => (a.allow ? '' : a.problem.code)))).toEqual(new Set(refusedWaiting.length > 0 ? ['ERR_DECISION_LOG_UNAVAILABLE'] : []));
+    expect(new Set(refusedWaiting.map((a) => (a.allow ? '' : a.problem.code)))).toEqual(
+      new Set(refusedWaiting.length > 0 ? ['ERR_DECISION_LOG_UNAVAILABLE'] : []),
+    );
     const stall = f.lines().find((l) => l.msg === 'decision-log-stall');
     // (those in the stuck write as answeredAsRefused, those queued behind it as lost)
     expect(stall?.['level']).toBe('warn');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { summarize } from '../helpers/envoy-check.js';
 import { useCallguardFixture } from '../helpers/callguard-fixture.js';
+import { summarize } from '../helpers/envoy-check.js';
 
 const suite = useCallguardFixture();
 
@@ -30,7 +30,15 @@ describe('upstream hygiene on allow', () => {
       'x-callguard-groups': 'orders-writers,x%2Cy',
       'x-callguard-credential': 'jwt',
     });
-    expect([...s.remove].sort()).toEqual(['authorization', 'dpop', 'x-callguard-roles', 'x-callguard-spiffe-id', 'x-http-method', 'x-http-method-override', 'x-method-override']);
+    expect([...s.remove].sort()).toEqual([
+      'authorization',
+      'dpop',
+      'x-callguard-roles',
+      'x-callguard-spiffe-id',
+      'x-http-method',
+      'x-http-method-override',
+      'x-method-override',
+    ]);
     expect(lastLine().decisionId).toBe(s.headers['x-callguard-decision-id']);
   });
 });
@@ -60,7 +68,14 @@ describe('decision log: one line per decision, field by field', () => {
       status: 200,
       code: null,
       reasons: [],
-      principal: { kind: 'jwt', issuer: suite.issuer.url, subject: 'alice', groups: ['orders-writers'], jti: 'jti-42', tokenHash: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) },
+      principal: {
+        kind: 'jwt',
+        issuer: suite.issuer.url,
+        subject: 'alice',
+        groups: ['orders-writers'],
+        jti: 'jti-42',
+        tokenHash: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      },
       request: { method: 'POST', route: '/orders', host: 'functions.internal' },
       tls: { tls: true, sni: 'functions.internal' },
       source: '10.0.0.7:51234',
@@ -90,7 +105,14 @@ describe('decision log: one line per decision, field by field', () => {
 
   it('records an unauthenticated denial without a principal', async () => {
     await suite.fx.client.check({ method: 'GET', path: '/orders/1', headers: { 'x-request-id': 'rid-anon' } });
-    expect(lastLine()).toMatchObject({ requestId: 'rid-anon', outcome: 'deny', status: 401, code: 'ERR_CREDENTIAL_MISSING', principal: null, function: 'orders.get' });
+    expect(lastLine()).toMatchObject({
+      requestId: 'rid-anon',
+      outcome: 'deny',
+      status: 401,
+      code: 'ERR_CREDENTIAL_MISSING',
+      principal: null,
+      function: 'orders.get',
+    });
   });
 
   it('records a malformed CheckRequest as a denial, not a gRPC error', async () => {

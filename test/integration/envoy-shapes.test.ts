@@ -22,13 +22,43 @@ const shapes: { name: string; shape: EnvoyShape }[] = [
 
 type Call = { name: string; call: (tokens: Record<string, string>) => EnvoyShape; status: number; code: string | null };
 const calls: Call[] = [
-  { name: 'allowed token', call: (t) => ({ headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json' }, body: order() }), status: 200, code: null },
+  {
+    name: 'allowed token',
+    call: (t) => ({ headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json' }, body: order() }),
+    status: 200,
+    code: null,
+  },
   { name: 'no token', call: () => ({ headers: { 'content-type': 'application/json' }, body: order() }), status: 401, code: 'ERR_CREDENTIAL_MISSING' },
-  { name: 'wrong group', call: (t) => ({ headers: { authorization: `Bearer ${t.reader}`, 'content-type': 'application/json' }, body: order() }), status: 403, code: 'ERR_NOT_PERMITTED' },
-  { name: 'body failing the schema', call: (t) => ({ headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json' }, body: order({ quantity: 0 }) }), status: 400, code: 'ERR_BODY_SCHEMA' },
-  { name: 'two Authorization lines', call: (t) => ({ headers: { authorization: `Bearer ${t.writer}` }, headerLines: [['authorization', `Bearer ${t.writer}`]] }), status: 401, code: 'ERR_CREDENTIAL_AMBIGUOUS' },
-  { name: 'body cut at max_request_bytes', call: (t) => ({ headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json' }, body: order(), partial: true }), status: 413, code: 'ERR_BODY_PARTIAL' },
-  { name: 'gzip body', call: (t) => ({ headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: order() }), status: 400, code: 'ERR_CONTENT_TYPE' },
+  {
+    name: 'wrong group',
+    call: (t) => ({ headers: { authorization: `Bearer ${t.reader}`, 'content-type': 'application/json' }, body: order() }),
+    status: 403,
+    code: 'ERR_NOT_PERMITTED',
+  },
+  {
+    name: 'body failing the schema',
+    call: (t) => ({ headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json' }, body: order({ quantity: 0 }) }),
+    status: 400,
+    code: 'ERR_BODY_SCHEMA',
+  },
+  {
+    name: 'two Authorization lines',
+    call: (t) => ({ headers: { authorization: `Bearer ${t.writer}` }, headerLines: [['authorization', `Bearer ${t.writer}`]] }),
+    status: 401,
+    code: 'ERR_CREDENTIAL_AMBIGUOUS',
+  },
+  {
+    name: 'body cut at max_request_bytes',
+    call: (t) => ({ headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json' }, body: order(), partial: true }),
+    status: 413,
+    code: 'ERR_BODY_PARTIAL',
+  },
+  {
+    name: 'gzip body',
+    call: (t) => ({ headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: order() }),
+    status: 400,
+    code: 'ERR_CONTENT_TYPE',
+  },
 ];
 
 async function tokens(): Promise<Record<string, string>> {
@@ -56,17 +86,28 @@ describe.each(shapes)('$name', ({ shape }) => {
 describe('allowed_headers without a credential header', () => {
   it.each([
     { name: 'a bearer token, authorization not listed', allowedHeaders: ['content-type', 'x-request-id'], status: 401, code: 'ERR_CREDENTIAL_MISSING' },
-    { name: 'raw, authorization not listed', allowedHeaders: ['content-type', 'x-request-id'], encodeRawHeaders: true, status: 401, code: 'ERR_CREDENTIAL_MISSING' },
+    {
+      name: 'raw, authorization not listed',
+      allowedHeaders: ['content-type', 'x-request-id'],
+      encodeRawHeaders: true,
+      status: 401,
+      code: 'ERR_CREDENTIAL_MISSING',
+    },
     { name: 'nothing listed that the request has', allowedHeaders: ['x-foo'], status: 401, code: 'ERR_CREDENTIAL_MISSING' },
     { name: 'content-type not listed', allowedHeaders: ['authorization', 'x-request-id'], status: 400, code: 'ERR_CONTENT_TYPE' },
   ])('$name → $status $code, in the answer and the decision line', async ({ allowedHeaders, encodeRawHeaders, status, code }) => {
     const t = await tokens();
-    const shape: EnvoyShape = { allowedHeaders, headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json' }, body: order(), ...(encodeRawHeaders ? { encodeRawHeaders } : {}) };
+    const shape: EnvoyShape = {
+      allowedHeaders,
+      headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json' },
+      body: order(),
+      ...(encodeRawHeaders ? { encodeRawHeaders } : {}),
+    };
     const decided = await decide(shape);
     expect([decided.code, decided.status, decided.logged]).toEqual([code, status, code]);
   });
 
-  it('the x-request-id not listed: the decision line correlates by Envoy\'s stream id instead', async () => {
+  it("the x-request-id not listed: the decision line correlates by Envoy's stream id instead", async () => {
     expect((await decide({ allowedHeaders: [], body: order() })).requestId).toBe('1234');
   });
 });
@@ -77,7 +118,13 @@ describe('upstream hygiene with allowed_headers', () => {
     { name: 'the prefix not listed: callguard cannot see it (the README says to list it)', allowed: FORWARDED, removed: false },
   ])('$name', async ({ allowed, removed }) => {
     const t = await tokens();
-    const s = summarize(await suite.fx.client.check({ allowedHeaders: allowed, headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json', 'x-callguard-roles': 'admin' }, body: order() }));
+    const s = summarize(
+      await suite.fx.client.check({
+        allowedHeaders: allowed,
+        headers: { authorization: `Bearer ${t.writer}`, 'content-type': 'application/json', 'x-callguard-roles': 'admin' },
+        body: order(),
+      }),
+    );
     expect(s.allow).toBe(true);
     if (!s.allow) return;
     expect(s.remove.includes('x-callguard-roles')).toBe(removed);

@@ -13,7 +13,13 @@ const echo = async (bytes: Uint8Array) => {
   const { toBinary, create } = await import('@bufbuild/protobuf');
   const { CheckResponseSchema } = await import('../../src/gen/envoy/service/auth/v3/external_auth_pb.js');
   void bytes;
-  return toBinary(CheckResponseSchema, create(CheckResponseSchema, { status: { code: 7 }, httpResponse: { case: 'deniedResponse', value: { status: { code: 403 }, body: '{"code":"ERR_NOT_PERMITTED"}' } } }));
+  return toBinary(
+    CheckResponseSchema,
+    create(CheckResponseSchema, {
+      status: { code: 7 },
+      httpResponse: { case: 'deniedResponse', value: { status: { code: 403 }, body: '{"code":"ERR_NOT_PERMITTED"}' } },
+    }),
+  );
 };
 
 beforeAll(async () => {
@@ -63,8 +69,12 @@ describe('grpc.health.v1.Health/Check', () => {
     const { readFileSync } = await import('node:fs');
     const client = new grpc.Client(server.address, grpc.credentials.createSsl(ca(), readFileSync(envoyClient.keyFile), readFileSync(envoyClient.certFile)));
     const result = await new Promise<{ ok: Buffer } | { err: grpc.ServiceError }>((resolve) =>
-      client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, request, (err, value) =>
-        resolve(err ? { err } : { ok: value as Buffer }),
+      client.makeUnaryRequest(
+        '/grpc.health.v1.Health/Check',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        request,
+        (err, value) => resolve(err ? { err } : { ok: value as Buffer }),
       ),
     );
     client.close();
@@ -114,7 +124,9 @@ describe('server.tls.clientSans pins the proxy', () => {
         for (let i = 0; i < 4; i++) await client.checkBytes(envoyCheckBytes());
         client.close();
         expect(spy.mock.calls.length - afterFirst).toBe(0);
-        expect(seen.slice(-5).map((c) => c?.untrusted)).toEqual(Array(5).fill(cert === envoyClient ? undefined : 'client certificate carries none of server.tls.clientSans'));
+        expect(seen.slice(-5).map((c) => c?.untrusted)).toEqual(
+          Array(5).fill(cert === envoyClient ? undefined : 'client certificate carries none of server.tls.clientSans'),
+        );
       }
     } finally {
       spy.mockRestore();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
 import { useCallguardFixture } from '../helpers/callguard-fixture.js';
+import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
 
 const CARD = '4929123456781234';
 const NOTE = 'hunter2-note-secret';
@@ -39,7 +39,12 @@ describe('no secret reaches the decision log or the caller', () => {
       { headers: { ...secretHeaders, authorization: `Bearer ${good}` }, body: body(), partial: true },
       { tls: false, headers: { ...secretHeaders, authorization: `Bearer ${good}` }, body: body() },
       // A second Host header (Envoy joins them with a comma), a matrix parameter on a loggable {id}, a request id with a `;`.
-      { method: 'GET', host: `functions.internal,${HOST}`, path: `/orders/7;jsessionid=${MATRIX}?q=${QUERY}`, headers: { authorization: `Bearer ${reader}`, 'x-request-id': `r;${REQUEST_ID}` } },
+      {
+        method: 'GET',
+        host: `functions.internal,${HOST}`,
+        path: `/orders/7;jsessionid=${MATRIX}?q=${QUERY}`,
+        headers: { authorization: `Bearer ${reader}`, 'x-request-id': `r;${REQUEST_ID}` },
+      },
       // A loggable {id} whose value is not plain: redacted.
       { method: 'GET', path: `/orders/${SEGMENT}%20x`, headers: { authorization: `Bearer ${reader}` } },
       // Unknown functions: no template, so no segment is logged.
@@ -55,17 +60,39 @@ describe('no secret reaches the decision log or the caller', () => {
     }
     expect(suite.fx.log.raw.length).toBe(shapes.length);
     const haystacks = [...suite.fx.log.raw, ...responses.map((r) => r.replace(/"x-callguard-[a-z-]+":"[^"]*"/g, ''))];
-    const needles = [CARD, NOTE, COOKIE, 'cookie-secret', API_KEY, QUERY, PASSWORD, HOST, SEGMENT, MATRIX, REQUEST_ID, MEDIA, ...tokens, ...tokens.map((t) => t.split('.')[2] as string)];
+    const needles = [
+      CARD,
+      NOTE,
+      COOKIE,
+      'cookie-secret',
+      API_KEY,
+      QUERY,
+      PASSWORD,
+      HOST,
+      SEGMENT,
+      MATRIX,
+      REQUEST_ID,
+      MEDIA,
+      ...tokens,
+      ...tokens.map((t) => t.split('.')[2] as string),
+    ];
     for (const hay of haystacks) {
       for (const needle of needles) expect(hay.includes(needle), `found ${needle} in: ${hay}`).toBe(false);
     }
     // Flagged, not copied; the parts that may be logged still are.
-    expect(suite.fx.log.lines[10]).toMatchObject({ outcome: 'allow', requestId: '[redacted]', request: { method: 'GET', route: '/orders/{id}', params: { id: '7' }, hostProblem: 'multiple values' } });
+    expect(suite.fx.log.lines[10]).toMatchObject({
+      outcome: 'allow',
+      requestId: '[redacted]',
+      request: { method: 'GET', route: '/orders/{id}', params: { id: '7' }, hostProblem: 'multiple values' },
+    });
     expect(suite.fx.log.lines[11]).toMatchObject({ request: { route: '/orders/{id}', params: { id: '[redacted]' }, host: 'functions.internal' } });
     expect(suite.fx.log.lines[12]).toMatchObject({ code: 'ERR_FUNCTION_UNKNOWN', request: { route: null } });
     expect(suite.fx.log.lines[13]).toMatchObject({ code: 'ERR_FUNCTION_UNKNOWN', request: { route: null, hostProblem: 'not a host name' } });
     expect(suite.fx.log.lines[14]).toMatchObject({ outcome: 'allow', payload: { contentType: 'other' } });
     // The sensitive field is still visibly accounted for, masked.
-    expect(suite.fx.log.lines[0], JSON.stringify(suite.fx.log.lines[0])).toMatchObject({ outcome: 'allow', payload: { fields: { '/card/number': '[masked]' } } });
+    expect(suite.fx.log.lines[0], JSON.stringify(suite.fx.log.lines[0])).toMatchObject({
+      outcome: 'allow',
+      payload: { fields: { '/card/number': '[masked]' } },
+    });
   });
 });

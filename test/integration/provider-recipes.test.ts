@@ -204,10 +204,19 @@ async function expectDecision(provider: Provider, issuer: string, c: Case): Prom
 }
 
 describe('GitHub Actions OIDC: main of acme/deploy, environment prod, through the reviewed deploy workflow', () => {
-  const gh = (claims: Record<string, unknown> = {}) => () => githubActionsToken(IAT, claims);
+  const gh =
+    (claims: Record<string, unknown> = {}) =>
+    () =>
+      githubActionsToken(IAT, claims);
   const cases: Case[] = [
     { name: 'push to main', path: '/github/deploy', token: gh(), status: 200, subject: 'repo:acme/deploy:environment:prod' },
-    { name: 'manual run on main', path: '/github/deploy', token: gh({ event_name: 'workflow_dispatch' }), status: 200, subject: 'repo:acme/deploy:environment:prod' },
+    {
+      name: 'manual run on main',
+      path: '/github/deploy',
+      token: gh({ event_name: 'workflow_dispatch' }),
+      status: 200,
+      subject: 'repo:acme/deploy:environment:prod',
+    },
     {
       // A fork can create an environment "prod", call the org's public reusable workflow and ask for our audience.
       name: 'a fork calling the same reusable workflow',
@@ -224,7 +233,13 @@ describe('GitHub Actions OIDC: main of acme/deploy, environment prod, through th
       code: 'ERR_NOT_PERMITTED',
       status: 403,
     },
-    { name: 'acme/deploy deleted and re-created (new repository_id)', path: '/github/deploy', token: gh({ repository_id: '801977342' }), code: 'ERR_NOT_PERMITTED', status: 403 },
+    {
+      name: 'acme/deploy deleted and re-created (new repository_id)',
+      path: '/github/deploy',
+      token: gh({ repository_id: '801977342' }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
     {
       // An environment without deployment-branch rules takes any branch: `environment` alone is not enough.
       name: 'another branch deploying to prod',
@@ -262,18 +277,45 @@ describe('GitHub Actions OIDC: main of acme/deploy, environment prod, through th
       code: 'ERR_NOT_PERMITTED',
       status: 403,
     },
-    { name: 'default audience (the workflow did not ask for ours)', path: '/github/deploy', token: gh({ aud: 'https://github.com/acme' }), code: 'ERR_TOKEN_AUDIENCE', status: 401 },
+    {
+      name: 'default audience (the workflow did not ask for ours)',
+      path: '/github/deploy',
+      token: gh({ aud: 'https://github.com/acme' }),
+      code: 'ERR_TOKEN_AUDIENCE',
+      status: 401,
+    },
   ];
   it.each(cases)('$name → $status $code', (c) => expectDecision('github', GITHUB.issuer, c));
 });
 
 describe('GitLab CI ID token: protected main of acme/deploy', () => {
-  const gl = (claims: Record<string, unknown> = {}) => () => gitlabIdToken(IAT, claims);
+  const gl =
+    (claims: Record<string, unknown> = {}) =>
+    () =>
+      gitlabIdToken(IAT, claims);
   const cases: Case[] = [
     { name: 'pipeline on protected main', path: '/gitlab/deploy', token: gl(), status: 200, subject: 'project_path:acme/deploy:ref_type:branch:ref:main' },
-    { name: 'main while unprotected (ref_protected "false")', path: '/gitlab/deploy', token: gl({ ref_protected: 'false' }), code: 'ERR_NOT_PERMITTED', status: 403 },
-    { name: 'unprotected feature branch', path: '/gitlab/deploy', token: gl({ ref: 'feature-x', ref_path: 'refs/heads/feature-x', ref_protected: 'false' }), code: 'ERR_NOT_PERMITTED', status: 403 },
-    { name: 'another project of the group', path: '/gitlab/deploy', token: gl({ project_path: 'acme/website', project_id: '45678999' }), code: 'ERR_NOT_PERMITTED', status: 403 },
+    {
+      name: 'main while unprotected (ref_protected "false")',
+      path: '/gitlab/deploy',
+      token: gl({ ref_protected: 'false' }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
+    {
+      name: 'unprotected feature branch',
+      path: '/gitlab/deploy',
+      token: gl({ ref: 'feature-x', ref_path: 'refs/heads/feature-x', ref_protected: 'false' }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
+    {
+      name: 'another project of the group',
+      path: '/gitlab/deploy',
+      token: gl({ project_path: 'acme/website', project_id: '45678999' }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
     // GitLab sends the string "true": a rule with an unquoted YAML `true` (a boolean) never matches it.
     { name: 'protected main against a rule written ref_protected: true', path: '/gitlab/deploy-unquoted', token: gl(), code: 'ERR_NOT_PERMITTED', status: 403 },
   ];
@@ -281,11 +323,26 @@ describe('GitLab CI ID token: protected main of acme/deploy', () => {
 });
 
 describe('Kubernetes projected service-account token: billing/invoicer', () => {
-  const sa = (options: Parameters<typeof kubernetesServiceAccountToken>[1] = {}) => () => kubernetesServiceAccountToken(IAT, options);
+  const sa =
+    (options: Parameters<typeof kubernetesServiceAccountToken>[1] = {}) =>
+    () =>
+      kubernetesServiceAccountToken(IAT, options);
   const cases: Case[] = [
     { name: 'pod running as billing/invoicer', path: '/k8s/invoices', token: sa(), status: 200, subject: 'system:serviceaccount:billing:invoicer' },
-    { name: 'same service-account name in another namespace', path: '/k8s/invoices', token: sa({ namespace: 'payments' }), code: 'ERR_NOT_PERMITTED', status: 403 },
-    { name: "another service account in billing (the namespace's default)", path: '/k8s/invoices', token: sa({ serviceAccount: 'default' }), code: 'ERR_NOT_PERMITTED', status: 403 },
+    {
+      name: 'same service-account name in another namespace',
+      path: '/k8s/invoices',
+      token: sa({ namespace: 'payments' }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
+    {
+      name: "another service account in billing (the namespace's default)",
+      path: '/k8s/invoices',
+      token: sa({ serviceAccount: 'default' }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
     // The token every pod gets for the API server (kube-api-access volume: a year, with warnafter) is not for callguard.
     {
       name: 'the default API-server token',
@@ -299,7 +356,10 @@ describe('Kubernetes projected service-account token: billing/invoicer', () => {
 });
 
 describe('Keycloak access token: realm role as groups, client role by pointer', () => {
-  const kc = (options: Parameters<typeof keycloakAccessToken>[1] = {}) => () => keycloakAccessToken(IAT, options);
+  const kc =
+    (options: Parameters<typeof keycloakAccessToken>[1] = {}) =>
+    () =>
+      keycloakAccessToken(IAT, options);
   const subject = '5f8d1c2a-3b4e-4d6f-8a9b-0c1d2e3f4a5b';
   const cases: Case[] = [
     {
@@ -310,24 +370,49 @@ describe('Keycloak access token: realm role as groups, client role by pointer', 
       subject,
       groups: 'default-roles-acme,offline_access,uma_authorization,orders-approver',
     },
-    { name: 'client role orders-api/orders-writer', path: '/keycloak/orders', token: kc({ clientRoles: { 'orders-api': ['orders-writer'] } }), status: 200, subject, groups: 'default-roles-acme,offline_access,uma_authorization' },
+    {
+      name: 'client role orders-api/orders-writer',
+      path: '/keycloak/orders',
+      token: kc({ clientRoles: { 'orders-api': ['orders-writer'] } }),
+      status: 200,
+      subject,
+      groups: 'default-roles-acme,offline_access,uma_authorization',
+    },
     { name: 'without the realm role', path: '/keycloak/orders/approve', token: kc(), code: 'ERR_NOT_PERMITTED', status: 403 },
-    { name: 'orders-writer of another client (billing-api)', path: '/keycloak/orders', token: kc({ clientRoles: { 'billing-api': ['orders-writer'] } }), code: 'ERR_NOT_PERMITTED', status: 403 },
+    {
+      name: 'orders-writer of another client (billing-api)',
+      path: '/keycloak/orders',
+      token: kc({ clientRoles: { 'billing-api': ['orders-writer'] } }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
     {
       // An ID token of the client orders-api itself (aud = its client ID), with the role mappers added to ID tokens.
       name: 'an ID token (typ ID) with the role',
       path: '/keycloak/orders/approve',
-      token: kc({ realmRoles: ['orders-approver'], claims: { typ: 'ID', aud: 'orders-api', azp: 'orders-api', nonce: 'n-0S6_WzA2Mj', at_hash: 'fPlsvVszI29LU2UhDyJ9vg' } }),
+      token: kc({
+        realmRoles: ['orders-approver'],
+        claims: { typ: 'ID', aud: 'orders-api', azp: 'orders-api', nonce: 'n-0S6_WzA2Mj', at_hash: 'fPlsvVszI29LU2UhDyJ9vg' },
+      }),
       code: 'ERR_NOT_PERMITTED',
       status: 403,
     },
-    { name: 'no audience mapper (aud account)', path: '/keycloak/orders/approve', token: kc({ realmRoles: ['orders-approver'], claims: { aud: 'account' } }), code: 'ERR_TOKEN_AUDIENCE', status: 401 },
+    {
+      name: 'no audience mapper (aud account)',
+      path: '/keycloak/orders/approve',
+      token: kc({ realmRoles: ['orders-approver'], claims: { aud: 'account' } }),
+      code: 'ERR_TOKEN_AUDIENCE',
+      status: 401,
+    },
   ];
   it.each(cases)('$name → $status $code', (c) => expectDecision('keycloak', KEYCLOAK.issuer, c));
 });
 
 describe('Microsoft Entra ID v2.0 access token: app role or group, in our tenant', () => {
-  const entra = (kind: 'app' | 'user', claims: Record<string, unknown> = {}, tenant?: string) => () => entraAccessToken(IAT, { kind, claims, ...(tenant ? { tenant } : {}) });
+  const entra =
+    (kind: 'app' | 'user', claims: Record<string, unknown> = {}, tenant?: string) =>
+    () =>
+      entraAccessToken(IAT, { kind, claims, ...(tenant ? { tenant } : {}) });
   const aliceGroups = `${ENTRA.approversGroup},${ENTRA.otherGroup}`;
   const cases: Case[] = [
     { name: 'daemon app with the app role', path: '/entra/orders/approve', token: entra('app'), status: 200, subject: ENTRA.daemonObjectId },
@@ -339,23 +424,70 @@ describe('Microsoft Entra ID v2.0 access token: app role or group, in our tenant
       code: 'ERR_NOT_PERMITTED',
       status: 403,
     },
-    { name: 'app of our tenant without the app role', path: '/entra/orders/approve', token: entra('app', { roles: undefined }), code: 'ERR_NOT_PERMITTED', status: 403 },
+    {
+      name: 'app of our tenant without the app role',
+      path: '/entra/orders/approve',
+      token: entra('app', { roles: undefined }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
     // Every tenant's tokens are signed with the same Microsoft keys, and another tenant's admins assign our app's roles there.
-    { name: "another tenant's app holding the same app role", path: '/entra/orders/approve', token: entra('app', {}, ENTRA.otherTenant), code: 'ERR_TOKEN_ISSUER', status: 401 },
+    {
+      name: "another tenant's app holding the same app role",
+      path: '/entra/orders/approve',
+      token: entra('app', {}, ENTRA.otherTenant),
+      code: 'ERR_TOKEN_ISSUER',
+      status: 401,
+    },
     // scp is one space-separated string, compared whole.
-    { name: 'scp "Orders.Read Orders.Approve" against a rule scp: Orders.Approve', path: '/entra/orders/scp', token: entra('user'), code: 'ERR_NOT_PERMITTED', status: 403 },
-    { name: 'scp exactly "Orders.Approve"', path: '/entra/orders/scp', token: entra('user', { scp: 'Orders.Approve' }), status: 200, subject: ENTRA.aliceSubject, groups: aliceGroups },
+    {
+      name: 'scp "Orders.Read Orders.Approve" against a rule scp: Orders.Approve',
+      path: '/entra/orders/scp',
+      token: entra('user'),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
+    {
+      name: 'scp exactly "Orders.Approve"',
+      path: '/entra/orders/scp',
+      token: entra('user', { scp: 'Orders.Approve' }),
+      status: 200,
+      subject: ENTRA.aliceSubject,
+      groups: aliceGroups,
+    },
   ];
   it.each(cases)('$name → $status $code', (c) => expectDecision('entra', ENTRA.issuer(ENTRA.tenant), c));
 });
 
 describe('Okta custom authorization server: the orders service, or approvers with the scope', () => {
-  const okta = (kind: 'service' | 'user', claims: Record<string, unknown> = {}) => () => oktaAccessToken(IAT, { kind, claims });
+  const okta =
+    (kind: 'service' | 'user', claims: Record<string, unknown> = {}) =>
+    () =>
+      oktaAccessToken(IAT, { kind, claims });
   const cases: Case[] = [
     { name: 'the orders service (client credentials)', path: '/okta/orders', token: okta('service'), status: 200, subject: OKTA.serviceClientId },
-    { name: 'a user in orders-approvers', path: '/okta/orders', token: okta('user'), status: 200, subject: 'alice@acme.example', groups: 'Everyone,orders-approvers' },
-    { name: 'another client with the scope', path: '/okta/orders', token: okta('service', { cid: '0oa9otherClient2x', sub: '0oa9otherClient2x' }), code: 'ERR_NOT_PERMITTED', status: 403 },
-    { name: 'the orders service without the scope', path: '/okta/orders', token: okta('service', { scp: ['orders:read'] }), code: 'ERR_NOT_PERMITTED', status: 403 },
+    {
+      name: 'a user in orders-approvers',
+      path: '/okta/orders',
+      token: okta('user'),
+      status: 200,
+      subject: 'alice@acme.example',
+      groups: 'Everyone,orders-approvers',
+    },
+    {
+      name: 'another client with the scope',
+      path: '/okta/orders',
+      token: okta('service', { cid: '0oa9otherClient2x', sub: '0oa9otherClient2x' }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
+    {
+      name: 'the orders service without the scope',
+      path: '/okta/orders',
+      token: okta('service', { scp: ['orders:read'] }),
+      code: 'ERR_NOT_PERMITTED',
+      status: 403,
+    },
     { name: 'a user token without a groups claim', path: '/okta/orders', token: okta('user', { groups: undefined }), code: 'ERR_NOT_PERMITTED', status: 403 },
   ];
   it.each(cases)('$name → $status $code', (c) => expectDecision('okta', OKTA.issuer, c));

@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createReplayStore } from '../../src/replay/create-replay-store.js';
 import { createRedisReplayStore, type RedisReplayStoreOptions, replayRedisKey } from '../../src/replay/redis-replay-store.js';
 import type { ClaimResult, ReplayStore } from '../../src/replay/replay-store.js';
-import { createEventRecorder, type EventRecorder, type IdentityEvent } from '../helpers/jwt-events.js';
 import { describeWithRedis } from '../helpers/describe-with-redis.js';
+import { createEventRecorder, type EventRecorder, type IdentityEvent } from '../helpers/jwt-events.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { createTestCerts } from '../helpers/test-certs.js';
 

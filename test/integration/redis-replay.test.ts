@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Fixture } from '../helpers/callguard-fixture.js';
+import { describeWithRedis } from '../helpers/describe-with-redis.js';
 import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
 import { createEventRecorder } from '../helpers/jwt-events.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
 import { startRedisFixture } from '../helpers/redis-fixture.js';
-import { describeWithRedis } from '../helpers/describe-with-redis.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 
 /**
@@ -72,11 +72,19 @@ describeWithRedis('single-use credentials shared through Redis by two callguard 
     expect([await outcome(a, read(token)), await outcome(b, read(token))]).toEqual(['allow', 'allow']);
     const [last] = a.log.lines.slice(-2) as unknown as { outcome: string; code: string | null }[];
     expect([last?.outcome, last?.code]).toEqual(['deny', 'ERR_REPLAY_UNAVAILABLE']);
-    expect(events.events.filter((e) => e.level === 'warn' && e.issuer === 'replay').map((e) => e.msg).join('\n')).toMatch(/lost the connection/);
+    expect(
+      events.events
+        .filter((e) => e.level === 'warn' && e.issuer === 'replay')
+        .map((e) => e.msg)
+        .join('\n'),
+    ).toMatch(/lost the connection/);
 
     await redis.restart();
     // Each instance reconnects by itself: the readiness signal is a single-use call that is allowed.
-    for (const [name, fx] of [['a', a], ['b', b]] as const) {
+    for (const [name, fx] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
       const deadline = Date.now() + 10_000;
       let i = 0;
       while ((await outcome(fx, approve(await mint(`probe-${name}-${++i}`)))) !== 'allow') {

@@ -45,7 +45,11 @@ describe('reload under load', () => {
     writeFileSync(join(dir, 'charge.json'), JSON.stringify(CHARGE_SCHEMA));
     a = variant();
     b = variant((config) => {
-      (config['functions'] as Json[]).push({ name: 'invoices.create', match: { method: 'POST', path: '/invoices' }, allow: [{ issuer: 'corp', groups: ['orders-writers'] }] });
+      (config['functions'] as Json[]).push({
+        name: 'invoices.create',
+        match: { method: 'POST', path: '/invoices' },
+        allow: [{ issuer: 'corp', groups: ['orders-writers'] }],
+      });
     });
     callguard = await buildCallguard(a, { decisionLog: log.stream });
     server = await startGrpcServer(a.server, callguard.handleCheck);
@@ -115,11 +119,19 @@ describe('reload under load', () => {
   it.each([
     {
       name: 'a rule naming an unknown issuer',
-      change: (config: Json) => ((config['functions'] as Json[])[0] as Json)['allow'] = [{ issuer: 'nobody', groups: ['x'] }],
+      change: (config: Json) => (((config['functions'] as Json[])[0] as Json)['allow'] = [{ issuer: 'nobody', groups: ['x'] }]),
       problem: { path: '/functions/0/allow/0/issuer', message: /unknown/ },
     },
-    { name: 'a schema file that is not there', change: (config: Json) => (((config['functions'] as Json[])[0] as Json)['input'] as Json)['schema'] = 'missing.json', problem: { path: '/functions/0/input/schema', message: /cannot read schema file/ } },
-    { name: 'another listen address', change: (config: Json) => (config['server'] = { listen: '127.0.0.1:1' }), problem: { path: '/server', message: /only a restart applies it/ } },
+    {
+      name: 'a schema file that is not there',
+      change: (config: Json) => ((((config['functions'] as Json[])[0] as Json)['input'] as Json)['schema'] = 'missing.json'),
+      problem: { path: '/functions/0/input/schema', message: /cannot read schema file/ },
+    },
+    {
+      name: 'another listen address',
+      change: (config: Json) => (config['server'] = { listen: '127.0.0.1:1' }),
+      problem: { path: '/server', message: /only a restart applies it/ },
+    },
   ])('refused: $name; the running config keeps serving', async ({ change, problem }) => {
     const before = callguard.policyDigest();
     let refused: unknown;
@@ -131,7 +143,9 @@ describe('reload under load', () => {
     // parseConfig itself may refuse the file (as serve's loadConfig would, before reload is asked).
     if (refused === undefined) throw new Error('reload accepted a bad config');
     expect(refused).toBeInstanceOf(ConfigError);
-    expect((refused as ConfigError).problems).toContainEqual(expect.objectContaining({ file: join(dir, 'callguard.yaml'), path: problem.path, message: expect.stringMatching(problem.message) }));
+    expect((refused as ConfigError).problems).toContainEqual(
+      expect.objectContaining({ file: join(dir, 'callguard.yaml'), path: problem.path, message: expect.stringMatching(problem.message) }),
+    );
     expect(callguard.policyDigest()).toBe(before);
     const writer = await issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'] } });
     const s = summarize(await client.check({ method: 'GET', path: '/orders/1', headers: { authorization: `Bearer ${writer}` } }));
@@ -165,7 +179,14 @@ functions:
     const server = await startGrpcServer(config.server, cg.handleCheck);
     const client = createCheckClient(server.address);
     try {
-      const token = await new SignJWT({ groups: ['readers'] }).setProtectedHeader({ alg: 'ES256', kid: 'leaked' }).setIssuer('https://idp.example').setAudience('callguard').setSubject('mallory').setIssuedAt().setExpirationTime('10m').sign(privateKey);
+      const token = await new SignJWT({ groups: ['readers'] })
+        .setProtectedHeader({ alg: 'ES256', kid: 'leaked' })
+        .setIssuer('https://idp.example')
+        .setAudience('callguard')
+        .setSubject('mallory')
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(privateKey);
       const call = async () => {
         const s = summarize(await client.check({ method: 'GET', path: '/orders/1', headers: { authorization: `Bearer ${token}` } }));
         return s.allow ? 'allow' : s.problem.code;

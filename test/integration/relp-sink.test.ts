@@ -51,7 +51,12 @@ afterAll(() => {
 });
 
 async function receiver(mtls = true): Promise<Rsyslog> {
-  const tls: RsyslogTls = { caFile: join(certs.dir, 'ca.pem'), certFile: server.certFile, keyFile: server.keyFile, ...(mtls ? { permittedPeer: 'callguard.test' } : {}) };
+  const tls: RsyslogTls = {
+    caFile: join(certs.dir, 'ca.pem'),
+    certFile: server.certFile,
+    keyFile: server.keyFile,
+    ...(mtls ? { permittedPeer: 'callguard.test' } : {}),
+  };
   const r = await startRsyslog(tls);
   receivers.push(r);
   return r;
@@ -111,7 +116,12 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
     const results = [await write(sink, lines.slice(0, 400)), await write(sink, lines.slice(400, 401))];
     for (let i = 401; i < 700; i += 37) results.push(await write(sink, lines.slice(i, Math.min(i + 37, 700))));
     expect(results.filter((e) => e !== undefined)).toEqual([]);
-    expect(await eventually(() => r.lines(), (got) => got.length >= lines.length)).toEqual(lines);
+    expect(
+      await eventually(
+        () => r.lines(),
+        (got) => got.length >= lines.length,
+      ),
+    ).toEqual(lines);
   });
 
   it.each([
@@ -135,13 +145,16 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
     await expect(openRelpSink(sinkOptions(r, {}, false))).rejects.toBeInstanceOf(Error);
   });
 
-  it('a line above the receiver\'s maxMessageSize (64k) fails its write instead of arriving cut; the next write succeeds', async () => {
+  it("a line above the receiver's maxMessageSize (64k) fails its write instead of arriving cut; the next write succeeds", async () => {
     const r = await receiver();
     const sink = await openSink(r);
     const huge = JSON.stringify({ note: 'x'.repeat(70_000) });
     expect(await write(sink, [jsonLine(1), huge])).toBeInstanceOf(Error);
     expect(await write(sink, [jsonLine(2)])).toBeUndefined();
-    const received = await eventually(() => r.lines(), (got) => got.includes(jsonLine(2)));
+    const received = await eventually(
+      () => r.lines(),
+      (got) => got.includes(jsonLine(2)),
+    );
     expect(received.filter((line) => line.startsWith('{"note"'))).toEqual([]);
   });
 
@@ -150,7 +163,10 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
     const sink = await openSink(r);
     expect(await write(sink, [jsonLine(1)])).toBeUndefined();
     // Acknowledged means queued in rsyslog; wait until it is in the file too, before killing the process.
-    await eventually(() => r.lines(), (got) => got.includes(jsonLine(1)));
+    await eventually(
+      () => r.lines(),
+      (got) => got.includes(jsonLine(1)),
+    );
     await r.pause();
     const inFlight = write(sink, [jsonLine(2)]);
     expect(await pendingAfter(inFlight, 200)).toBe(true);
@@ -159,7 +175,10 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
     expect(await write(sink, [jsonLine(3)])).toMatchObject({ code: 'ECONNREFUSED' });
     await r.restart();
     expect(await write(sink, [jsonLine(4)])).toBeUndefined();
-    const received = await eventually(() => r.lines(), (got) => got.includes(jsonLine(4)));
+    const received = await eventually(
+      () => r.lines(),
+      (got) => got.includes(jsonLine(4)),
+    );
     expect(received).toContain(jsonLine(1));
     expect(received).not.toContain(jsonLine(3));
   });
@@ -168,11 +187,21 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
     const r = await receiver();
     const sink = await openSink(r);
     await r.pause();
-    const held = write(sink, Array.from({ length: 50 }, (_, i) => jsonLine(i)));
+    const held = write(
+      sink,
+      Array.from({ length: 50 }, (_, i) => jsonLine(i)),
+    );
     expect(await pendingAfter(held, 500)).toBe(true);
     r.resume();
     expect(await held).toBeUndefined();
-    expect((await eventually(() => r.lines(), (got) => got.length >= 50)).length).toBe(50);
+    expect(
+      (
+        await eventually(
+          () => r.lines(),
+          (got) => got.length >= 50,
+        )
+      ).length,
+    ).toBe(50);
   });
 
   it('receiver stopped past relp.ackTimeoutMs: the write fails (the log reconnects), and the next works once it continues', async () => {
@@ -184,9 +213,17 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
     expect(err?.code, String(err)).toBe('ETIMEDOUT');
     r.resume();
     // As the decision log does after a failed write: try again until the receiver, back from SIGSTOP, acknowledges.
-    const retried = await eventually(() => write(sink, [jsonLine(2)]), (e) => e === undefined);
+    const retried = await eventually(
+      () => write(sink, [jsonLine(2)]),
+      (e) => e === undefined,
+    );
     expect(retried, String(retried)).toBeUndefined();
-    expect(await eventually(() => r.lines(), (got) => got.includes(jsonLine(2)))).toContain(jsonLine(2));
+    expect(
+      await eventually(
+        () => r.lines(),
+        (got) => got.includes(jsonLine(2)),
+      ),
+    ).toContain(jsonLine(2));
   });
 
   it('a graceful close delivers what is still queued (RELP cannot write synchronously)', async () => {
@@ -194,7 +231,10 @@ describeWithRsyslog('RELP sink against rsyslog (imrelp, TLS)', () => {
     const log = createDecisionLog(await openRelpSink(sinkOptions(r)), { durability: 'buffered', maxPendingBytes: 1 << 20, maxWriteMs: 5000 });
     for (let i = 0; i < 3; i++) log.append({ decisionId: `close-${i}`, outcome: 'allow' } as unknown as DecisionRecord);
     await log.close(); // nothing has been written yet: the lines are all queued
-    const got = await eventually(() => r.lines(), (lines) => lines.some((l) => l.includes('close-2')));
+    const got = await eventually(
+      () => r.lines(),
+      (lines) => lines.some((l) => l.includes('close-2')),
+    );
     expect(got.filter((l) => l.includes('"msg":"decision"')).map((l) => JSON.parse(l).decisionId)).toEqual(['close-0', 'close-1', 'close-2']);
   });
 
@@ -230,7 +270,10 @@ function describeEndToEnd(): void {
     const failure = await buildCallguard(configFor(destination)).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(ConfigError);
     expect((failure as ConfigError).problems).toEqual([
-      expect.objectContaining({ path: '/decisionLog/destination', message: `cannot open a RELP session with ${destination}: connect ECONNREFUSED 127.0.0.1:${r.port}` }),
+      expect.objectContaining({
+        path: '/decisionLog/destination',
+        message: `cannot open a RELP session with ${destination}: connect ECONNREFUSED 127.0.0.1:${r.port}`,
+      }),
     ]);
   });
 
@@ -253,12 +296,18 @@ function describeEndToEnd(): void {
     expect(ids.filter((id) => !received().some((l) => l['decisionId'] === id))).toEqual([]);
 
     await r.kill();
-    const during = await eventually(() => call(100), (a) => !a.allow);
+    const during = await eventually(
+      () => call(100),
+      (a) => !a.allow,
+    );
     expect(during.allow ? 'allow' : [during.status, during.problem.code]).toEqual([503, 'ERR_DECISION_LOG_UNAVAILABLE']);
     expect(await checkHealth(grpcServer.address)).toBe('NOT_SERVING');
 
     await r.restart();
-    const after = await eventually(() => call(200), (a) => a.allow);
+    const after = await eventually(
+      () => call(200),
+      (a) => a.allow,
+    );
     expect(after.allow).toBe(true);
     expect(await checkHealth(grpcServer.address)).toBe('SERVING');
     const lines = await eventually(received, (got) => got.some((l) => l['decisionId'] === idOf(after)));

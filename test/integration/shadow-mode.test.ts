@@ -44,9 +44,24 @@ describe('shadow mode (functions[].mode)', () => {
 
   it.each([
     { name: 'no credential', shape: () => ({ headers: { ...json, ...spoofed }, body: order() }), status: 401, code: 'ERR_CREDENTIAL_MISSING' },
-    { name: 'a malformed token', shape: () => ({ headers: { ...json, authorization: 'Bearer a.b', ...spoofed }, body: order() }), status: 401, code: 'ERR_TOKEN_MALFORMED' },
-    { name: 'a reader (not permitted)', shape: () => ({ headers: { ...json, ...bearer('reader'), ...spoofed }, body: order() }), status: 403, code: 'ERR_NOT_PERMITTED' },
-    { name: 'a schema violation', shape: () => ({ headers: { ...json, ...bearer('writer'), ...spoofed }, body: order({ quantity: 0 }) }), status: 400, code: 'ERR_BODY_SCHEMA' },
+    {
+      name: 'a malformed token',
+      shape: () => ({ headers: { ...json, authorization: 'Bearer a.b', ...spoofed }, body: order() }),
+      status: 401,
+      code: 'ERR_TOKEN_MALFORMED',
+    },
+    {
+      name: 'a reader (not permitted)',
+      shape: () => ({ headers: { ...json, ...bearer('reader'), ...spoofed }, body: order() }),
+      status: 403,
+      code: 'ERR_NOT_PERMITTED',
+    },
+    {
+      name: 'a schema violation',
+      shape: () => ({ headers: { ...json, ...bearer('writer'), ...spoofed }, body: order({ quantity: 0 }) }),
+      status: 400,
+      code: 'ERR_BODY_SCHEMA',
+    },
   ])('shadowed, $name: let through, logged would-deny $status $code, no identity reaches the function', async ({ shape, status, code }) => {
     const { answer, line } = await check(shape());
     expect(answer.allow).toBe(true);
@@ -72,9 +87,19 @@ describe('shadow mode (functions[].mode)', () => {
   });
 
   it.each([
-    { name: 'not over TLS, shadowed function', shape: () => ({ tls: false, headers: { ...json, ...bearer('writer') }, body: order() }), status: 403, code: 'ERR_TLS_REQUIRED' },
+    {
+      name: 'not over TLS, shadowed function',
+      shape: () => ({ tls: false, headers: { ...json, ...bearer('writer') }, body: order() }),
+      status: 403,
+      code: 'ERR_TLS_REQUIRED',
+    },
     { name: 'unknown function', shape: () => ({ method: 'DELETE', path: '/orders', headers: bearer('writer') }), status: 404, code: 'ERR_FUNCTION_UNKNOWN' },
-    { name: 'enforced function, reader token', shape: () => ({ method: 'POST', path: '/orders/1/approve', headers: { ...json, ...bearer('reader') }, body: '{}' }), status: 403, code: 'ERR_NOT_PERMITTED' },
+    {
+      name: 'enforced function, reader token',
+      shape: () => ({ method: 'POST', path: '/orders/1/approve', headers: { ...json, ...bearer('reader') }, body: '{}' }),
+      status: 403,
+      code: 'ERR_NOT_PERMITTED',
+    },
   ])('enforced: $name → deny $status $code, no mode on the line', async ({ shape, status, code }) => {
     const { answer, line } = await check(shape());
     expect(answer.allow).toBe(false);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryReplayStore } from '../../src/replay/memory-replay-store.js';
-import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
 import { type Fixture, startFixture } from '../helpers/callguard-fixture.js';
+import { type EnvoyShape, summarize } from '../helpers/envoy-check.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
 
 /** `orders.approve` is `singleUse: true` in the fixture (issue 10, item 3). */
@@ -82,11 +82,50 @@ describe('single-use credentials on the real gRPC server', () => {
 describe('createMemoryReplayStore', () => {
   it.each([
     { name: 'first claim', steps: [['k', 0]], want: ['first'] },
-    { name: 'second claim within the ttl', steps: [['k', 0], ['k', 999]], want: ['first', 'replayed'] },
-    { name: 'a claim after the ttl is new again', steps: [['k', 0], ['k', 1000]], want: ['first', 'first'] },
-    { name: 'other keys are independent', steps: [['a', 0], ['b', 0], ['a', 10]], want: ['first', 'first', 'replayed'] },
-    { name: 'full: a new key is refused, never forgotten silently', steps: [['a', 0], ['b', 0], ['c', 0], ['a', 1]], want: ['first', 'first', 'unavailable', 'replayed'] },
-    { name: 'full, but an entry expired: swept to make room', steps: [['a', 0], ['b', 500], ['c', 1200]], want: ['first', 'first', 'first'] },
+    {
+      name: 'second claim within the ttl',
+      steps: [
+        ['k', 0],
+        ['k', 999],
+      ],
+      want: ['first', 'replayed'],
+    },
+    {
+      name: 'a claim after the ttl is new again',
+      steps: [
+        ['k', 0],
+        ['k', 1000],
+      ],
+      want: ['first', 'first'],
+    },
+    {
+      name: 'other keys are independent',
+      steps: [
+        ['a', 0],
+        ['b', 0],
+        ['a', 10],
+      ],
+      want: ['first', 'first', 'replayed'],
+    },
+    {
+      name: 'full: a new key is refused, never forgotten silently',
+      steps: [
+        ['a', 0],
+        ['b', 0],
+        ['c', 0],
+        ['a', 1],
+      ],
+      want: ['first', 'first', 'unavailable', 'replayed'],
+    },
+    {
+      name: 'full, but an entry expired: swept to make room',
+      steps: [
+        ['a', 0],
+        ['b', 500],
+        ['c', 1200],
+      ],
+      want: ['first', 'first', 'first'],
+    },
   ] as { name: string; steps: [string, number][]; want: string[] }[])('$name', ({ steps, want }) => {
     let t = 0;
     const store = createMemoryReplayStore({ maxEntries: 2, now: () => t });

@@ -31,7 +31,8 @@ function stub(kind: 'jwt' | 'apiKey', scheme: string): Authenticator & { calls: 
     calls: 0,
     authenticate(credential: string) {
       self.calls++;
-      if (credential === 'bad') return { ok: false as const, code: kind === 'jwt' ? ('ERR_TOKEN_SIGNATURE' as const) : ('ERR_API_KEY_UNKNOWN' as const), detail: 'no' };
+      if (credential === 'bad')
+        return { ok: false as const, code: kind === 'jwt' ? ('ERR_TOKEN_SIGNATURE' as const) : ('ERR_API_KEY_UNKNOWN' as const), detail: 'no' };
       return { ok: true as const, value: kind === 'jwt' ? jwtPrincipal('corp', 'alice', ['g']) : apiKeyPrincipal('apiKeys', 'ci-bot', ['ci']) };
     },
     close() {},
@@ -75,11 +76,46 @@ describe('decide: which credentials a function accepts, and 401 challenges by sc
 
   it.each([
     { name: 'a key where a rule names the key store', path: '/keys', auth: 'ApiKey good', peer: false, want: 'allow', looked: true },
-    { name: 'a key where no rule names it: refused before any lookup', path: '/jwt', auth: 'ApiKey good', peer: false, want: 'ERR_CREDENTIAL_NOT_ACCEPTED Bearer', looked: false },
-    { name: 'same with a peer, on a function with no SPIFFE rule: still refused unlooked', path: '/jwt', auth: 'ApiKey good', peer: true, want: 'ERR_CREDENTIAL_NOT_ACCEPTED Bearer', looked: false },
-    { name: 'a token on a SPIFFE-only function, no peer: refused unverified', path: '/peer', auth: 'Bearer good', peer: false, want: 'ERR_CREDENTIAL_NOT_ACCEPTED Bearer', looked: false },
-    { name: 'a token on a SPIFFE-only function with the peer: checked, the peer admits', path: '/peer', auth: 'Bearer good', peer: true, want: 'allow', looked: true },
-    { name: 'a bad token on a SPIFFE-only function with the peer: never ignored', path: '/peer', auth: 'Bearer bad', peer: true, want: 'ERR_TOKEN_SIGNATURE Bearer', looked: true },
+    {
+      name: 'a key where no rule names it: refused before any lookup',
+      path: '/jwt',
+      auth: 'ApiKey good',
+      peer: false,
+      want: 'ERR_CREDENTIAL_NOT_ACCEPTED Bearer',
+      looked: false,
+    },
+    {
+      name: 'same with a peer, on a function with no SPIFFE rule: still refused unlooked',
+      path: '/jwt',
+      auth: 'ApiKey good',
+      peer: true,
+      want: 'ERR_CREDENTIAL_NOT_ACCEPTED Bearer',
+      looked: false,
+    },
+    {
+      name: 'a token on a SPIFFE-only function, no peer: refused unverified',
+      path: '/peer',
+      auth: 'Bearer good',
+      peer: false,
+      want: 'ERR_CREDENTIAL_NOT_ACCEPTED Bearer',
+      looked: false,
+    },
+    {
+      name: 'a token on a SPIFFE-only function with the peer: checked, the peer admits',
+      path: '/peer',
+      auth: 'Bearer good',
+      peer: true,
+      want: 'allow',
+      looked: true,
+    },
+    {
+      name: 'a bad token on a SPIFFE-only function with the peer: never ignored',
+      path: '/peer',
+      auth: 'Bearer bad',
+      peer: true,
+      want: 'ERR_TOKEN_SIGNATURE Bearer',
+      looked: true,
+    },
     { name: 'an unknown key: the challenge names ApiKey', path: '/keys', auth: 'ApiKey bad', peer: false, want: 'ERR_API_KEY_UNKNOWN ApiKey', looked: true },
   ])('$name → $want', async ({ path, auth, peer, want, looked }) => {
     const before = jwt.calls + keys.calls;

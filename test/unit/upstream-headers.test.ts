@@ -41,7 +41,12 @@ describe('upstreamHeaders', () => {
   it('an API key caller: owner as subject, the key header removed along with Authorization', () => {
     const caller = { credential: apiKeyPrincipal('apiKeys', 'team-billing', ['ci']) };
     const { setHeaders, removeHeaders } = upstreamHeaders({ 'x-api-key': 'k' }, caller, 'f', 'd', 'x-callguard-', ['authorization', 'x-api-key']);
-    expect(setHeaders).toMatchObject({ 'x-callguard-subject': 'team-billing', 'x-callguard-issuer': 'apiKeys', 'x-callguard-groups': 'ci', 'x-callguard-credential': 'apiKey' });
+    expect(setHeaders).toMatchObject({
+      'x-callguard-subject': 'team-billing',
+      'x-callguard-issuer': 'apiKeys',
+      'x-callguard-groups': 'ci',
+      'x-callguard-credential': 'apiKey',
+    });
     expect(removeHeaders).toEqual(expect.arrayContaining(['authorization', 'x-api-key']));
   });
 });

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { ApiKeysConfig } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
-import { fail, type Failure } from '../../failure.js';
+import { type Failure, fail } from '../../failure.js';
 import type { ApiKeyPrincipal } from '../../principal.js';
 import type { Authenticator, AuthResult } from '../authenticator.js';
 import { hashApiKey, isWellFormedApiKey } from './api-key-format.js';
@@ -129,7 +129,10 @@ export function createApiKeyAuthenticator(settings: ApiKeysConfig, deps: ApiKeyA
       if (key.revokedAtMs !== undefined && key.revokedAtMs <= t) continue;
       const left = key.expiresAtMs - t;
       if (left > 0 && left <= settings.warnBeforeDays * 86_400_000) {
-        emit('warn', `API key ${key.principal.keyId} of ${key.principal.owner} expires at ${new Date(key.expiresAtMs).toISOString()}: rotate it (callguard keys rotate ${key.principal.keyId})`);
+        emit(
+          'warn',
+          `API key ${key.principal.keyId} of ${key.principal.owner} expires at ${new Date(key.expiresAtMs).toISOString()}: rotate it (callguard keys rotate ${key.principal.keyId})`,
+        );
       }
     }
   }

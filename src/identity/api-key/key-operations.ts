@@ -59,7 +59,14 @@ export function revokeKeys(file: KeysFile, which: { ids?: readonly string[]; own
  * Replaces a key: a new key with the same owner, grants and note, and the old one cut to expire
  * after `graceMs` (never later than it already would) so callers can switch without an outage.
  */
-export function rotateKey(file: KeysFile, id: string, graceMs: number, expiresAtMs: number, nowMs: number, maxLifetimeDays: number): { file: KeysFile; record: KeyRecord; key: string; old: KeyRecord } {
+export function rotateKey(
+  file: KeysFile,
+  id: string,
+  graceMs: number,
+  expiresAtMs: number,
+  nowMs: number,
+  maxLifetimeDays: number,
+): { file: KeysFile; record: KeyRecord; key: string; old: KeyRecord } {
   const old = file.keys.find((k) => k.id === id);
   if (old === undefined) throw new Error(`no key with id ${id}`);
   if (keyStatus(old, nowMs) !== 'active') throw new Error(`key ${id} is ${keyStatus(old, nowMs)}; create a new one instead`);

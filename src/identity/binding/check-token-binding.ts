@@ -1,5 +1,5 @@
 import type { PeerCertificate } from '../../call-attempt.js';
-import { fail, type Failure } from '../../failure.js';
+import { type Failure, fail } from '../../failure.js';
 import type { CredentialPrincipal } from '../../principal.js';
 import { certificateThumbprint } from './certificate-thumbprint.js';
 
@@ -15,7 +15,11 @@ const UNBOUND = fail('ERR_TOKEN_BINDING', 'this function accepts only sender-con
  * as a Bearer token it is refused (RFC 9449 §7.1), since the proof of that key is what makes it usable.
  * Undefined when the credential passes.
  */
-export function checkTokenBinding(credential: CredentialPrincipal, peer: PeerCertificate | undefined, required: SenderConstraint | undefined): Failure | undefined {
+export function checkTokenBinding(
+  credential: CredentialPrincipal,
+  peer: PeerCertificate | undefined,
+  required: SenderConstraint | undefined,
+): Failure | undefined {
   if (credential.kind !== 'jwt') return required === undefined ? undefined : UNBOUND;
   const cnf = credential.attributes['cnf'];
   if (cnf === undefined) return required === undefined ? undefined : UNBOUND;
@@ -33,8 +37,10 @@ export function checkTokenBinding(credential: CredentialPrincipal, peer: PeerCer
   }
   if (typeof expected !== 'string') return fail('ERR_TOKEN_BINDING', 'the token\'s "cnf.x5t#S256" is not a string');
   if (required === 'dpop') return UNBOUND;
-  if (peer === undefined) return fail('ERR_TOKEN_BINDING', 'the token is bound to a client certificate: present it (mTLS)', 'no client certificate on the connection');
+  if (peer === undefined)
+    return fail('ERR_TOKEN_BINDING', 'the token is bound to a client certificate: present it (mTLS)', 'no client certificate on the connection');
   const actual = peer.certificatePem === undefined ? undefined : certificateThumbprint(peer.certificatePem);
-  if (actual === undefined) return fail('ERR_TOKEN_BINDING', 'the client certificate could not be checked', 'Envoy sent no peer certificate PEM (include_peer_certificate: true)');
+  if (actual === undefined)
+    return fail('ERR_TOKEN_BINDING', 'the client certificate could not be checked', 'Envoy sent no peer certificate PEM (include_peer_certificate: true)');
   return actual === expected ? undefined : fail('ERR_TOKEN_BINDING', 'the token is bound to another client certificate');
 }

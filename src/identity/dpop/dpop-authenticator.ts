@@ -1,5 +1,5 @@
 import type { CallAttempt } from '../../call-attempt.js';
-import { fail, type Failure } from '../../failure.js';
+import { type Failure, fail } from '../../failure.js';
 import type { JwtPrincipal } from '../../principal.js';
 import type { ReplayStore } from '../../replay/replay-store.js';
 import type { Authenticator, AuthResult } from '../authenticator.js';

@@ -67,7 +67,8 @@ export async function verifyDpopProof(proof: string, context: ProofContext, poli
   const iat = payload['iat'];
   if (typeof iat !== 'number') return invalid('the DPoP proof needs an "iat"');
   const now = context.nowMs / 1000;
-  if (iat > now + policy.clockSkewSeconds || iat < now - policy.maxAgeSeconds - policy.clockSkewSeconds) return invalid('the DPoP proof is too old or from the future ("iat")');
+  if (iat > now + policy.clockSkewSeconds || iat < now - policy.maxAgeSeconds - policy.clockSkewSeconds)
+    return invalid('the DPoP proof is too old or from the future ("iat")');
   const ath = createHash('sha256').update(context.accessToken).digest('base64url');
   if (payload['ath'] !== ath) return invalid('the DPoP proof is for another access token ("ath")');
   return { ok: true, value: { jkt: proofKey.jkt, jti: payload['jti'], iat } };

@@ -1,16 +1,16 @@
-import { errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { type CryptoKey, errors, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify } from 'jose';
+import { isHmacAlgorithm, issuerPath } from '../../config/check-issuers.js';
 import type { IssuerConfig } from '../../config/types.js';
 import { CallguardError, type ConfigProblem } from '../../errors.js';
 import { fail, type Result } from '../../failure.js';
-import { toReason } from './to-reason.js';
-import { isHmacAlgorithm, issuerPath } from '../../config/check-issuers.js';
-import { createJwksUriResolver } from './discovery.js';
 import type { FetchJson } from '../fetch-json.js';
-import { readHmacSecret } from './hmac-secret.js';
-import { loadJwksFile, type KeySet } from './key-set.js';
 import type { IdentityEvent } from '../identity-event.js';
 import type { KeySourceStatus } from '../key-source-status.js';
+import { createJwksUriResolver } from './discovery.js';
+import { readHmacSecret } from './hmac-secret.js';
+import { type KeySet, loadJwksFile } from './key-set.js';
 import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set.js';
+import { toReason } from './to-reason.js';
 
 /** Verifies tokens of one configured issuer; rejects with jose or Callguard errors (see `toReason`). */
 export interface IssuerVerifier {

@@ -1,18 +1,17 @@
+import { checkIssuers } from '../../config/check-issuers.js';
 import type { IdentityConfig } from '../../config/types.js';
 import { ConfigError, type ConfigProblem } from '../../errors.js';
 import type { Result } from '../../failure.js';
-import type { Authenticator } from '../authenticator.js';
 import type { JwtPrincipal } from '../../principal.js';
-import { checkIssuers } from '../../config/check-issuers.js';
+import type { Authenticator } from '../authenticator.js';
+import { createCredentialCache } from '../credential-cache.js';
 import { createFetchJson } from '../fetch-json.js';
-import { createIssuerVerifier, type IssuerVerifier } from './issuer-verifier.js';
 import type { IdentityEvent } from '../identity-event.js';
+import { createIssuerVerifier, type IssuerVerifier } from './issuer-verifier.js';
 import { toJwtPrincipal } from './to-jwt-principal.js';
 import { toReason } from './to-reason.js';
-import { createCredentialCache } from '../credential-cache.js';
-import { inspectToken } from './token-shape.js';
 import { toTokenHash } from './token-hash.js';
-
+import { inspectToken } from './token-shape.js';
 
 export type BearerResult = Result<JwtPrincipal>;
 

@@ -1,11 +1,11 @@
-import type { IdentityEvent } from '../identity-event.js';
 import { errors } from 'jose';
 import type { FetchConfig } from '../../config/types.js';
 import { CallguardError } from '../../errors.js';
-import { describeFetchError, type FetchJson } from '../fetch-json.js';
 import { createBackgroundRetry } from '../background-retry.js';
+import { describeFetchError, type FetchJson } from '../fetch-json.js';
+import type { IdentityEvent } from '../identity-event.js';
 import type { KeySourceStatus } from '../key-source-status.js';
-import { describeRefusedKeys, toCheckedKeySet, type KeySet, type LocalKeyLookup } from './key-set.js';
+import { describeRefusedKeys, type KeySet, type LocalKeyLookup, toCheckedKeySet } from './key-set.js';
 
 /** What a key set reports: failures as `warn`, successful refreshes as `info`. */
 
@@ -114,7 +114,12 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
 
   return {
     refresh,
-    status: () => ({ name: options.issuer, loaded: current !== undefined, lastFetchOk, ageSeconds: current === undefined ? undefined : (now() - current.fetchedAt) / 1000 }),
+    status: () => ({
+      name: options.issuer,
+      loaded: current !== undefined,
+      lastFetchOk,
+      ageSeconds: current === undefined ? undefined : (now() - current.fetchedAt) / 1000,
+    }),
     async getKey(header, token) {
       const at = now();
       const lookup = await keysFor(at);

@@ -13,9 +13,7 @@ export interface TokenShape {
   readonly signingInput: string;
 }
 
-export type TokenShapeResult =
-  | { ok: true; shape: TokenShape }
-  | { ok: false; code: ReasonCode; detail: string };
+export type TokenShapeResult = { ok: true; shape: TokenShape } | { ok: false; code: ReasonCode; detail: string };
 
 /**
  * Nesting allowed in the header and the claims (`{}` is depth 1). Real claims nest a few levels (Keycloak's

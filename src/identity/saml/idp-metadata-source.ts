@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { SamlIdpConfig } from '../../config/types.js';
 import type { ConfigProblem } from '../../errors.js';
-import { MAX_KEY_DOCUMENT_BYTES, readCapped } from '../fetch-json.js';
 import { createBackgroundRetry } from '../background-retry.js';
+import { MAX_KEY_DOCUMENT_BYTES, readCapped } from '../fetch-json.js';
 import type { KeySourceStatus } from '../key-source-status.js';
 import { type IdpMetadata, readIdpMetadata } from './read-idp-metadata.js';
 
@@ -41,13 +41,24 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * per `unknownKidCooldownSeconds`, and so is a refetch after a signature that did not verify. Until a
  * first fetch succeeds, one is retried in the background every cooldown (as a JWKS is: remote-key-set.ts).
  */
-export async function createIdpMetadataSource(idp: SamlIdpConfig, at: string, configFile: string, deps: MetadataSourceDeps): Promise<IdpMetadataSource | ConfigProblem[]> {
+export async function createIdpMetadataSource(
+  idp: SamlIdpConfig,
+  at: string,
+  configFile: string,
+  deps: MetadataSourceDeps,
+): Promise<IdpMetadataSource | ConfigProblem[]> {
   if (idp.metadataFile !== undefined) {
     let text: string;
     try {
       text = readFileSync(idp.metadataFile, 'utf8');
     } catch (err) {
-      return [{ file: configFile, path: `${at}/metadataFile`, message: `cannot read ${JSON.stringify(idp.metadataFile)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }];
+      return [
+        {
+          file: configFile,
+          path: `${at}/metadataFile`,
+          message: `cannot read ${JSON.stringify(idp.metadataFile)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        },
+      ];
     }
     const read = readIdpMetadata(text);
     if (!read.ok) return [{ file: configFile, path: `${at}/metadataFile`, message: `${idp.metadataFile}: ${read.problem}` }];
@@ -122,7 +133,12 @@ export async function createIdpMetadataSource(idp: SamlIdpConfig, at: string, co
       await refresh();
       return metadata !== before && JSON.stringify(metadata?.signingCertificates) !== JSON.stringify(before?.signingCertificates);
     },
-    status: () => ({ name: idp.name, loaded: metadata !== undefined, lastFetchOk, ageSeconds: metadata === undefined ? undefined : (now() - fetchedAt) / 1000 }),
+    status: () => ({
+      name: idp.name,
+      loaded: metadata !== undefined,
+      lastFetchOk,
+      ageSeconds: metadata === undefined ? undefined : (now() - fetchedAt) / 1000,
+    }),
     close: () => {
       closing.abort();
       background.stop();

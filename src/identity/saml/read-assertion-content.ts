@@ -1,6 +1,6 @@
 import { fail, type Result } from '../../failure.js';
-import { parseStrictXml } from './parse-strict-xml.js';
 import { readInstantAttribute } from './parse-saml-instant.js';
+import { parseStrictXml } from './parse-strict-xml.js';
 import { readAttributes } from './read-attributes.js';
 import { type ConditionsContent, readConditions } from './read-conditions.js';
 import { readSubject, type SubjectContent } from './read-subject.js';

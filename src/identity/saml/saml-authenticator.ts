@@ -1,6 +1,6 @@
 import type { IdentityConfig, SamlIdpConfig } from '../../config/types.js';
 import { ConfigError, type ConfigProblem } from '../../errors.js';
-import { fail, type Failure } from '../../failure.js';
+import { type Failure, fail } from '../../failure.js';
 import type { SamlPrincipal } from '../../principal.js';
 import type { Authenticator, AuthResult } from '../authenticator.js';
 import { createCredentialCache } from '../credential-cache.js';
@@ -80,7 +80,8 @@ export async function createSamlAuthenticator(identity: IdentityConfig, deps: Sa
 
   function verifyWith(idp: TrustedIdp, xml: string): AuthResult {
     const metadata = idp.metadata.current();
-    if (metadata === undefined) return fail('ERR_KEYS_UNAVAILABLE', "the identity provider's signing keys are unavailable", `SAML IdP ${idp.config.name}: no current metadata`);
+    if (metadata === undefined)
+      return fail('ERR_KEYS_UNAVAILABLE', "the identity provider's signing keys are unavailable", `SAML IdP ${idp.config.name}: no current metadata`);
     const verified = verifySamlAssertion(
       xml,
       {

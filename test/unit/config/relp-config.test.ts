@@ -23,18 +23,54 @@ describe('decisionLog with a relp+tls:// destination', () => {
   it('keeps the URL, resolves the PEM files against the config file and fills the defaults', () => {
     const config = parseConfig(withLog('{ destination: "relp+tls://logs.example:6514", relp: { ca: pki/ca.pem, cert: pki/c.pem, key: /abs/c.key } }'), FILE);
     expect(config.decisionLog.destination).toBe('relp+tls://logs.example:6514');
-    expect(config.decisionLog.relp).toEqual({ ca: join(dir, 'pki/ca.pem'), cert: join(dir, 'pki/c.pem'), key: '/abs/c.key', connectTimeoutMs: 5000, ackTimeoutMs: 10000 });
+    expect(config.decisionLog.relp).toEqual({
+      ca: join(dir, 'pki/ca.pem'),
+      cert: join(dir, 'pki/c.pem'),
+      key: '/abs/c.key',
+      connectTimeoutMs: 5000,
+      ackTimeoutMs: 10000,
+    });
   });
 
   it.each([
     { name: 'no ca', log: '{ destination: "relp+tls://h:6514" }', path: '/decisionLog/relp/ca', message: /^required with a relp\+tls:\/\/ destination/ },
-    { name: 'fsync', log: '{ destination: "relp+tls://h:6514", durability: fsync, relp: { ca: ca.pem } }', path: '/decisionLog/durability', message: /^"fsync" needs a file destination; with a RELP receiver use "written"/ },
-    { name: 'plain RELP', log: '{ destination: "relp://h:514", relp: { ca: ca.pem } }', path: '/decisionLog/destination', message: /RELP is spoken over TLS only/ },
+    {
+      name: 'fsync',
+      log: '{ destination: "relp+tls://h:6514", durability: fsync, relp: { ca: ca.pem } }',
+      path: '/decisionLog/durability',
+      message: /^"fsync" needs a file destination; with a RELP receiver use "written"/,
+    },
+    {
+      name: 'plain RELP',
+      log: '{ destination: "relp://h:514", relp: { ca: ca.pem } }',
+      path: '/decisionLog/destination',
+      message: /RELP is spoken over TLS only/,
+    },
     { name: 'no port', log: '{ destination: "relp+tls://h", relp: { ca: ca.pem } }', path: '/decisionLog/destination', message: /with a port$/ },
-    { name: 'a path after the port', log: '{ destination: "relp+tls://h:6514/x", relp: { ca: ca.pem } }', path: '/decisionLog/destination', message: /nothing else$/ },
-    { name: 'cert without key', log: '{ destination: "relp+tls://h:6514", relp: { ca: ca.pem, cert: c.pem } }', path: '/decisionLog/relp/cert', message: /^requires key$/ },
-    { name: 'relp settings with a file destination', log: '{ destination: d.log, relp: { ca: ca.pem } }', path: '/decisionLog/relp', message: /only used with a relp\+tls/ },
-    { name: 'an unknown relp key', log: '{ destination: "relp+tls://h:6514", relp: { ca: ca.pem, insecure: true } }', path: '/decisionLog/relp', message: /^unknown key "insecure"$/ },
+    {
+      name: 'a path after the port',
+      log: '{ destination: "relp+tls://h:6514/x", relp: { ca: ca.pem } }',
+      path: '/decisionLog/destination',
+      message: /nothing else$/,
+    },
+    {
+      name: 'cert without key',
+      log: '{ destination: "relp+tls://h:6514", relp: { ca: ca.pem, cert: c.pem } }',
+      path: '/decisionLog/relp/cert',
+      message: /^requires key$/,
+    },
+    {
+      name: 'relp settings with a file destination',
+      log: '{ destination: d.log, relp: { ca: ca.pem } }',
+      path: '/decisionLog/relp',
+      message: /only used with a relp\+tls/,
+    },
+    {
+      name: 'an unknown relp key',
+      log: '{ destination: "relp+tls://h:6514", relp: { ca: ca.pem, insecure: true } }',
+      path: '/decisionLog/relp',
+      message: /^unknown key "insecure"$/,
+    },
   ])('$name → $path', ({ log, path, message }) => {
     const problems = problemsOf(withLog(log));
     expect(problems.map((p) => p.path)).toEqual([path]);

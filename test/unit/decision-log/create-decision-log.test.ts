@@ -12,7 +12,12 @@ const record = (i: number) => ({ decisionId: `d-${i}`, outcome: 'allow', status:
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 /** Decision ids in `text` (JSON lines), the log's own lines left out. */
 const decisionIds = (text: string) =>
-  text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)).filter((l) => l.msg === 'decision').map((l) => l.decisionId);
+  text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.msg === 'decision')
+    .map((l) => l.decisionId);
 
 /** A sink the test completes by hand: each write waits for `complete(err?)`. */
 function manualSink() {
@@ -109,7 +114,15 @@ describe('createDecisionLog: a failed sink refuses only while it fails', () => {
     expect(events.at(-1)).toEqual({ healthy: true, msg: 'decision log manual works again; accepting calls' });
     const gap = JSON.parse(m.writes.at(-1) as string);
     // The start line shared the failed write: 5 lines lost. Nothing was written before, so the gap line starts the chain.
-    expect(gap).toMatchObject({ level: 'error', seq: 0, prev: null, msg: 'decision-log-gap', failure: 'decision log write to manual failed: ENOSPC', lost: 5, refused: { ERR_DECISION_LOG_UNAVAILABLE: 1 } });
+    expect(gap).toMatchObject({
+      level: 'error',
+      seq: 0,
+      prev: null,
+      msg: 'decision-log-gap',
+      failure: 'decision log write to manual failed: ENOSPC',
+      lost: 5,
+      refused: { ERR_DECISION_LOG_UNAVAILABLE: 1 },
+    });
     expect(log.append(record(5), (ok) => committed.push(ok))).toBe(true);
     await turn();
     m.complete();
@@ -187,7 +200,12 @@ describe('createDecisionLog: a failed sink refuses only while it fails', () => {
     const dir = mkdtempSync(join(tmpdir(), 'callguard-dl-'));
     const file = join(dir, 'd.log');
     const real = openLogSink(file, { fsync: false });
-    const sink: LogSink = { ...real, rotate: () => { throw Object.assign(new Error('denied'), { code: 'EACCES' }); } };
+    const sink: LogSink = {
+      ...real,
+      rotate: () => {
+        throw Object.assign(new Error('denied'), { code: 'EACCES' });
+      },
+    };
     const log = createDecisionLog(sink, options({ rotate: { maxBytes: 4096 } }));
     await turn();
     await turn();
@@ -230,7 +248,11 @@ describe('createDecisionLog: a failed sink refuses only while it fails', () => {
     await until(() => m.waiting === 1, 3000);
     m.complete();
     expect(m.writes).toHaveLength(2);
-    expect(JSON.parse(m.writes[1] as string)).toMatchObject({ level: 'warn', msg: 'refused', counts: { ERR_OVERLOADED: 1000, ERR_DECISION_LOG_UNAVAILABLE: 1 } });
+    expect(JSON.parse(m.writes[1] as string)).toMatchObject({
+      level: 'warn',
+      msg: 'refused',
+      counts: { ERR_OVERLOADED: 1000, ERR_DECISION_LOG_UNAVAILABLE: 1 },
+    });
     log.close();
   });
 });
@@ -245,7 +267,12 @@ describe('openLogSink and real destinations', () => {
   });
 
   it.each([
-    { name: 'fsync on a character device', destination: '/dev/full', fsync: true, message: 'durability "fsync" needs a regular file, and "/dev/full" is not one' },
+    {
+      name: 'fsync on a character device',
+      destination: '/dev/full',
+      fsync: true,
+      message: 'durability "fsync" needs a regular file, and "/dev/full" is not one',
+    },
     { name: 'a directory', destination: tmpdir(), fsync: false, message: `${JSON.stringify(tmpdir())} is a directory` },
   ])('refuses $name', ({ destination, fsync, message }) => {
     expect(() => openLogSink(destination, { fsync })).toThrow(message);
@@ -283,7 +310,14 @@ describe('openLogSink and real destinations', () => {
   });
 
   it('a stream that throws fails the lines it was given', async () => {
-    const log = createDecisionLog(streamSink({ write: () => { throw new Error('EIO'); } }), options({ retryMs: 60_000 }));
+    const log = createDecisionLog(
+      streamSink({
+        write: () => {
+          throw new Error('EIO');
+        },
+      }),
+      options({ retryMs: 60_000 }),
+    );
     expect(await new Promise((resolve) => log.append(record(1), resolve))).toBe(false);
     expect(log.healthy()).toBe(false);
     log.close();
@@ -292,14 +326,16 @@ describe('openLogSink and real destinations', () => {
   it.each([
     { name: 'process.exit', end: 'process.exit(0);' },
     { name: 'an uncaught exception', end: "setImmediate(() => { throw new Error('boom'); });" },
-  ])('buffered: writes lines still pending when the process ends by $name', ({ end }) => {
-    const dir = mkdtempSync(join(tmpdir(), 'callguard-dl-exit-'));
-    const file = join(dir, 'd.log');
-    const script = join(dir, 'child.ts');
-    const src = (f: string) => JSON.stringify(new URL(`../../../src/decision-log/${f}`, import.meta.url).pathname);
-    writeFileSync(
-      script,
-      `import { createDecisionLog } from ${src('create-decision-log.ts')};
+  ])(
+    'buffered: writes lines still pending when the process ends by $name',
+    ({ end }) => {
+      const dir = mkdtempSync(join(tmpdir(), 'callguard-dl-exit-'));
+      const file = join(dir, 'd.log');
+      const script = join(dir, 'child.ts');
+      const src = (f: string) => JSON.stringify(new URL(`../../../src/decision-log/${f}`, import.meta.url).pathname);
+      writeFileSync(
+        script,
+        `import { createDecisionLog } from ${src('create-decision-log.ts')};
 import { openLogSink } from ${src('log-sink.ts')};
 const log = createDecisionLog(openLogSink(${JSON.stringify(file)}, { fsync: false }), { durability: 'buffered', maxPendingBytes: 1 << 20, maxWriteMs: 500 });
 const wait = setInterval(() => {}, 1000);
@@ -311,10 +347,12 @@ setTimeout(() => {
 }, 300);
 void wait;
 `,
-    );
-    spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 50_000 });
-    expect(decisionIds(readFileSync(file, 'utf8'))).toEqual(['d-7']);
-  }, 60_000);
+      );
+      spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 50_000 });
+      expect(decisionIds(readFileSync(file, 'utf8'))).toEqual(['d-7']);
+    },
+    60_000,
+  );
 });
 
 /** Polls `condition` until true or `ms`. */

@@ -11,7 +11,14 @@ describe('formatDecisionLine', () => {
     expect(line.endsWith('}\n')).toBe(true);
     expect(line.indexOf('\n')).toBe(line.length - 1);
     expect(Object.keys(JSON.parse(line))).toEqual(['level', 'time', 'seq', 'prev', 'decisionId', 'outcome', 'status', 'code', 'principal', 'payload', 'msg']);
-    expect(JSON.parse(line)).toMatchObject({ level: 'info', time: '2026-11-29T00:00:00.000Z', seq: 7, prev: 'h', msg: 'decision', payload: { fields: { '/a': 'x"y\\z\n' } } });
+    expect(JSON.parse(line)).toMatchObject({
+      level: 'info',
+      time: '2026-11-29T00:00:00.000Z',
+      seq: 7,
+      prev: 'h',
+      msg: 'decision',
+      payload: { fields: { '/a': 'x"y\\z\n' } },
+    });
   });
 
   it('escapes lone surrogates and control characters (every line is valid UTF-8 JSON)', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createFrameReader, encodeFrame, MAX_TXNR, nextTxnr, parseResponse, TXNR_RENEW_AT } from '../../../src/decision-log/relp-frame.js';
 
-const RESPONSES = '1 rsp 93 200 OK\nrelp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog\n2 rsp 6 200 OK\n3 rsp 0\n0 serverclose 0\n';
+const RESPONSES =
+  '1 rsp 93 200 OK\nrelp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog\n2 rsp 6 200 OK\n3 rsp 0\n0 serverclose 0\n';
 
 describe('RELP frames', () => {
   it.each([

@@ -37,7 +37,14 @@ describe('safeMethod and safeToken', () => {
   });
 });
 
-const fn = (name: string, path: string, logParams: string[] = []): FunctionConfig => ({ name, match: { method: 'GET', path, logParams }, requireMtls: false, mode: 'enforce', singleUse: false, allow: [] });
+const fn = (name: string, path: string, logParams: string[] = []): FunctionConfig => ({
+  name,
+  match: { method: 'GET', path, logParams },
+  requireMtls: false,
+  mode: 'enforce',
+  singleUse: false,
+  allow: [],
+});
 
 describe('createRequestFacts: the template and only the loggable parameters', () => {
   const describeRequest = createRequestFacts([
@@ -51,7 +58,12 @@ describe('createRequestFacts: the template and only the loggable parameters', ()
     { name: 'matrix parameters are cut', fn: 'orders.get', path: '/orders/42;token=SECRET', want: { route: '/orders/{id}', params: { id: '42' } } },
     { name: 'unsafe value redacted', fn: 'orders.get', path: '/orders/a%20SECRET', want: { route: '/orders/{id}', params: { id: '[redacted]' } } },
     { name: 'query never', fn: 'orders.get', path: '/orders/42?api_key=SECRET', want: { route: '/orders/{id}', params: { id: '42' } } },
-    { name: 'only the listed parameter', fn: 'items.get', path: '/orders/SECRET/items/7', want: { route: '/orders/{order}/items/{item}', params: { item: '7' } } },
+    {
+      name: 'only the listed parameter',
+      fn: 'items.get',
+      path: '/orders/SECRET/items/7',
+      want: { route: '/orders/{order}/items/{item}', params: { item: '7' } },
+    },
     { name: 'no loggable parameter', fn: 'notes.get', path: '/notes/SECRET', want: { route: '/notes/{id}' } },
     { name: 'function named by the route', fn: 'named', path: '/anything/SECRET', want: { route: null } },
     { name: 'unknown function', fn: undefined, path: '/SECRET/x', want: { route: null } },
@@ -62,7 +74,7 @@ describe('createRequestFacts: the template and only the loggable parameters', ()
   });
 });
 
-describe('safePointer and safeMediaType: body key names and content types are the caller\'s', () => {
+describe("safePointer and safeMediaType: body key names and content types are the caller's", () => {
   it.each([
     { pointer: '/items/3/sku', want: '/items/3/sku' },
     { pointer: '/labels/sk-live-ABC 123', want: '/labels/*' },

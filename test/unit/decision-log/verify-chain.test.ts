@@ -83,7 +83,10 @@ describe('hash chain and rotation, written for real', () => {
     expect(log.stats().rotations).toBe(files.length - 1);
     expect(decisionIds(files)).toEqual(Array.from({ length: 600 }, (_, i) => `d-${i}`));
     for (const file of files) {
-      const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(file, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines[0]).toMatchObject({ msg: 'decision-log-start', configDigest: 'digest-1' });
       expect(lines.at(-1)).toMatchObject({ msg: 'decision-log-checkpoint' }); // each file ends signed
     }
@@ -97,7 +100,10 @@ describe('hash chain and rotation, written for real', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'callguard-chain-')), 'decisions.log');
     await writeLog(path, 10);
     await writeLog(path, 10);
-    const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.msg === 'decision-log-start').map((l) => l.resumed)).toEqual([false, true]);
     expect(verify([path], publicKey).problem).toBeUndefined();
   });
@@ -110,7 +116,12 @@ describe('verify-log finds tampering', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'callguard-tamper-')), 'decisions.log');
     await writeLog(path, 200, { rotate: { maxBytes: 16384 } });
     files = rotatedFiles(path);
-    original = files.map((f) => readFileSync(f, 'utf8').split('\n').slice(0, -1).map((l) => `${l}\n`));
+    original = files.map((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => `${l}\n`),
+    );
   });
 
   /** Runs `change` on a copy of the files and verifies the copy. */
@@ -143,10 +154,15 @@ describe('verify-log finds tampering', () => {
       where: 'f0:7',
       problem: /prev is not the hash of the line before it/,
     },
-    { name: 'a line deleted', change: (c: string[][]) => {
+    {
+      name: 'a line deleted',
+      change: (c: string[][]) => {
         (c[0] as string[]).splice(5, 1);
         return c;
-      }, where: 'f0:6', problem: /1 line\(s\) missing/ },
+      },
+      where: 'f0:6',
+      problem: /1 line\(s\) missing/,
+    },
     {
       name: 'two lines swapped',
       change: (c: string[][]) => {
@@ -157,10 +173,15 @@ describe('verify-log finds tampering', () => {
       where: 'f0:6',
       problem: /missing or out of order/,
     },
-    { name: 'a line repeated', change: (c: string[][]) => {
+    {
+      name: 'a line repeated',
+      change: (c: string[][]) => {
         (c[0] as string[]).splice(6, 0, (c[0] as string[])[5] as string);
         return c;
-      }, where: 'f0:7', problem: /repeated or out of order/ },
+      },
+      where: 'f0:7',
+      problem: /repeated or out of order/,
+    },
     {
       name: 'the file truncated mid-line',
       change: (c: string[][]) => {
@@ -171,10 +192,15 @@ describe('verify-log finds tampering', () => {
       where: `f1:last`,
       problem: /cut short/,
     },
-    { name: 'a whole rotated file removed', change: (c: string[][]) => {
+    {
+      name: 'a whole rotated file removed',
+      change: (c: string[][]) => {
         c.splice(1, 1);
         return c;
-      }, where: 'f1:1', problem: /line\(s\) missing/ },
+      },
+      where: 'f1:1',
+      problem: /line\(s\) missing/,
+    },
     {
       name: 'the tail rewritten with a recomputed chain (only the signature catches it)',
       change: (c: string[][]) => rechain(c, 0, 5, (line) => line.replace('"allow"', '"deny"')),
@@ -190,7 +216,12 @@ describe('verify-log finds tampering', () => {
 
   it('without a key, a recomputed chain passes: the report says its checkpoints were not checked', () => {
     const dir = mkdtempSync(join(tmpdir(), 'callguard-tampered-'));
-    const copy = rechain(original.map((l) => [...l]), 0, 5, (line) => line.replace('"allow"', '"deny"'));
+    const copy = rechain(
+      original.map((l) => [...l]),
+      0,
+      5,
+      (line) => line.replace('"allow"', '"deny"'),
+    );
     const paths = copy.map((lines, i) => {
       const p = join(dir, `f${i}`);
       writeFileSync(p, lines.join(''));
@@ -290,7 +321,11 @@ describe('verify-log cannot be talked round (review findings)', () => {
     path = join(mkdtempSync(join(tmpdir(), 'callguard-forge-')), 'decisions.log');
     await writeLog(path, 100); // checkpoints every 40 lines, and one at close
   });
-  const lines = () => readFileSync(path, 'utf8').split('\n').slice(0, -1).map((l) => `${l}\n`);
+  const lines = () =>
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => `${l}\n`);
   const check = (text: string[], key?: KeyObject) => {
     const verifier = createChainVerifier(key === undefined ? {} : { key });
     for (const [i, l] of text.entries()) verifier.push({ file: 'f', line: i + 1 }, Buffer.from(l));

@@ -11,7 +11,11 @@ describe('toCallAttempt: transport facts come only from Envoy', () => {
   it.each([
     { name: 'TLS listener', shape: {}, tls: true },
     { name: 'plaintext', shape: { tls: false }, tls: false },
-    { name: 'plaintext with forged x-forwarded-proto and :scheme', shape: { tls: false, headers: { 'x-forwarded-proto': 'https', ':scheme': 'https', 'x-forwarded-client-cert': 'By=spiffe://example.org/x' } }, tls: false },
+    {
+      name: 'plaintext with forged x-forwarded-proto and :scheme',
+      shape: { tls: false, headers: { 'x-forwarded-proto': 'https', ':scheme': 'https', 'x-forwarded-client-cert': 'By=spiffe://example.org/x' } },
+      tls: false,
+    },
   ])('$name', ({ shape, tls }) => {
     const result = toCallAttempt(envoyCheckRequest(shape));
     if (!result.ok) throw new Error(result.internal);
@@ -95,7 +99,12 @@ describe('toCheckResponse', () => {
     expect(s.headers['content-type']).toBe('application/problem+json');
     expect(s.headers['x-callguard-decision-id']).toBe('d-2');
     expect(s.headers['www-authenticate']).toBe(www);
-    expect(s.problem).toMatchObject({ status, decisionId: 'd-2', type: `urn:callguard:reason:${code}`, violations: [{ pointer: '/a', keyword: 'type', detail: 'must be integer' }] });
+    expect(s.problem).toMatchObject({
+      status,
+      decisionId: 'd-2',
+      type: `urn:callguard:reason:${code}`,
+      violations: [{ pointer: '/a', keyword: 'type', detail: 'must be integer' }],
+    });
     expect(JSON.stringify(response)).not.toContain('SECRET-INTERNAL');
   });
 });

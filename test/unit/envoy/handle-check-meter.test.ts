@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createAdmission } from '../../../src/admission.js';
 import { createAuditGate } from '../../../src/audit-gate.js';
 import type { Decision } from '../../../src/decision.js';
-import type { DecisionMeter } from '../../../src/decision-meter.js';
 import type { DecisionLog } from '../../../src/decision-log/create-decision-log.js';
 import { createRequestFacts } from '../../../src/decision-log/request-facts.js';
+import type { DecisionMeter } from '../../../src/decision-meter.js';
 import { createCheckHandler } from '../../../src/envoy/handle-check.js';
 import { envoyCheckBytes } from '../../helpers/envoy-check.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { DecisionLog } from '../../../src/decision-log/create-decision-log.js';
-import type { DecisionRecord } from '../../../src/decision-log/decision-record.js';
 import { createAdmission } from '../../../src/admission.js';
 import { createAuditGate } from '../../../src/audit-gate.js';
+import type { DecisionLog } from '../../../src/decision-log/create-decision-log.js';
+import type { DecisionRecord } from '../../../src/decision-log/decision-record.js';
 import { createRequestFacts } from '../../../src/decision-log/request-facts.js';
 import { createCheckHandler } from '../../../src/envoy/handle-check.js';
 import { decodeCheckResponse, envoyCheckBytes, summarize } from '../../helpers/envoy-check.js';
@@ -23,7 +23,16 @@ function memoryLog(accept: () => boolean = () => true): DecisionLog & { records:
     noteRefused() {},
     healthy: accept,
     failure: undefined,
-    stats: () => ({ durability: 'written', healthy: true, pendingBytes: 0, pendingLines: 0, linesWritten: records.length, linesLost: 0, failures: 0, rotations: 0 }),
+    stats: () => ({
+      durability: 'written',
+      healthy: true,
+      pendingBytes: 0,
+      pendingLines: 0,
+      linesWritten: records.length,
+      linesLost: 0,
+      failures: 0,
+      rotations: 0,
+    }),
     reopen() {},
     noteConfig() {},
     close: async () => {},
@@ -40,11 +49,43 @@ const parts = (decide: unknown, log: DecisionLog, newDecisionId = () => 'd-1') =
 
 describe('createCheckHandler: every outcome is an explicit decision', () => {
   it.each([
-    { name: 'decide throws', decide: async () => { throw new Error('boom with SECRET'); }, bytes: envoyCheckBytes(), code: 'ERR_INTERNAL', status: 500 },
+    {
+      name: 'decide throws',
+      decide: async () => {
+        throw new Error('boom with SECRET');
+      },
+      bytes: envoyCheckBytes(),
+      code: 'ERR_INTERNAL',
+      status: 500,
+    },
     { name: 'decide rejects with a non-error', decide: () => Promise.reject('nope'), bytes: envoyCheckBytes(), code: 'ERR_INTERNAL', status: 500 },
-    { name: 'undecodable bytes', decide: async () => { throw new Error('unreachable'); }, bytes: new Uint8Array([0xff, 0xff]), code: 'ERR_REQUEST_MALFORMED', status: 400 },
-    { name: 'empty CheckRequest', decide: async () => { throw new Error('unreachable'); }, bytes: new Uint8Array(), code: 'ERR_REQUEST_MALFORMED', status: 400 },
-    { name: 'a raw header value that is not UTF-8 (encode_raw_headers)', decide: async () => { throw new Error('unreachable'); }, bytes: envoyCheckBytes({ encodeRawHeaders: true, headerLines: [['x-name', new Uint8Array([0x5a, 0x6f, 0xeb])]] }), code: 'ERR_HEADER_INVALID', status: 400 },
+    {
+      name: 'undecodable bytes',
+      decide: async () => {
+        throw new Error('unreachable');
+      },
+      bytes: new Uint8Array([0xff, 0xff]),
+      code: 'ERR_REQUEST_MALFORMED',
+      status: 400,
+    },
+    {
+      name: 'empty CheckRequest',
+      decide: async () => {
+        throw new Error('unreachable');
+      },
+      bytes: new Uint8Array(),
+      code: 'ERR_REQUEST_MALFORMED',
+      status: 400,
+    },
+    {
+      name: 'a raw header value that is not UTF-8 (encode_raw_headers)',
+      decide: async () => {
+        throw new Error('unreachable');
+      },
+      bytes: envoyCheckBytes({ encodeRawHeaders: true, headerLines: [['x-name', new Uint8Array([0x5a, 0x6f, 0xeb])]] }),
+      code: 'ERR_HEADER_INVALID',
+      status: 400,
+    },
   ])('$name → $code', async ({ decide, bytes, code, status }) => {
     const log = memoryLog();
     const handle = createCheckHandler(parts(decide, log));
@@ -60,7 +101,11 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
 
   it('a header value it refuses to read still leaves a line saying which call it was', async () => {
     const log = memoryLog();
-    const handle = createCheckHandler(parts(async () => { throw new Error('unreachable'); }, log));
+    const handle = createCheckHandler(
+      parts(async () => {
+        throw new Error('unreachable');
+      }, log),
+    );
     const bytes = envoyCheckBytes({ encodeRawHeaders: true, method: 'GET', path: '/orders/7', headerLines: [['x-name', new Uint8Array([0xe9])]] });
     const s = summarize(decodeCheckResponse(await handle(bytes)));
     expect(s.allow ? 'allow' : [s.problem.code, s.status]).toEqual(['ERR_HEADER_INVALID', 400]);
@@ -76,7 +121,13 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
   });
 
   it.each([
-    { name: 'gRPC client is not the pinned proxy', caller: { untrusted: 'client certificate carries none of server.tls.clientSans' }, healthy: true, code: 'ERR_CALLER_UNTRUSTED', status: 403 },
+    {
+      name: 'gRPC client is not the pinned proxy',
+      caller: { untrusted: 'client certificate carries none of server.tls.clientSans' },
+      healthy: true,
+      code: 'ERR_CALLER_UNTRUSTED',
+      status: 403,
+    },
     { name: 'decision log sink failed', caller: {}, healthy: false, code: 'ERR_DECISION_LOG_UNAVAILABLE', status: 503 },
   ])('denies without deciding when $name', async ({ caller, healthy, code, status }) => {
     const log = memoryLog(() => healthy);
@@ -92,7 +143,16 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     expect(decided).toBe(0);
   });
 
-  const allowed = { allow: true, status: 200, decisionId: 'd-9', functionName: 'orders.get', caller: {}, setHeaders: {}, removeHeaders: [], removeQueryParameters: [] } as never;
+  const allowed = {
+    allow: true,
+    status: 200,
+    decisionId: 'd-9',
+    functionName: 'orders.get',
+    caller: {},
+    setHeaders: {},
+    removeHeaders: [],
+    removeQueryParameters: [],
+  } as never;
   const wouldDeny = {
     allow: false,
     status: 403,
@@ -105,13 +165,20 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
   } as never;
 
   it.each([
-    { name: 'its line is lost (the write failed)', append: (_record: unknown, committed?: (ok: boolean) => void) => {
+    {
+      name: 'its line is lost (the write failed)',
+      append: (_record: unknown, committed?: (ok: boolean) => void) => {
         committed?.(false);
         return true;
       },
     },
     { name: 'the log refuses the line (it failed after the call was admitted)', append: () => false },
-    { name: 'the line cannot be appended at all', append: () => { throw new Error('EIO'); } },
+    {
+      name: 'the line cannot be appended at all',
+      append: () => {
+        throw new Error('EIO');
+      },
+    },
   ])('an allow whose $name is answered as ERR_DECISION_LOG_UNAVAILABLE (503), same decision id', async ({ append }) => {
     const log: DecisionLog = { ...memoryLog(), append };
     const handle = createCheckHandler(parts(() => allowed, log));
@@ -169,14 +236,31 @@ describe('createCheckHandler: every outcome is an explicit decision', () => {
     const handle = createCheckHandler({ ...parts(() => allowed, slow), admission: createAdmission({ maxInFlight: 1, log: slow }) });
     const first = handle(envoyCheckBytes());
     const second = summarize(decodeCheckResponse(await handle(envoyCheckBytes())));
-    expect(second.allow ? 'allow' : [second.problem.code, second.status, second.headers['x-callguard-decision-id']]).toEqual(['ERR_OVERLOADED', 503, undefined]);
+    expect(second.allow ? 'allow' : [second.problem.code, second.status, second.headers['x-callguard-decision-id']]).toEqual([
+      'ERR_OVERLOADED',
+      503,
+      undefined,
+    ]);
     for (const commit of pending) commit(true);
     expect(summarize(decodeCheckResponse(await first)).allow).toBe(true);
   });
 
   it('still answers when the log sink throws', async () => {
-    const log: DecisionLog = { ...memoryLog(), append: () => { throw new Error('disk full'); } };
-    const handle = createCheckHandler(parts(async () => { throw new Error('x'); }, log, () => 'd-2'));
+    const log: DecisionLog = {
+      ...memoryLog(),
+      append: () => {
+        throw new Error('disk full');
+      },
+    };
+    const handle = createCheckHandler(
+      parts(
+        async () => {
+          throw new Error('x');
+        },
+        log,
+        () => 'd-2',
+      ),
+    );
     const s = summarize(decodeCheckResponse(await handle(envoyCheckBytes())));
     expect(s.allow).toBe(false);
   });

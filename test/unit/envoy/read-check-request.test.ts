@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readCheckRequest, WireFormatError } from '../../../src/envoy/read-check-request.js';
 import { toCallAttempt } from '../../../src/envoy/to-call-attempt.js';
 import { CheckRequestSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { envoyCheckBytes, envoyCheckRequest, type EnvoyShape } from '../../helpers/envoy-check.js';
+import { type EnvoyShape, envoyCheckBytes, envoyCheckRequest } from '../../helpers/envoy-check.js';
 
 /** The fields callguard reads, from whichever decoder. */
 function facts(bytes: Uint8Array, decode: 'lean' | 'fromBinary') {
@@ -46,14 +46,43 @@ const shapes: { name: string; shape: EnvoyShape }[] = [
   { name: 'defaults', shape: {} },
   { name: 'plaintext', shape: { tls: false } },
   { name: 'mTLS peer with certificate', shape: { peer: { principal: 'spiffe://example.org/ns/a/sa/b', pem: PEM } } },
-  { name: 'JSON body, bearer, context extension', shape: { body: '{"a":1}', headers: { authorization: 'Bearer x.y.z', 'content-type': 'application/json' }, contextExtensions: { function: 'orders.create' } } },
+  {
+    name: 'JSON body, bearer, context extension',
+    shape: {
+      body: '{"a":1}',
+      headers: { authorization: 'Bearer x.y.z', 'content-type': 'application/json' },
+      contextExtensions: { function: 'orders.create' },
+    },
+  },
   { name: 'partial body', shape: { body: 'x'.repeat(300), partial: true } },
   { name: 'non-ASCII header values and path', shape: { path: '/ünïcode/😀', headers: { 'x-name': 'Zoë 中文', long: 'é'.repeat(100) } } },
   { name: 'a literal U+FFFD (valid UTF-8), short and long', shape: { headers: { 'x-r': 'a\uFFFDb', 'x-long': 'a\uFFFDb'.repeat(20) } } },
   { name: '__proto__ header key', shape: { headers: { ['__proto__']: 'x', constructor: 'y' } } },
   { name: 'many headers', shape: { headers: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`x-h-${i}`, 'v'.repeat(i)])) } },
-  { name: 'repeated headers, joined (encode_raw_headers: false)', shape: { headers: { authorization: 'Bearer a' }, headerLines: [['authorization', 'Bearer b'], ['x-r', '1'], ['x-r', '']] } },
-  { name: 'header_map (encode_raw_headers: true) with repeated keys and raw bytes', shape: { encodeRawHeaders: true, body: '{}', headers: { authorization: 'Bearer a' }, headerLines: [['authorization', 'Bearer b'], ['x-raw', new Uint8Array([0xe9, 0x00, 0xff])], ['x-empty', '']] } },
+  {
+    name: 'repeated headers, joined (encode_raw_headers: false)',
+    shape: {
+      headers: { authorization: 'Bearer a' },
+      headerLines: [
+        ['authorization', 'Bearer b'],
+        ['x-r', '1'],
+        ['x-r', ''],
+      ],
+    },
+  },
+  {
+    name: 'header_map (encode_raw_headers: true) with repeated keys and raw bytes',
+    shape: {
+      encodeRawHeaders: true,
+      body: '{}',
+      headers: { authorization: 'Bearer a' },
+      headerLines: [
+        ['authorization', 'Bearer b'],
+        ['x-raw', new Uint8Array([0xe9, 0x00, 0xff])],
+        ['x-empty', ''],
+      ],
+    },
+  },
   { name: 'allowed_headers without pseudo-headers', shape: { allowedHeaders: ['authorization', 'x-request-id'], headers: { authorization: 'Bearer a' } } },
 ];
 
@@ -69,7 +98,10 @@ describe('readCheckRequest matches fromBinary on the fields callguard reads', ()
       CheckRequestSchema,
       create(CheckRequestSchema, {
         attributes: {
-          source: { principal: 'spiffe://example.org/y', address: { address: { case: 'socketAddress', value: { portSpecifier: { case: 'namedPort', value: 'https' } } } } },
+          source: {
+            principal: 'spiffe://example.org/y',
+            address: { address: { case: 'socketAddress', value: { portSpecifier: { case: 'namedPort', value: 'https' } } } },
+          },
           request: { http: { path: '/second', headers: { b: '3', c: '4' } } },
           contextExtensions: { function: 'f' },
         },
@@ -91,7 +123,10 @@ describe('readCheckRequest matches fromBinary on the fields callguard reads', ()
 
   it('merges a header_map sent in two parts: the entries of both, in order', () => {
     const first = envoyCheckBytes({ encodeRawHeaders: true, headers: { a: '1' } });
-    const second = toBinary(CheckRequestSchema, create(CheckRequestSchema, { attributes: { request: { http: { headerMap: { headers: [{ key: 'a', rawValue: new Uint8Array([0x32]) }] } } } } }));
+    const second = toBinary(
+      CheckRequestSchema,
+      create(CheckRequestSchema, { attributes: { request: { http: { headerMap: { headers: [{ key: 'a', rawValue: new Uint8Array([0x32]) }] } } } } }),
+    );
     const bytes = new Uint8Array([...first, ...second]);
     const lean = facts(bytes, 'lean');
     expect(lean).toEqual(facts(bytes, 'fromBinary'));
@@ -128,7 +163,12 @@ describe('readCheckRequest refuses malformed wire data (→ ERR_REQUEST_MALFORME
     expect(() => readCheckRequest(bytes)).toThrow(WireFormatError);
   });
 
-  const validRaw = envoyCheckBytes({ encodeRawHeaders: true, body: '{"a":1}', headers: { authorization: 'Bearer x.y.z' }, headerLines: [['authorization', 'Bearer q']] });
+  const validRaw = envoyCheckBytes({
+    encodeRawHeaders: true,
+    body: '{"a":1}',
+    headers: { authorization: 'Bearer x.y.z' },
+    headerLines: [['authorization', 'Bearer q']],
+  });
   it.each([
     { name: 'headers', request: valid },
     { name: 'header_map', request: validRaw },

@@ -3,13 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { toCallAttempt } from '../../../src/envoy/to-call-attempt.js';
 import { toRequestHeaders } from '../../../src/envoy/to-request-headers.js';
 import { CheckRequestSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { envoyCheckRequest, type EnvoyShape } from '../../helpers/envoy-check.js';
+import { type EnvoyShape, envoyCheckRequest } from '../../helpers/envoy-check.js';
 
 const bytes = (...b: number[]) => new Uint8Array(b);
 
 /** attributes.request.http with only these header_map entries (and, optionally, `headers`). */
 function withHeaderMap(entries: { key: string; value?: string; rawValue?: Uint8Array }[], headers: Record<string, string> = {}) {
-  return create(CheckRequestSchema, { attributes: { destination: { principal: 'envoy' }, request: { http: { method: 'GET', path: '/orders/1', host: 'h', headers, headerMap: { headers: entries } } } } });
+  return create(CheckRequestSchema, {
+    attributes: {
+      destination: { principal: 'envoy' },
+      request: { http: { method: 'GET', path: '/orders/1', host: 'h', headers, headerMap: { headers: entries } } },
+    },
+  });
 }
 
 function attemptOf(request: ReturnType<typeof envoyCheckRequest>) {
@@ -20,11 +25,37 @@ function attemptOf(request: ReturnType<typeof envoyCheckRequest>) {
 
 describe('toRequestHeaders: the same request reads the same from `headers` and `header_map`', () => {
   it.each<{ name: string; shape: EnvoyShape; expected: Record<string, string> }>([
-    { name: 'bearer token and JSON body', shape: { headers: { authorization: 'Bearer a.b.c', 'content-type': 'application/json' }, body: '{}' }, expected: { authorization: 'Bearer a.b.c', 'x-envoy-auth-partial-body': 'false' } },
-    { name: 'two Authorization lines: joined, so ambiguous later, never "first wins"', shape: { headers: { authorization: 'Bearer a' }, headerLines: [['authorization', 'Bearer b']] }, expected: { authorization: 'Bearer a,Bearer b' } },
-    { name: 'an empty line before a credential', shape: { headers: { authorization: '' }, headerLines: [['authorization', 'Bearer b']] }, expected: { authorization: ',Bearer b' } },
-    { name: 'three x-forwarded-for lines, in order', shape: { headers: { 'x-forwarded-for': '1' }, headerLines: [['x-forwarded-for', '2'], ['x-forwarded-for', '3']] }, expected: { 'x-forwarded-for': '1,2,3' } },
-    { name: 'UTF-8 text, a tab and an empty value', shape: { headers: { 'x-name': 'Zoë 中文', 'x-tab': 'a\tb', 'x-empty': '' } }, expected: { 'x-name': 'Zoë 中文', 'x-tab': 'a\tb', 'x-empty': '' } },
+    {
+      name: 'bearer token and JSON body',
+      shape: { headers: { authorization: 'Bearer a.b.c', 'content-type': 'application/json' }, body: '{}' },
+      expected: { authorization: 'Bearer a.b.c', 'x-envoy-auth-partial-body': 'false' },
+    },
+    {
+      name: 'two Authorization lines: joined, so ambiguous later, never "first wins"',
+      shape: { headers: { authorization: 'Bearer a' }, headerLines: [['authorization', 'Bearer b']] },
+      expected: { authorization: 'Bearer a,Bearer b' },
+    },
+    {
+      name: 'an empty line before a credential',
+      shape: { headers: { authorization: '' }, headerLines: [['authorization', 'Bearer b']] },
+      expected: { authorization: ',Bearer b' },
+    },
+    {
+      name: 'three x-forwarded-for lines, in order',
+      shape: {
+        headers: { 'x-forwarded-for': '1' },
+        headerLines: [
+          ['x-forwarded-for', '2'],
+          ['x-forwarded-for', '3'],
+        ],
+      },
+      expected: { 'x-forwarded-for': '1,2,3' },
+    },
+    {
+      name: 'UTF-8 text, a tab and an empty value',
+      shape: { headers: { 'x-name': 'Zoë 中文', 'x-tab': 'a\tb', 'x-empty': '' } },
+      expected: { 'x-name': 'Zoë 中文', 'x-tab': 'a\tb', 'x-empty': '' },
+    },
     { name: '"__proto__" stays an own key', shape: { headers: { ['__proto__']: 'x' } }, expected: {} },
   ])('$name', ({ shape, expected }) => {
     const joined = attemptOf(envoyCheckRequest(shape));
@@ -46,13 +77,32 @@ describe('toRequestHeaders: the same request reads the same from `headers` and `
     { name: 'headers', shape: {} },
     { name: 'header_map', shape: { encodeRawHeaders: true } },
   ])('allowed_headers ($name): no pseudo-headers, method, path and host from attributes.request.http', ({ shape }) => {
-    const attempt = attemptOf(envoyCheckRequest({ ...shape, method: 'GET', path: '/orders/7', host: 'fn.internal', allowedHeaders: ['x-request-id'], headers: { authorization: 'Bearer a' } }));
+    const attempt = attemptOf(
+      envoyCheckRequest({
+        ...shape,
+        method: 'GET',
+        path: '/orders/7',
+        host: 'fn.internal',
+        allowedHeaders: ['x-request-id'],
+        headers: { authorization: 'Bearer a' },
+      }),
+    );
     expect(attempt.headers).toEqual({ 'x-request-id': 'req-1' });
     expect([attempt.method, attempt.path, attempt.host, attempt.requestId]).toEqual(['GET', '/orders/7', 'fn.internal', 'req-1']);
   });
 
   it.each([
-    { name: 'both shapes, equal', request: withHeaderMap([{ key: 'a', rawValue: bytes(0x31) }, { key: 'a', rawValue: bytes(0x32) }], { a: '1,2' }), headers: { a: '1,2' } },
+    {
+      name: 'both shapes, equal',
+      request: withHeaderMap(
+        [
+          { key: 'a', rawValue: bytes(0x31) },
+          { key: 'a', rawValue: bytes(0x32) },
+        ],
+        { a: '1,2' },
+      ),
+      headers: { a: '1,2' },
+    },
     { name: '`value` instead of raw_value (not what Envoy sets, same meaning)', request: withHeaderMap([{ key: 'a', value: 'v' }]), headers: { a: 'v' } },
     { name: 'an empty header_map: `headers` is used', request: withHeaderMap([], { a: '1' }), headers: { a: '1' } },
   ])('$name', ({ request, headers }) => {
@@ -76,7 +126,11 @@ describe('toRequestHeaders refuses what it would have to guess', () => {
     { name: 'a UTF-16 surrogate encoded as UTF-8', entry: { key: 'x-raw', rawValue: bytes(0xed, 0xa0, 0x80) }, problem: 'is not UTF-8' },
     { name: 'an overlong encoding of "/"', entry: { key: 'x-raw', rawValue: bytes(0xc0, 0xaf) }, problem: 'is not UTF-8' },
     { name: 'NUL', entry: { key: 'x-raw', rawValue: bytes(0x61, 0x00) }, problem: 'holds a control character' },
-    { name: 'CR LF (a smuggled header line)', entry: { key: 'x-raw', rawValue: new TextEncoder().encode('a\r\nx-callguard-subject: admin') }, problem: 'holds a control character' },
+    {
+      name: 'CR LF (a smuggled header line)',
+      entry: { key: 'x-raw', rawValue: new TextEncoder().encode('a\r\nx-callguard-subject: admin') },
+      problem: 'holds a control character',
+    },
     { name: 'ESC', entry: { key: 'x-raw', rawValue: bytes(0x1b, 0x5b) }, problem: 'holds a control character' },
     { name: 'DEL', entry: { key: 'x-raw', rawValue: bytes(0x7f) }, problem: 'holds a control character' },
     { name: 'a control character in `value`', entry: { key: 'x-raw', value: 'a\u0001' }, problem: 'holds a control character' },
@@ -89,13 +143,47 @@ describe('toRequestHeaders refuses what it would have to guess', () => {
   });
 
   it.each([
-    { name: 'both value and raw_value set', request: withHeaderMap([{ key: 'a', value: 'v', rawValue: bytes(0x76) }]), internal: 'header_map entry "a" sets both value and raw_value' },
-    { name: 'an upper-case name', request: withHeaderMap([{ key: 'Authorization', rawValue: bytes(0x61) }]), internal: 'header_map holds a name that is not a lower-case header name' },
-    { name: 'an empty name', request: withHeaderMap([{ key: '', rawValue: bytes(0x61) }]), internal: 'header_map holds a name that is not a lower-case header name' },
-    { name: 'a name with a space', request: withHeaderMap([{ key: 'x a', rawValue: bytes(0x61) }]), internal: 'header_map holds a name that is not a lower-case header name' },
-    { name: 'both shapes, another value', request: withHeaderMap([{ key: 'authorization', rawValue: new TextEncoder().encode('Bearer b') }], { authorization: 'Bearer a' }), internal: 'headers and header_map are both set and disagree on "authorization"' },
-    { name: 'both shapes, a header only in one', request: withHeaderMap([{ key: 'a', rawValue: bytes(0x31) }], { a: '1', authorization: 'Bearer a' }), internal: 'headers and header_map are both set and disagree on which headers there are' },
-    { name: 'both shapes, repeated in one, single in the other', request: withHeaderMap([{ key: 'a', rawValue: bytes(0x31) }, { key: 'a', rawValue: bytes(0x32) }], { a: '2' }), internal: 'headers and header_map are both set and disagree on "a"' },
+    {
+      name: 'both value and raw_value set',
+      request: withHeaderMap([{ key: 'a', value: 'v', rawValue: bytes(0x76) }]),
+      internal: 'header_map entry "a" sets both value and raw_value',
+    },
+    {
+      name: 'an upper-case name',
+      request: withHeaderMap([{ key: 'Authorization', rawValue: bytes(0x61) }]),
+      internal: 'header_map holds a name that is not a lower-case header name',
+    },
+    {
+      name: 'an empty name',
+      request: withHeaderMap([{ key: '', rawValue: bytes(0x61) }]),
+      internal: 'header_map holds a name that is not a lower-case header name',
+    },
+    {
+      name: 'a name with a space',
+      request: withHeaderMap([{ key: 'x a', rawValue: bytes(0x61) }]),
+      internal: 'header_map holds a name that is not a lower-case header name',
+    },
+    {
+      name: 'both shapes, another value',
+      request: withHeaderMap([{ key: 'authorization', rawValue: new TextEncoder().encode('Bearer b') }], { authorization: 'Bearer a' }),
+      internal: 'headers and header_map are both set and disagree on "authorization"',
+    },
+    {
+      name: 'both shapes, a header only in one',
+      request: withHeaderMap([{ key: 'a', rawValue: bytes(0x31) }], { a: '1', authorization: 'Bearer a' }),
+      internal: 'headers and header_map are both set and disagree on which headers there are',
+    },
+    {
+      name: 'both shapes, repeated in one, single in the other',
+      request: withHeaderMap(
+        [
+          { key: 'a', rawValue: bytes(0x31) },
+          { key: 'a', rawValue: bytes(0x32) },
+        ],
+        { a: '2' },
+      ),
+      internal: 'headers and header_map are both set and disagree on "a"',
+    },
   ])('$name → ERR_REQUEST_MALFORMED', ({ request, internal }) => {
     const result = toCallAttempt(request);
     expect(result.ok ? undefined : result.code).toBe('ERR_REQUEST_MALFORMED');

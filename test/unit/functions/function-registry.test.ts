@@ -3,7 +3,14 @@ import type { FunctionConfig } from '../../../src/config/types.js';
 import { createFunctionRegistry } from '../../../src/functions/function-registry.js';
 import { parsePathTemplate, requestPathSegments } from '../../../src/functions/path-template.js';
 
-const fn = (name: string, method: string, path: string): FunctionConfig => ({ name, match: { method, path, logParams: [] }, requireMtls: false, mode: 'enforce', singleUse: false, allow: [] });
+const fn = (name: string, method: string, path: string): FunctionConfig => ({
+  name,
+  match: { method, path, logParams: [] },
+  requireMtls: false,
+  mode: 'enforce',
+  singleUse: false,
+  allow: [],
+});
 
 describe('parsePathTemplate', () => {
   it.each([
@@ -69,7 +76,10 @@ describe('createFunctionRegistry', () => {
 });
 
 describe('registry.accepts (routes that name their function)', () => {
-  const registry = createFunctionRegistry([fn('orders.get', 'GET', '/orders/{id}'), { name: 'named.only', requireMtls: false, mode: 'enforce', singleUse: false, allow: [] }]);
+  const registry = createFunctionRegistry([
+    fn('orders.get', 'GET', '/orders/{id}'),
+    { name: 'named.only', requireMtls: false, mode: 'enforce', singleUse: false, allow: [] },
+  ]);
   const get = registry.byName('orders.get') as FunctionConfig;
   const named = registry.byName('named.only') as FunctionConfig;
   it.each([

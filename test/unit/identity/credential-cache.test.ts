@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createJwtAuthenticator, type JwtAuthenticator } from '../../../src/identity/jwt/jwt-authenticator.js';
 import { CREDENTIAL_CACHE_MAX_AGE_MS, createCredentialCache } from '../../../src/identity/credential-cache.js';
+import { createJwtAuthenticator, type JwtAuthenticator } from '../../../src/identity/jwt/jwt-authenticator.js';
 import type { JwtPrincipal } from '../../../src/principal.js';
 import { testIdentityConfig, testIssuerConfig } from '../../helpers/jwt-config.js';
 import { createTestIssuer, type TestIssuer } from '../../helpers/jwt-issuer.js';
@@ -118,7 +118,16 @@ describe('token cache', () => {
 });
 
 describe('createTokenCache', () => {
-  const identity = { kind: 'jwt' as const, source: 'i', attributes: {}, issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 1 };
+  const identity = {
+    kind: 'jwt' as const,
+    source: 'i',
+    attributes: {},
+    issuer: 'https://i',
+    subject: 's',
+    groups: [],
+    tokenHash: 'h',
+    expiresAt: T0 / 1000 + 1,
+  };
   it.each([
     { name: 'before exp', at: T0 + 999, hit: true },
     { name: 'at exp', at: T0 + 1000, hit: false },
@@ -134,7 +143,16 @@ describe('createTokenCache', () => {
 });
 
 describe('createTokenCache: bounded', () => {
-  const identity = { kind: 'jwt' as const, source: 'i', attributes: {}, issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 3600 };
+  const identity = {
+    kind: 'jwt' as const,
+    source: 'i',
+    attributes: {},
+    issuer: 'https://i',
+    subject: 's',
+    groups: [],
+    tokenHash: 'h',
+    expiresAt: T0 / 1000 + 3600,
+  };
   it('never holds more than its capacity, whatever is used', () => {
     const cache = createCredentialCache<JwtPrincipal>(8, () => T0);
     for (let i = 0; i < 1000; i++) {
@@ -147,7 +165,16 @@ describe('createTokenCache: bounded', () => {
 });
 
 describe('createTokenCache: verifications are reused for a bounded time', () => {
-  const identity = { kind: 'jwt' as const, source: 'i', attributes: {}, issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 3600 };
+  const identity = {
+    kind: 'jwt' as const,
+    source: 'i',
+    attributes: {},
+    issuer: 'https://i',
+    subject: 's',
+    groups: [],
+    tokenHash: 'h',
+    expiresAt: T0 / 1000 + 3600,
+  };
   it.each([
     { name: 'just before max age', at: T0 + CREDENTIAL_CACHE_MAX_AGE_MS - 1, hit: true },
     { name: 'at max age (token still valid)', at: T0 + CREDENTIAL_CACHE_MAX_AGE_MS, hit: false },
@@ -161,7 +188,16 @@ describe('createTokenCache: verifications are reused for a bounded time', () => 
 });
 
 describe('createTokenCache: hits and misses (the token cache metrics)', () => {
-  const identity = { kind: 'jwt' as const, source: 'i', attributes: {}, issuer: 'https://i', subject: 's', groups: [], tokenHash: 'h', expiresAt: T0 / 1000 + 1 };
+  const identity = {
+    kind: 'jwt' as const,
+    source: 'i',
+    attributes: {},
+    issuer: 'https://i',
+    subject: 's',
+    groups: [],
+    tokenHash: 'h',
+    expiresAt: T0 / 1000 + 1,
+  };
   it.each([
     { name: 'a hit', capacity: 4, key: 'k', at: T0, counts: { hits: 1, misses: 0 } },
     { name: 'an unknown key', capacity: 4, key: 'other', at: T0, counts: { hits: 0, misses: 1 } },

@@ -18,11 +18,23 @@ describe('findCredential (RFC 9110 §11.6.2: auth-scheme SP token68)', () => {
 
   it.each([
     { name: 'Bearer', headers: { authorization: 'Bearer a.b.c' }, kind: 'jwt', credential: 'a.b.c', header: 'authorization' },
-    { name: 'scheme in lower case (§11.1: case-insensitive)', headers: { authorization: 'bearer a.b.c' }, kind: 'jwt', credential: 'a.b.c', header: 'authorization' },
+    {
+      name: 'scheme in lower case (§11.1: case-insensitive)',
+      headers: { authorization: 'bearer a.b.c' },
+      kind: 'jwt',
+      credential: 'a.b.c',
+      header: 'authorization',
+    },
     { name: 'ApiKey', headers: { authorization: 'ApiKey cgk_x' }, kind: 'apiKey', credential: 'cgk_x', header: 'authorization' },
     { name: 'SAML', headers: { authorization: 'SAML PHNhbWw+' }, kind: 'saml', credential: 'PHNhbWw+', header: 'authorization' },
     { name: 'a dedicated header', headers: { 'x-api-key': 'cgk_x' }, kind: 'apiKey', credential: 'cgk_x', header: 'x-api-key' },
-    { name: 'a scheme without a credential (the authenticator refuses it)', headers: { authorization: 'Bearer' }, kind: 'jwt', credential: '', header: 'authorization' },
+    {
+      name: 'a scheme without a credential (the authenticator refuses it)',
+      headers: { authorization: 'Bearer' },
+      kind: 'jwt',
+      credential: '',
+      header: 'authorization',
+    },
     { name: 'two spaces (the authenticator refuses " x")', headers: { authorization: 'Bearer  x' }, kind: 'jwt', credential: ' x', header: 'authorization' },
   ])('$name → $kind', ({ headers, kind, credential, header }) => {
     const found = find(headers);

@@ -45,9 +45,24 @@ describe('createSchemaCompiler refuses bad schemas with ConfigError', () => {
     { name: 'duplicated keyword', content: '{"type":"object","type":"string"}', inConfigFile: false, messages: [/duplicate object key/] },
     { name: 'unknown keyword (strict)', content: { type: 'string', maxLenght: 3 }, inConfigFile: false, messages: [/unknown keyword: "maxLenght"/] },
     { name: 'unknown format (strict)', content: { type: 'string', format: 'emial' }, inConfigFile: false, messages: [/unknown format "emial"/] },
-    { name: 'meta-schema violations, all listed', content: { type: 'strin', minLength: -1 }, inConfigFile: false, messages: [/schema \/type: must be equal to one of the allowed values/, /schema \/type: must be array/, /schema \/minLength: must be >= 0/] },
-    { name: 'foreign $schema', content: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'string' }, inConfigFile: false, messages: [/invalid schema: no schema with key or ref/] },
-    { name: 'backreference pattern', content: { type: 'string', pattern: '^(a)\\1$' }, inConfigFile: false, messages: [/pattern "\^\(a\)\\\\1\$" is not supported by the linear-time RE2 engine/] },
+    {
+      name: 'meta-schema violations, all listed',
+      content: { type: 'strin', minLength: -1 },
+      inConfigFile: false,
+      messages: [/schema \/type: must be equal to one of the allowed values/, /schema \/type: must be array/, /schema \/minLength: must be >= 0/],
+    },
+    {
+      name: 'foreign $schema',
+      content: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'string' },
+      inConfigFile: false,
+      messages: [/invalid schema: no schema with key or ref/],
+    },
+    {
+      name: 'backreference pattern',
+      content: { type: 'string', pattern: '^(a)\\1$' },
+      inConfigFile: false,
+      messages: [/pattern "\^\(a\)\\\\1\$" is not supported by the linear-time RE2 engine/],
+    },
     {
       name: 'every refused pattern listed',
       content: { type: 'object', properties: { a: { type: 'string', pattern: 'x(?=y)' } }, patternProperties: { '(?<=a)b': true } },
@@ -65,9 +80,7 @@ describe('createSchemaCompiler refuses bad schemas with ConfigError', () => {
 
   it('lists malformed masking pointers next to schema problems', () => {
     const file = schemaFile('bad-pointers.json', { type: 'string', pattern: '(a)\\1' });
-    const problems = problemsOf(() =>
-      createSchemaCompiler().compile(inputFor(file, { sensitive: ['/ok', '/bad~2'], logFields: ['/x~'] }), CONFIG, PATH),
-    );
+    const problems = problemsOf(() => createSchemaCompiler().compile(inputFor(file, { sensitive: ['/ok', '/bad~2'], logFields: ['/x~'] }), CONFIG, PATH));
     expect(problems).toEqual([
       { file: CONFIG, path: '/functions/2/input/sensitive/1', message: 'not a JSON pointer (RFC 6901)' },
       { file: CONFIG, path: '/functions/2/input/logFields/0', message: 'not a JSON pointer (RFC 6901)' },
@@ -98,12 +111,30 @@ describe('compiled validate', () => {
     { name: 'valid', body: { sku: 'SKU-0001', quantity: 2, 'x-trace': 'abc' }, violations: [] },
     { name: 'missing required', body: { sku: 'SKU-0001' }, violations: [{ pointer: '', keyword: 'required' }] },
     { name: 'pattern', body: { sku: 'sku-1', quantity: 1 }, violations: [{ pointer: '/sku', keyword: 'pattern' }] },
-    { name: 'all errors at once', body: { sku: 1, quantity: 0, email: 'nope' }, violations: [
-      { pointer: '/sku', keyword: 'type' }, { pointer: '/quantity', keyword: 'minimum' }, { pointer: '/email', keyword: 'format' },
-    ] },
-    { name: 'patternProperties value', body: { sku: 'SKU-0001', quantity: 1, 'x-trace': 'much-too-long' }, violations: [{ pointer: '/x-trace', keyword: 'maxLength' }] },
-    { name: 'key outside patternProperties', body: { sku: 'SKU-0001', quantity: 1, 'x-Trace': 'a' }, violations: [{ pointer: '', keyword: 'additionalProperties' }] },
-    { name: 'ReDoS-shaped pattern runs linear', body: { sku: 'SKU-0001', quantity: 1, code: `${'a'.repeat(5000)}!` }, violations: [{ pointer: '/code', keyword: 'pattern' }] },
+    {
+      name: 'all errors at once',
+      body: { sku: 1, quantity: 0, email: 'nope' },
+      violations: [
+        { pointer: '/sku', keyword: 'type' },
+        { pointer: '/quantity', keyword: 'minimum' },
+        { pointer: '/email', keyword: 'format' },
+      ],
+    },
+    {
+      name: 'patternProperties value',
+      body: { sku: 'SKU-0001', quantity: 1, 'x-trace': 'much-too-long' },
+      violations: [{ pointer: '/x-trace', keyword: 'maxLength' }],
+    },
+    {
+      name: 'key outside patternProperties',
+      body: { sku: 'SKU-0001', quantity: 1, 'x-Trace': 'a' },
+      violations: [{ pointer: '', keyword: 'additionalProperties' }],
+    },
+    {
+      name: 'ReDoS-shaped pattern runs linear',
+      body: { sku: 'SKU-0001', quantity: 1, code: `${'a'.repeat(5000)}!` },
+      violations: [{ pointer: '/code', keyword: 'pattern' }],
+    },
     { name: 'ReDoS-shaped pattern still matches', body: { sku: 'SKU-0001', quantity: 1, code: 'a'.repeat(5000) }, violations: [] },
   ])('$name', ({ body, violations }) => {
     expect(validate(body)).toEqual(violations.map((v) => expect.objectContaining(v)));

@@ -51,7 +51,13 @@ describe('inspectPayload denials', () => {
     { name: 'non-UTF-8 charset', body: whole('{}'), type: 'application/json; charset=iso-8859-1', code: 'ERR_CONTENT_TYPE', detail: /charset must be utf-8/ },
     { name: 'absent body', body: whole(undefined), type: JSON_TYPE, code: 'ERR_BODY_MISSING', detail: /requires a request body/ },
     { name: 'empty body', body: whole(''), type: JSON_TYPE, code: 'ERR_BODY_MISSING', detail: /requires a request body/ },
-    { name: 'invalid JSON', body: whole(`{"password":"${SECRET}",}`), type: JSON_TYPE, code: 'ERR_BODY_INVALID_JSON', detail: /^expected a string key at offset 29$/ },
+    {
+      name: 'invalid JSON',
+      body: whole(`{"password":"${SECRET}",}`),
+      type: JSON_TYPE,
+      code: 'ERR_BODY_INVALID_JSON',
+      detail: /^expected a string key at offset 29$/,
+    },
     { name: 'duplicate key', body: whole(`{"user":"a","user":"${SECRET}"}`), type: JSON_TYPE, code: 'ERR_BODY_INVALID_JSON', detail: /duplicate object key/ },
     { name: 'too deep', body: whole('[[[[[[[[[1]]]]]]]]]'), type: JSON_TYPE, code: 'ERR_BODY_INVALID_JSON', detail: /nesting deeper than 8/ },
   ])('$name → $code', ({ noInput, body, type, code, detail }) => {

@@ -49,14 +49,27 @@ describe('linearRegExp: only provably linear patterns run natively', () => {
 describe('the native fast path agrees with the RE2 path', () => {
   const fast = createRe2Engine();
   const re2 = createRe2Engine({ linearFastPath: false });
-  const patterns = ['^[A-Z]{3}-[0-9]{4,8}$', '^[0-9A-Z -]{3,10}$', '^.{1,5}$', '^[^@]+@[a-z.]+$', '^\\w+-\\d*$', '^[^\\n]*$', '^[a-z]+', '^a{0,3}b{2}$', '^é+ß?$', '^[\\u{1F600}]$'];
+  const patterns = [
+    '^[A-Z]{3}-[0-9]{4,8}$',
+    '^[0-9A-Z -]{3,10}$',
+    '^.{1,5}$',
+    '^[^@]+@[a-z.]+$',
+    '^\\w+-\\d*$',
+    '^[^\\n]*$',
+    '^[a-z]+',
+    '^a{0,3}b{2}$',
+    '^é+ß?$',
+    '^[\\u{1F600}]$',
+  ];
   const alphabet = ['A', 'Z', 'a', 'z', '0', '9', '-', ' ', '.', '@', '\n', '\r', '\u2028', '\u00a0', 'é', 'ß', '😀', '_', 'b'];
   let seed = 42;
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed / 2 ** 31;
   };
-  const values = Array.from({ length: 400 }, () => Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''));
+  const values = Array.from({ length: 400 }, () =>
+    Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''),
+  );
   values.push('ABC-0001037', 'AB-1234', 'SW1Y 4JH', 'a@b.c', 'abc-', 'bb', 'aaabb', 'ébß');
   it.each(patterns)('%s', (pattern) => {
     const a = fast(pattern, 'u');

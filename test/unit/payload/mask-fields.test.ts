@@ -28,7 +28,12 @@ describe('maskFields', () => {
       sensitive: ['/cards/*/cvv'],
       fields: { '/cards/0/last4': '4242', '/cards/1/last4': '1881', '/cards/0/cvv': MASKED, '/cards/1/cvv': MASKED },
     },
-    { name: 'wildcard over object keys', logFields: ['/user/*'], sensitive: ['/*/password'], fields: { '/user/name': 'jane', '/user/password': MASKED, '/user/roles': '[array 2]' } },
+    {
+      name: 'wildcard over object keys',
+      logFields: ['/user/*'],
+      sensitive: ['/*/password'],
+      fields: { '/user/name': 'jane', '/user/password': MASKED, '/user/roles': '[array 2]' },
+    },
     { name: 'concrete index', logFields: ['/cards/1/last4', '/user/roles/0'], sensitive: [], fields: { '/cards/1/last4': '1881', '/user/roles/0': 'admin' } },
     { name: 'non-canonical or missing index', logFields: ['/cards/01/last4', '/cards/2/last4', '/cards/-/last4'], sensitive: [], fields: {} },
     { name: 'missing path and path through a scalar', logFields: ['/nope', '/flag/x'], sensitive: [], fields: {} },
@@ -52,7 +57,21 @@ describe('maskFields', () => {
 
 // Without wildcards the pointers are resolved once at load; the answer must be the general path's.
 describe('maskFields: fixed pointers agree with the general path', () => {
-  const pointers = ['/user/name', '/user/password', '/user', '/user/roles/1', '/cards/0/cvv', '/cards/01/last4', '/a~1b', '/c~0d', '/note', '/flag/x', '', '/nope', '/user/name'];
+  const pointers = [
+    '/user/name',
+    '/user/password',
+    '/user',
+    '/user/roles/1',
+    '/cards/0/cvv',
+    '/cards/01/last4',
+    '/a~1b',
+    '/c~0d',
+    '/note',
+    '/flag/x',
+    '',
+    '/nope',
+    '/user/name',
+  ];
   const sensitives = [[], ['/user/password'], ['/user'], ['/cards/*/cvv'], ['/bad~2'], ['']];
   // A wildcard rule that matches nothing forces the general path without changing its result.
   const general = (logFields: string[], sensitive: string[]) => maskFields(body, { logFields: [...logFields, '/absent/*'], sensitive });

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseStrictJson } from '../../../src/payload/strict-json.js';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
-const parse = (text: string | Uint8Array, maxDepth = 32) =>
-  parseStrictJson(typeof text === 'string' ? utf8(text) : text, { maxDepth });
+const parse = (text: string | Uint8Array, maxDepth = 32) => parseStrictJson(typeof text === 'string' ? utf8(text) : text, { maxDepth });
 const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
 
 describe('parseStrictJson accepts RFC 8259 texts', () => {
@@ -177,7 +176,7 @@ describe('parseStrictJson fast path agrees with the strict parser', () => {
   it.each(corpus)('%s', (text) => {
     const [fast, strict] = both(text);
     expect(fast).toEqual(strict);
-    if (fast?.ok && strict?.ok) expect(Object.keys(fast.value as object ?? {})).toEqual(Object.keys(strict.value as object ?? {}));
+    if (fast?.ok && strict?.ok) expect(Object.keys((fast.value as object) ?? {})).toEqual(Object.keys((strict.value as object) ?? {}));
   });
 
   it('agrees on seeded random documents and their mutations', () => {

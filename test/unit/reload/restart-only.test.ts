@@ -16,7 +16,11 @@ const config = (extra = '', base = BASE) => parseConfig(`${base}${extra}`, '/etc
 
 describe('restartOnlyChanges: what a reload cannot apply', () => {
   it.each([
-    { name: 'another function and rule', next: () => config('  - name: orders.create\n    match: { method: POST, path: /orders }\n    allow: [{ issuer: corp, groups: [writers] }]\n'), want: [] },
+    {
+      name: 'another function and rule',
+      next: () => config('  - name: orders.create\n    match: { method: POST, path: /orders }\n    allow: [{ issuer: corp, groups: [writers] }]\n'),
+      want: [],
+    },
     { name: 'payload limits', next: () => config('payload: { maxDepth: 8 }\n'), want: [] },
     { name: 'the same decision log written in another key order', next: () => config('decisionLog: { durability: written, destination: stdout }\n'), want: [] },
     { name: 'the listen address', next: () => config('', BASE.replace('127.0.0.1:0', '127.0.0.1:9999')), want: ['/server'] },

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createReplayStore } from '../../../src/replay/create-replay-store.js';
 import { ConfigError } from '../../../src/errors.js';
+import { createReplayStore } from '../../../src/replay/create-replay-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'callguard-replay-store-'));
 const CONFIG_FILE = join(dir, 'callguard.yaml');
@@ -20,7 +20,13 @@ describe('createReplayStore', () => {
   });
 
   it('refuses, before connecting anywhere, every file it cannot use at once', async () => {
-    const redis = { url: 'redis://127.0.0.1:1/0', timeoutMs: 20, keyPrefix: 'callguard:replay:', passwordFile: join(dir, 'missing'), caFile: join(dir, 'no-ca.pem') };
+    const redis = {
+      url: 'redis://127.0.0.1:1/0',
+      timeoutMs: 20,
+      keyPrefix: 'callguard:replay:',
+      passwordFile: join(dir, 'missing'),
+      caFile: join(dir, 'no-ca.pem'),
+    };
     const err = await createReplayStore({ maxEntries: 1000, redis }, { configFile: CONFIG_FILE }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems).toEqual([

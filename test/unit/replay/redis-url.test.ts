@@ -8,7 +8,11 @@ describe('parseRedisUrl', () => {
     { name: 'a trailing slash is db 0', url: 'redis://10.0.0.5:6379/', want: { host: '10.0.0.5', port: 6379, db: 0, tls: false } },
     { name: 'TLS', url: 'rediss://redis.internal:6380/0', want: { host: 'redis.internal', port: 6380, db: 0, tls: true } },
     { name: 'IPv6 in brackets', url: 'redis://[::1]:6379/1', want: { host: '::1', port: 6379, db: 1, tls: false } },
-    { name: 'an ACL user (percent-decoded)', url: 'redis://call%40guard@redis.internal:6379/0', want: { host: 'redis.internal', port: 6379, db: 0, tls: false, username: 'call@guard' } },
+    {
+      name: 'an ACL user (percent-decoded)',
+      url: 'redis://call%40guard@redis.internal:6379/0',
+      want: { host: 'redis.internal', port: 6379, db: 0, tls: false, username: 'call@guard' },
+    },
   ])('$name', ({ url, want }) => {
     expect(parseRedisUrl(url)).toEqual({ ok: true, endpoint: want });
   });

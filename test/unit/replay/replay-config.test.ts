@@ -33,7 +33,10 @@ describe('replay.redis in the config', () => {
   });
 
   it('gets its documented defaults and absolute file paths', () => {
-    const config = parseConfig(`${BASE}replay: { redis: { url: "rediss://redis.internal:6380/1", passwordFile: secrets/redis, caFile: /etc/ssl/redis-ca.pem } }\n`, FILE);
+    const config = parseConfig(
+      `${BASE}replay: { redis: { url: "rediss://redis.internal:6380/1", passwordFile: secrets/redis, caFile: /etc/ssl/redis-ca.pem } }\n`,
+      FILE,
+    );
     expect(config.replay.redis).toEqual({
       url: 'rediss://redis.internal:6380/1',
       passwordFile: join(dir, 'secrets/redis'),
@@ -44,13 +47,33 @@ describe('replay.redis in the config', () => {
   });
 
   it.each([
-    { name: 'a password in the url', replay: '{ redis: { url: "redis://:s3cret@redis.internal:6379/0" } }', path: '/replay/redis/url', message: /holds a password: put it in passwordFile/ },
+    {
+      name: 'a password in the url',
+      replay: '{ redis: { url: "redis://:s3cret@redis.internal:6379/0" } }',
+      path: '/replay/redis/url',
+      message: /holds a password: put it in passwordFile/,
+    },
     { name: 'an url that is not Redis', replay: '{ redis: { url: "https://redis.internal" } }', path: '/replay/redis/url', message: /must match pattern/ },
     { name: 'a bad db', replay: '{ redis: { url: "redis://redis.internal/x" } }', path: '/replay/redis/url', message: /DB is a database number/ },
     { name: 'timeoutMs below 5', replay: '{ redis: { url: "redis://r:6379/0", timeoutMs: 4 } }', path: '/replay/redis/timeoutMs', message: /must be >= 5/ },
-    { name: 'timeoutMs above 1000', replay: '{ redis: { url: "redis://r:6379/0", timeoutMs: 1001 } }', path: '/replay/redis/timeoutMs', message: /must be <= 1000/ },
-    { name: 'caFile without TLS', replay: '{ redis: { url: "redis://r:6379/0", caFile: ca.pem } }', path: '/replay/redis/caFile', message: /only used with a rediss:\/\/ url/ },
-    { name: 'an inline password key', replay: '{ redis: { url: "redis://r:6379/0", password: s3cret } }', path: '/replay/redis', message: /unknown key "password"/ },
+    {
+      name: 'timeoutMs above 1000',
+      replay: '{ redis: { url: "redis://r:6379/0", timeoutMs: 1001 } }',
+      path: '/replay/redis/timeoutMs',
+      message: /must be <= 1000/,
+    },
+    {
+      name: 'caFile without TLS',
+      replay: '{ redis: { url: "redis://r:6379/0", caFile: ca.pem } }',
+      path: '/replay/redis/caFile',
+      message: /only used with a rediss:\/\/ url/,
+    },
+    {
+      name: 'an inline password key',
+      replay: '{ redis: { url: "redis://r:6379/0", password: s3cret } }',
+      path: '/replay/redis',
+      message: /unknown key "password"/,
+    },
     { name: 'no url', replay: '{ redis: { timeoutMs: 20 } }', path: '/replay/redis', message: /must have required property 'url'/ },
   ])('refuses $name', ({ replay, path, message }) => {
     const problems = problemsOf(replay);

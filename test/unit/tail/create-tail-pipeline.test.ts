@@ -106,7 +106,9 @@ describe('createTailPipeline', () => {
 describe('createTailPipeline --verify: a failed write is not tampering', () => {
   it('warns at the damaged line, then says a later gap line accounted for it; the chain is intact', () => {
     const last = JSON.parse((lines.at(-1) as Buffer).toString()) as { seq: number };
-    const gap = Buffer.from(`${JSON.stringify({ level: 'error', time: '2026-12-02T20:00:00.000Z', seq: last.seq + 1, prev: lineHash(lines.at(-1) as Buffer), msg: 'decision-log-gap' })}\n`);
+    const gap = Buffer.from(
+      `${JSON.stringify({ level: 'error', time: '2026-12-02T20:00:00.000Z', seq: last.seq + 1, prev: lineHash(lines.at(-1) as Buffer), msg: 'decision-log-gap' })}\n`,
+    );
     const { err, summary } = run([...lines, Buffer.from('{"level":"info","ti\n'), gap], { verify: true });
     expect(err).toMatch(/WARNING: decision log chain broken at decisions\.log:\d+/);
     expect(err).toMatch(/every chain warning above was accounted for/);

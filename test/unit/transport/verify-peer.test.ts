@@ -62,6 +62,7 @@ describe('createPeerVerifier', () => {
     const pem = cert === 'garbage' ? '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' : cert ? pems[cert] : undefined;
     const result = verifier.verify({ principal, ...(pem !== undefined ? { certificatePem: pem } : {}) });
     expect(result.ok ? undefined : result.code).toBe(code);
-    if (result.ok) expect(result.value).toMatchObject({ kind: 'mtls', subject: principal, issuer: 'example.org', spiffeId: principal, trustDomain: 'example.org' });
+    if (result.ok)
+      expect(result.value).toMatchObject({ kind: 'mtls', subject: principal, issuer: 'example.org', spiffeId: principal, trustDomain: 'example.org' });
   });
 });

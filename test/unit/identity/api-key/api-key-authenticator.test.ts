@@ -48,7 +48,12 @@ function makeKeys(): Keys {
   let file: KeysFile = { version: 1, keys: [] };
   const made: Keys['made'] = {};
   const add = (name: string, owner: string, createdAt: number, expiresAt: number, extra: { groups?: string[]; functions?: string[] } = {}) => {
-    const created = createKey(file, { owner, expiresAtMs: expiresAt, groups: extra.groups ?? [], ...(extra.functions ? { functions: extra.functions } : {}) }, createdAt, 90);
+    const created = createKey(
+      file,
+      { owner, expiresAtMs: expiresAt, groups: extra.groups ?? [], ...(extra.functions ? { functions: extra.functions } : {}) },
+      createdAt,
+      90,
+    );
     file = created.file;
     made[name] = { id: created.record.id, key: created.key };
   };
@@ -137,7 +142,12 @@ describe('createApiKeyAuthenticator', () => {
   });
 
   it.each([
-    { name: 'bad checksum', credential: () => key('alice').slice(0, -1) + (key('alice').endsWith('0') ? '1' : '0'), code: 'ERR_API_KEY_MALFORMED', internal: undefined },
+    {
+      name: 'bad checksum',
+      credential: () => key('alice').slice(0, -1) + (key('alice').endsWith('0') ? '1' : '0'),
+      code: 'ERR_API_KEY_MALFORMED',
+      internal: undefined,
+    },
     { name: 'a bearer token', credential: () => 'eyJhbGciOiJFUzI1NiJ9.e30.c2ln', code: 'ERR_API_KEY_MALFORMED', internal: undefined },
     { name: 'empty (`Authorization: ApiKey`)', credential: () => '', code: 'ERR_API_KEY_MALFORMED', internal: undefined },
     { name: 'the key with a space before it', credential: () => ` ${key('alice')}`, code: 'ERR_API_KEY_MALFORMED', internal: undefined },
@@ -153,7 +163,9 @@ describe('createApiKeyAuthenticator', () => {
     expect(result.detail).not.toBe('');
     expect(result.internal).toBe(internal?.());
     const text = JSON.stringify(result);
-    for (const secret of [key('carol'), key('dave'), key('erin'), presented, hashApiKey(presented), hashApiKey(presented).slice(7)].filter((s) => s.length > 8)) {
+    for (const secret of [key('carol'), key('dave'), key('erin'), presented, hashApiKey(presented), hashApiKey(presented).slice(7)].filter(
+      (s) => s.length > 8,
+    )) {
       expect(text).not.toContain(secret);
     }
   });

@@ -51,7 +51,10 @@ describe('isWellFormedApiKey: refused before any lookup when not', () => {
     { name: 'first checksum character changed', value: () => replaceAt(key, 47, other(key[47] as string)) },
     { name: 'last checksum character changed', value: () => replaceAt(key, 52, other(key[52] as string)) },
     { name: 'case of a letter flipped', value: () => key.replace(/[A-Za-z](?=[^_]*$)/, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())) },
-    { name: 'two characters swapped', value: () => (key[10] === key[11] ? replaceAt(key, 10, other(key[10] as string)) : key.slice(0, 10) + key[11] + key[10] + key.slice(12)) },
+    {
+      name: 'two characters swapped',
+      value: () => (key[10] === key[11] ? replaceAt(key, 10, other(key[10] as string)) : key.slice(0, 10) + key[11] + key[10] + key.slice(12)),
+    },
     { name: 'wrong prefix (valid checksum for it)', value: () => `cgx_${key.slice(4, -6)}${checksumOf(`cgx_${key.slice(4, -6)}`)}` },
     { name: 'upper-case prefix', value: () => `CGK_${key.slice(4)}` },
     { name: 'no prefix', value: () => key.slice(4) },
@@ -59,7 +62,10 @@ describe('isWellFormedApiKey: refused before any lookup when not', () => {
     { name: 'one character long (valid checksum for it)', value: () => `${key.slice(0, 47)}a${checksumOf(`${key.slice(0, 47)}a`)}` },
     { name: 'trailing newline', value: () => `${key}\n` },
     { name: 'leading space', value: () => ` ${key.slice(0, -1)}` },
-    { name: 'non-base62 character (valid checksum for it)', value: () => `${key.slice(0, 20)}-${key.slice(21, 47)}${checksumOf(`${key.slice(0, 20)}-${key.slice(21, 47)}`)}` },
+    {
+      name: 'non-base62 character (valid checksum for it)',
+      value: () => `${key.slice(0, 20)}-${key.slice(21, 47)}${checksumOf(`${key.slice(0, 20)}-${key.slice(21, 47)}`)}`,
+    },
     { name: 'non-ASCII digit', value: () => replaceAt(key, 30, '٣') },
     { name: 'checksum of another key', value: () => key.slice(0, 47) + generateApiKey().key.slice(47) },
     { name: 'all-zero checksum', value: () => `${key.slice(0, 47)}000000` },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hashApiKey, isWellFormedApiKey } from '../../../../src/identity/api-key/api-key-format.js';
-import { checkKeysFile, type KeysFile } from '../../../../src/identity/api-key/keys-file.js';
 import { createKey, keyStatus, parseDuration, revokeKeys, rotateKey } from '../../../../src/identity/api-key/key-operations.js';
+import { checkKeysFile, type KeysFile } from '../../../../src/identity/api-key/keys-file.js';
 
 const NOW = Date.parse('2026-03-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -29,7 +29,12 @@ function team() {
 
 describe('createKey', () => {
   it('adds a record holding the hash, never the key, that the keys file accepts', () => {
-    const { file, record, key } = createKey(EMPTY, { owner: 'alice', expiresAtMs: NOW + 30 * DAY, groups: ['ci'], functions: ['orders.create'], note: 'laptop' }, NOW, 90);
+    const { file, record, key } = createKey(
+      EMPTY,
+      { owner: 'alice', expiresAtMs: NOW + 30 * DAY, groups: ['ci'], functions: ['orders.create'], note: 'laptop' },
+      NOW,
+      90,
+    );
     expect(isWellFormedApiKey(key)).toBe(true);
     expect(record).toEqual({
       id: expect.stringMatching(/^key_[0-9A-Za-z]{12}$/),
@@ -57,7 +62,11 @@ describe('createKey', () => {
   it.each([
     { name: 'expiry in the past', expiresAtMs: NOW - 1, message: 'the expiry must be in the future' },
     { name: 'expiry now', expiresAtMs: NOW, message: 'the expiry must be in the future' },
-    { name: 'one ms over maxLifetimeDays', expiresAtMs: NOW + 90 * DAY + 1, message: 'the key would live longer than 90 days (identity.apiKeys.maxLifetimeDays)' },
+    {
+      name: 'one ms over maxLifetimeDays',
+      expiresAtMs: NOW + 90 * DAY + 1,
+      message: 'the key would live longer than 90 days (identity.apiKeys.maxLifetimeDays)',
+    },
     { name: 'a year', expiresAtMs: NOW + 365 * DAY, message: 'the key would live longer than 90 days (identity.apiKeys.maxLifetimeDays)' },
   ])('refuses $name', ({ expiresAtMs, message }) => {
     expect(() => createKey(EMPTY, { owner: 'alice', expiresAtMs, groups: [] }, NOW, 90)).toThrow(message);
@@ -169,7 +178,12 @@ describe('rotateKey', () => {
       at: NOW + 1,
       message: 'is revoked; create a new one instead',
     },
-    { name: 'an expired key', prepare: (t: ReturnType<typeof team>) => ({ file: t.file, id: t.id('bob1') }), at: NOW + 30 * DAY, message: 'is expired; create a new one instead' },
+    {
+      name: 'an expired key',
+      prepare: (t: ReturnType<typeof team>) => ({ file: t.file, id: t.id('bob1') }),
+      at: NOW + 30 * DAY,
+      message: 'is expired; create a new one instead',
+    },
   ])('refuses $name', ({ prepare, at, message }) => {
     const { file, id } = prepare(team());
     expect(() => rotateKey(file, id, HOUR, at + DAY, at, 90)).toThrow(message);

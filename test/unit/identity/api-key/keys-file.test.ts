@@ -66,23 +66,67 @@ const bad: Bad[] = [
   { name: 'empty file', text: '', problems: [{ path: '', message: /^not JSON: / }] },
   { name: 'unknown top-level key', text: JSON.stringify({ version: 1, keys: [], owner: 'x' }), problems: [{ path: '', message: 'unknown key "owner"' }] },
   { name: 'unknown key in a record (a key pasted in)', text: fileOf(record({ key: 'cgk_x' })), problems: [{ path: '/keys/0', message: 'unknown key "key"' }] },
-  { name: 'missing expiresAt', text: fileOf(record({ expiresAt: undefined })), problems: [{ path: '/keys/0', message: "must have required property 'expiresAt'" }] },
+  {
+    name: 'missing expiresAt',
+    text: fileOf(record({ expiresAt: undefined })),
+    problems: [{ path: '/keys/0', message: "must have required property 'expiresAt'" }],
+  },
   { name: 'wrong version', text: JSON.stringify({ version: 2, keys: [] }), problems: [{ path: '/version', message: 'must be equal to constant' }] },
-  { name: 'hash without the sha256: prefix', text: fileOf(record({ hash: HASH_A.slice(7) })), problems: [{ path: '/keys/0/hash', message: /^must match pattern/ }] },
+  {
+    name: 'hash without the sha256: prefix',
+    text: fileOf(record({ hash: HASH_A.slice(7) })),
+    problems: [{ path: '/keys/0/hash', message: /^must match pattern/ }],
+  },
   { name: 'id not key_…', text: fileOf(record({ id: 'alice' })), problems: [{ path: '/keys/0/id', message: /^must match pattern/ }] },
   { name: 'empty owner', text: fileOf(record({ owner: '' })), problems: [{ path: '/keys/0/owner', message: 'must NOT have fewer than 1 characters' }] },
   { name: 'duplicate id', text: fileOf(record(), record({ hash: HASH_B })), problems: [{ path: '/keys/1/id', message: 'duplicate key id "key_a"' }] },
   { name: 'duplicate hash', text: fileOf(record(), record({ id: 'key_b' })), problems: [{ path: '/keys/1/hash', message: 'the same key hash appears twice' }] },
-  { name: 'timestamp without a time zone', text: fileOf(record({ createdAt: '2026-03-01T00:00:00' })), problems: [{ path: '/keys/0/createdAt', message: NOT_RFC3339('2026-03-01T00:00:00') }] },
+  {
+    name: 'timestamp without a time zone',
+    text: fileOf(record({ createdAt: '2026-03-01T00:00:00' })),
+    problems: [{ path: '/keys/0/createdAt', message: NOT_RFC3339('2026-03-01T00:00:00') }],
+  },
   { name: 'date only', text: fileOf(record({ expiresAt: '2026-03-31' })), problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-03-31') }] },
-  { name: 'space instead of T', text: fileOf(record({ expiresAt: '2026-03-31 00:00:00Z' })), problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-03-31 00:00:00Z') }] },
-  { name: 'a Date.toString()', text: fileOf(record({ revokedAt: 'Tue Mar 03 2026 10:00:00 GMT+0000' })), problems: [{ path: '/keys/0/revokedAt', message: NOT_RFC3339('Tue Mar 03 2026 10:00:00 GMT+0000') }] },
-  { name: 'month 13', text: fileOf(record({ expiresAt: '2026-13-01T00:00:00Z' })), problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-13-01T00:00:00Z') }] },
-  { name: 'February 30 (§5.7; Date.parse would roll it to March 2)', text: fileOf(record({ expiresAt: '2026-02-30T00:00:00Z', createdAt: '2026-02-01T00:00:00Z' })), problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-02-30T00:00:00Z') }] },
-  { name: 'April 31', text: fileOf(record({ expiresAt: '2026-04-31T00:00:00Z' })), problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-04-31T00:00:00Z') }] },
-  { name: 'hour 24', text: fileOf(record({ expiresAt: '2026-03-30T24:00:00Z' })), problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-03-30T24:00:00Z') }] },
-  { name: 'expiry before creation', text: fileOf(record({ expiresAt: '2026-02-28T00:00:00Z' })), problems: [{ path: '/keys/0/expiresAt', message: 'must be after createdAt' }] },
-  { name: 'expiry equal to creation', text: fileOf(record({ expiresAt: '2026-03-01T00:00:00Z' })), problems: [{ path: '/keys/0/expiresAt', message: 'must be after createdAt' }] },
+  {
+    name: 'space instead of T',
+    text: fileOf(record({ expiresAt: '2026-03-31 00:00:00Z' })),
+    problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-03-31 00:00:00Z') }],
+  },
+  {
+    name: 'a Date.toString()',
+    text: fileOf(record({ revokedAt: 'Tue Mar 03 2026 10:00:00 GMT+0000' })),
+    problems: [{ path: '/keys/0/revokedAt', message: NOT_RFC3339('Tue Mar 03 2026 10:00:00 GMT+0000') }],
+  },
+  {
+    name: 'month 13',
+    text: fileOf(record({ expiresAt: '2026-13-01T00:00:00Z' })),
+    problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-13-01T00:00:00Z') }],
+  },
+  {
+    name: 'February 30 (§5.7; Date.parse would roll it to March 2)',
+    text: fileOf(record({ expiresAt: '2026-02-30T00:00:00Z', createdAt: '2026-02-01T00:00:00Z' })),
+    problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-02-30T00:00:00Z') }],
+  },
+  {
+    name: 'April 31',
+    text: fileOf(record({ expiresAt: '2026-04-31T00:00:00Z' })),
+    problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-04-31T00:00:00Z') }],
+  },
+  {
+    name: 'hour 24',
+    text: fileOf(record({ expiresAt: '2026-03-30T24:00:00Z' })),
+    problems: [{ path: '/keys/0/expiresAt', message: NOT_RFC3339('2026-03-30T24:00:00Z') }],
+  },
+  {
+    name: 'expiry before creation',
+    text: fileOf(record({ expiresAt: '2026-02-28T00:00:00Z' })),
+    problems: [{ path: '/keys/0/expiresAt', message: 'must be after createdAt' }],
+  },
+  {
+    name: 'expiry equal to creation',
+    text: fileOf(record({ expiresAt: '2026-03-01T00:00:00Z' })),
+    problems: [{ path: '/keys/0/expiresAt', message: 'must be after createdAt' }],
+  },
   {
     name: 'lifetime over maxLifetimeDays',
     text: fileOf(record({ expiresAt: '2026-05-30T00:00:00.001Z' })), // 90 days and 1 ms
@@ -96,7 +140,11 @@ const bad: Bad[] = [
   },
   {
     name: 'every problem at once, in every record',
-    text: fileOf(record({ createdAt: 'yesterday' }), record({ expiresAt: '2027-01-01T00:00:00Z' }), record({ id: 'key_c', hash: HASH_B, revokedAt: '2026-03-02' })),
+    text: fileOf(
+      record({ createdAt: 'yesterday' }),
+      record({ expiresAt: '2027-01-01T00:00:00Z' }),
+      record({ id: 'key_c', hash: HASH_B, revokedAt: '2026-03-02' }),
+    ),
     problems: [
       { path: '/keys/0/createdAt', message: NOT_RFC3339('yesterday') },
       { path: '/keys/1/id', message: 'duplicate key id "key_a"' },
@@ -113,7 +161,9 @@ describe('readKeysFile: a file with any problem is not used, every problem is li
     const read = readKeysFile(file, max ?? 90);
     expect(read.ok).toBe(false);
     if (read.ok) return;
-    expect(read.problems).toEqual(problems.map(({ path, message }) => ({ file, path, message: typeof message === 'string' ? message : expect.stringMatching(message) })));
+    expect(read.problems).toEqual(
+      problems.map(({ path, message }) => ({ file, path, message: typeof message === 'string' ? message : expect.stringMatching(message) })),
+    );
   });
 
   it('names a file it cannot read', () => {
@@ -125,7 +175,10 @@ describe('readKeysFile: a file with any problem is not used, every problem is li
 describe('readKeysFile: valid files', () => {
   it.each([
     { name: 'no keys', keys: [] },
-    { name: 'every optional field', keys: [record({ revokedAt: '2026-03-02T10:00:00.123Z', functions: ['orders.create'], rotatedTo: 'key_b', note: 'CI runner' })] },
+    {
+      name: 'every optional field',
+      keys: [record({ revokedAt: '2026-03-02T10:00:00.123Z', functions: ['orders.create'], rotatedTo: 'key_b', note: 'CI runner' })],
+    },
     { name: 'lifetime exactly maxLifetimeDays', keys: [record({ expiresAt: '2026-05-30T00:00:00Z' })] },
     { name: 'offsets and fractions', keys: [record({ createdAt: '2026-03-01T02:00:00+02:00', expiresAt: '2026-03-31T00:00:00.5-05:30' })] },
     { name: 'February 29 of a leap year', keys: [record({ createdAt: '2028-02-01T00:00:00Z', expiresAt: '2028-02-29T23:59:59Z' })] },

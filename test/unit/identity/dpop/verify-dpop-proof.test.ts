@@ -72,7 +72,11 @@ describe('verifyDpopProof (RFC 9449 §4.3)', () => {
       keys = createProofKeyCache(2);
       const pairs = await Promise.all([1, 2, 3].map(() => generateKeyPair('ES256', { extractable: true })));
       const signed = async (pair: (typeof pairs)[number], by = pair.privateKey) =>
-        check(await new SignJWT({ jti: 'p-2', htm: 'GET', htu: URL_, iat: NOW / 1000, ath: ath(TOKEN) }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(pair.publicKey) }).sign(by));
+        check(
+          await new SignJWT({ jti: 'p-2', htm: 'GET', htu: URL_, iat: NOW / 1000, ath: ath(TOKEN) })
+            .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(pair.publicKey) })
+            .sign(by),
+        );
       for (const round of [1, 2]) {
         for (const [i, pair] of pairs.entries()) {
           expect([round, i, await signed(pair)]).toEqual([round, i, 'ok false']);

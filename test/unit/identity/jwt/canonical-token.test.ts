@@ -1,13 +1,13 @@
-import { join } from 'node:path';
-import { conformanceDir } from '../../../helpers/conformance.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCanonicalBase64url } from '../../../../src/identity/jwt/canonical-base64url.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from '../../../../src/identity/jwt/jwt-authenticator.js';
 import { toTokenHash } from '../../../../src/identity/jwt/token-hash.js';
 import { inspectToken } from '../../../../src/identity/jwt/token-shape.js';
+import { conformanceDir } from '../../../helpers/conformance.js';
 import { testIdentityConfig, testIssuerConfig } from '../../../helpers/jwt-config.js';
 import { createTestIssuer, type TestIssuer, type TestKey } from '../../../helpers/jwt-issuer.js';
 import { signRaw, withUnusedBits } from '../../../helpers/raw-jws.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigProblem } from '../../../../src/errors.js';
 import { createJwtAuthenticator } from '../../../../src/identity/jwt/jwt-authenticator.js';
-import { testIdentityConfig, testIssuerConfig, type IssuerOverrides } from '../../../helpers/jwt-config.js';
+import { type IssuerOverrides, testIdentityConfig, testIssuerConfig } from '../../../helpers/jwt-config.js';
 import { createTestIssuer, createTestKey, type TestIssuer } from '../../../helpers/jwt-issuer.js';
 
 let dir: string;
@@ -50,7 +50,11 @@ describe('createJwtAuthenticator: configuration', () => {
     { name: 'HS256 without hmacSecretFile', issuer: { algorithms: ['HS256'] }, problems: [at('/identity/issuers/0/algorithms')] },
     { name: 'two key sources', issuer: { jwksUrl: 'https://i.test/jwks', discovery: true }, problems: [at('/identity/issuers/0')] },
     { name: 'no key source for RS256', issuer: {}, problems: [at('/identity/issuers/0')] },
-    { name: 'a key source for HS-only', issuer: { algorithms: ['HS256'], jwksUrl: 'https://i.test/jwks', hmacSecretFile: 'x' }, problems: [at('/identity/issuers/0/algorithms')] },
+    {
+      name: 'a key source for HS-only',
+      issuer: { algorithms: ['HS256'], jwksUrl: 'https://i.test/jwks', hmacSecretFile: 'x' },
+      problems: [at('/identity/issuers/0/algorithms')],
+    },
     { name: 'a secret without HS*', issuer: { jwksUrl: 'https://i.test/jwks', hmacSecretFile: 'x' }, problems: [at('/identity/issuers/0/hmacSecretFile')] },
   ] as { name: string; issuer: IssuerOverrides; problems: unknown[] }[])('rejects $name, naming the issuer path', async ({ issuer, problems }) => {
     expect(await problemsOf({ ...issuer })).toEqual(problems);

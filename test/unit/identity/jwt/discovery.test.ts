@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createJwksUriResolver, discoveryUrl } from '../../../../src/identity/jwt/discovery.js';
 import { createFetchJson } from '../../../../src/identity/fetch-json.js';
+import { createJwksUriResolver, discoveryUrl } from '../../../../src/identity/jwt/discovery.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from '../../../../src/identity/jwt/jwt-authenticator.js';
 import { testIdentityConfig, testIssuerConfig } from '../../../helpers/jwt-config.js';
 import { createEventRecorder } from '../../../helpers/jwt-events.js';
@@ -54,9 +54,7 @@ describe('OIDC discovery', () => {
     const result = await verifier.authenticate(await idp.mint());
     expect(result.ok ? 'ok' : result.code).toBe('ERR_KEYS_UNAVAILABLE');
     expect(idp.requests.jwks).toBe(0);
-    expect(recorder.events).toEqual([
-      { level: 'warn', issuer: 'test', msg: expect.stringContaining('"issuer" does not equal the configured issuer') },
-    ]);
+    expect(recorder.events).toEqual([{ level: 'warn', issuer: 'test', msg: expect.stringContaining('"issuer" does not equal the configured issuer') }]);
   });
 });
 

@@ -8,7 +8,7 @@ import { ConfigError, type ConfigProblem } from '../../../../src/errors.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from '../../../../src/identity/jwt/jwt-authenticator.js';
 import { checkHmacSecret, checkJwk } from '../../../../src/identity/jwt/key-hygiene.js';
 import { hasRocaFingerprint, rocaPrints } from '../../../../src/identity/jwt/roca-fingerprint.js';
-import { testIdentityConfig, testIssuerConfig, type IssuerOverrides } from '../../../helpers/jwt-config.js';
+import { type IssuerOverrides, testIdentityConfig, testIssuerConfig } from '../../../helpers/jwt-config.js';
 import { createEventRecorder } from '../../../helpers/jwt-events.js';
 import { createTestIssuer, type TestIssuer, type TestKey } from '../../../helpers/jwt-issuer.js';
 

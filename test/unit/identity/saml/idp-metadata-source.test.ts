@@ -28,12 +28,23 @@ describe('createIdpMetadataSource: metadataUrl (fetched at start, refreshed, sta
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const idp = (metadataUrl: string): SamlIdpConfig => ({ name: 'adfs', metadataUrl, audiences: ['urn:callguard'], maxLifetimeSeconds: 3600, maxAssertionBytes: 16384, fetch: FETCH });
+  const idp = (metadataUrl: string): SamlIdpConfig => ({
+    name: 'adfs',
+    metadataUrl,
+    audiences: ['urn:callguard'],
+    maxLifetimeSeconds: 3600,
+    maxAssertionBytes: 16384,
+    fetch: FETCH,
+  });
 
   it('fetches at start; keeps the last good metadata while the IdP fails, until maxStaleSeconds; then none', async () => {
     let t = 1_000_000;
     const events: string[] = [];
-    const source = (await createIdpMetadataSource(idp(url), '/identity/saml/0', 'c.yaml', { now: () => t, fetch, onEvent: (e) => events.push(`${e.level}: ${e.msg}`) })) as IdpMetadataSource;
+    const source = (await createIdpMetadataSource(idp(url), '/identity/saml/0', 'c.yaml', {
+      now: () => t,
+      fetch,
+      onEvent: (e) => events.push(`${e.level}: ${e.msg}`),
+    })) as IdpMetadataSource;
     try {
       expect(hits).toBe(1);
       expect(source.current()?.entityId).toBe('https://idp.test/saml');
@@ -52,7 +63,11 @@ describe('createIdpMetadataSource: metadataUrl (fetched at start, refreshed, sta
 
   it('an IdP unreachable at start does not stop start-up: nothing is trusted until a fetch succeeds', async () => {
     const events: string[] = [];
-    const source = (await createIdpMetadataSource(idp('http://127.0.0.1:1/metadata'), '/identity/saml/0', 'c.yaml', { now: Date.now, fetch, onEvent: (e) => events.push(e.level) })) as IdpMetadataSource;
+    const source = (await createIdpMetadataSource(idp('http://127.0.0.1:1/metadata'), '/identity/saml/0', 'c.yaml', {
+      now: Date.now,
+      fetch,
+      onEvent: (e) => events.push(e.level),
+    })) as IdpMetadataSource;
     source.close();
     expect(source.current()).toBeUndefined();
     expect(events).toEqual(['warn']);
@@ -61,7 +76,11 @@ describe('createIdpMetadataSource: metadataUrl (fetched at start, refreshed, sta
   it('reports its status (readiness, metrics): fetched and its age on its own clock; never fetched', async () => {
     let t = 1_000_000;
     const up = (await createIdpMetadataSource(idp(url), '/identity/saml/0', 'c.yaml', { now: () => t, fetch, onEvent: () => {} })) as IdpMetadataSource;
-    const down = (await createIdpMetadataSource(idp('http://127.0.0.1:1/metadata'), '/identity/saml/1', 'c.yaml', { now: () => t, fetch, onEvent: () => {} })) as IdpMetadataSource;
+    const down = (await createIdpMetadataSource(idp('http://127.0.0.1:1/metadata'), '/identity/saml/1', 'c.yaml', {
+      now: () => t,
+      fetch,
+      onEvent: () => {},
+    })) as IdpMetadataSource;
     up.close();
     down.close();
     t += 12_000;
@@ -70,11 +89,16 @@ describe('createIdpMetadataSource: metadataUrl (fetched at start, refreshed, sta
   });
 
   it('a metadata file with a problem is a config problem naming the file and key', async () => {
-    const problems = await createIdpMetadataSource({ ...idp(url), metadataUrl: undefined, metadataFile: '/nonexistent/metadata.xml' } as unknown as SamlIdpConfig, '/identity/saml/2', 'c.yaml', {
-      now: Date.now,
-      fetch,
-      onEvent: () => {},
-    });
+    const problems = await createIdpMetadataSource(
+      { ...idp(url), metadataUrl: undefined, metadataFile: '/nonexistent/metadata.xml' } as unknown as SamlIdpConfig,
+      '/identity/saml/2',
+      'c.yaml',
+      {
+        now: Date.now,
+        fetch,
+        onEvent: () => {},
+      },
+    );
     expect(problems).toEqual([{ file: 'c.yaml', path: '/identity/saml/2/metadataFile', message: 'cannot read "/nonexistent/metadata.xml": ENOENT' }]);
   });
 

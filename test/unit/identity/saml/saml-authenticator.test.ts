@@ -33,7 +33,9 @@ describe('createSamlAuthenticator', () => {
       writeFileSync(path, buildIdpMetadata({ entityId, keys: [{ certificatePem: key.certificatePem }] }));
       return { metadataFile: path };
     };
-    two = (await createSamlAuthenticator(identity([idpConfig('a', file('a.xml', A, keyA)), idpConfig('b', file('b.xml', B, keyB))]), { now: () => t })) as Authenticator;
+    two = (await createSamlAuthenticator(identity([idpConfig('a', file('a.xml', A, keyA)), idpConfig('b', file('b.xml', B, keyB))]), {
+      now: () => t,
+    })) as Authenticator;
   });
   afterAll(() => two?.close());
 
