@@ -127,13 +127,20 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     onRefused: ({ code, count, inFlight }) =>
       options.onEvent?.({ level: 'warn', msg: `refused ${count} calls since the last report (${code}; ${inFlight} in flight)`, issuer: '' }),
   });
+  const retiring = new Set<Core>();
+  // Credential-cache counts of cores retired by reloads (the metrics are counters over the process's life).
+  const carried = new Map<string, { hits: number; misses: number }>();
+  // A call is described by the routes of the config that decided it (a retiring core's, if it began before a reload).
+  const audit = createAuditGate(log, (policy) => {
+    if (policy === undefined || policy === core.digest) return core.facts;
+    for (const old of retiring) if (old.digest === policy) return old.facts;
+    return core.facts;
+  });
   // Each call decides on the core current when it arrives and keeps it to the end (a reload swaps `core`).
-  const audit = createAuditGate(log, (functionName, method, path, host) => core.facts(functionName, method, path, host));
   const decide: Decide = (attempt) => core.decide(attempt);
   let running = config;
   let reloading: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const retiring = new Set<Core>();
   const reload = async (next: Config): Promise<ReloadResult> => {
     const restart = restartOnlyChanges(running, next);
     if (restart.length > 0) throw new ConfigError(restart);
@@ -162,6 +169,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     retiring.add(old);
     setTimeout(() => {
       retiring.delete(old);
+      addCacheStats(carried, old);
       closeCore(old);
     }, RETIRE_AFTER_MS).unref();
     if (changed) log.noteConfig(fresh.digest);
@@ -181,7 +189,12 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     log,
     admission,
     keySources: () => core.authenticators.flatMap((a) => a.keySources?.() ?? []),
-    credentialCaches: () => core.authenticators.flatMap((a) => (a.cacheStats === undefined ? [] : [{ kind: a.kind, ...a.cacheStats() }])),
+    credentialCaches: () => {
+      // Counters over the process's life: a reload's fresh caches add to what the retired ones counted.
+      const totals = new Map(carried);
+      for (const c of [...retiring, core]) addCacheStats(totals, c);
+      return [...totals].map(([kind, t]) => ({ kind, ...t }));
+    },
     policyDigest: () => core.digest,
     reload(next) {
       // One at a time, in order: two SIGHUPs in a row apply the file as it is at the second.
@@ -311,6 +324,15 @@ async function buildCore(
     ...(options.now ? { now: options.now } : {}),
   });
   return { digest, decide, facts: createRequestFacts(config.functions), authenticators };
+}
+
+function addCacheStats(totals: Map<string, { hits: number; misses: number }>, core: Core): void {
+  for (const a of core.authenticators) {
+    const stats = a.cacheStats?.();
+    if (stats === undefined) continue;
+    const t = totals.get(a.kind) ?? { hits: 0, misses: 0 };
+    totals.set(a.kind, { hits: t.hits + stats.hits, misses: t.misses + stats.misses });
+  }
 }
 
 function closeCore(core: Core): void {
