@@ -123,6 +123,7 @@ crl_problem() {
 if [ -n "$NEW_CA" ]; then rm -f "$OUT/ca.crl" "$OUT/ca-index.txt"; fi
 CHANGED=$NEW_CA
 if [ -n "$REVOKE" ]; then
+  if [ ! -f "$REVOKE" ]; then say "cannot revoke $REVOKE: no such file" >&2; exit 1; fi
   if ! openssl verify -CAfile "$OUT/ca.crt" "$REVOKE" >/dev/null 2>&1; then say "cannot revoke $REVOKE: not issued by the current CA" >&2; exit 1; fi
   ca_db -revoke "$REVOKE"
   ca_db -gencrl -out "$OUT/ca.crl"
