@@ -67,6 +67,7 @@ export interface ServerTlsConfig {
   readonly cert: string;
   readonly key: string;
   readonly clientCa?: string;
+  readonly clientCrl?: string;
   readonly clientSans: readonly string[];
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
   /** AEAD suites only (the schema's enum), most preferred first. */

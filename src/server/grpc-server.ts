@@ -97,7 +97,12 @@ function credentials(config: Pick<ServerConfig, 'tls'>): grpc.ServerCredentials 
     // With a client CA, Envoy must present a certificate signed by it (mTLS on the Envoy→callguard hop):
     // requestCert with Node's default rejectUnauthorized: true.
     { requestCert: ca !== undefined, minVersion: tls.minVersion, ciphers: tls.ciphers.join(':'), honorCipherOrder: true },
-    { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...(ca !== undefined ? { ca } : {}) },
+    {
+      cert: readFileSync(tls.cert),
+      key: readFileSync(tls.key),
+      ...(ca !== undefined ? { ca } : {}),
+      ...(tls.clientCrl !== undefined ? { crl: readFileSync(tls.clientCrl) } : {}),
+    },
   );
 }
 

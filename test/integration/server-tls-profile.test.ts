@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path, { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPki } from '../../scripts/lib/dev-pki.js';
+import { ENVOY_SPIFFE_ID } from '../../scripts/lib/stack-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { type RunningServer, startGrpcServer } from '../../src/server/grpc-server.js';
 import { configProblems } from '../helpers/config-problems.js';
+import { createCheckClient, envoyCheckBytes } from '../helpers/envoy-check.js';
+import { issueLeaf, revokeLeaf } from '../helpers/pki-files.js';
 import { createTestCerts } from '../helpers/test-certs.js';
 import { AEAD_TLS12_OFFERS, type ProbeRow, probeTls, REFUSED_OFFERS, TLS13_OFFER } from '../helpers/tls-probe.js';
 
@@ -79,5 +86,48 @@ describe.each(PROFILES)('callguard gRPC server, $profile', ({ extra, rows }) => 
       ...options,
     });
     expect(result.ok, JSON.stringify(result)).toBe(ok);
+  });
+});
+
+describe('server.tls.clientCrl: a revoked client certificate gets no decision', () => {
+  let pkiDir: string;
+  let server: RunningServer;
+  beforeAll(async () => {
+    pkiDir = path.join(await mkdtemp(path.join(tmpdir(), 'callguard-crl-')), 'pki');
+    createPki(pkiDir);
+    issueLeaf(pkiDir, 'envoy-client-revoked', { days: 2, san: `URI:${ENVOY_SPIFFE_ID}` });
+    revokeLeaf(pkiDir, 'envoy-client-revoked');
+    const pki = (file: string) => path.join(pkiDir, file);
+    const yaml = `
+server:
+  listen: "127.0.0.1:0"
+  tls: { cert: ${pki('callguard.crt')}, key: ${pki('callguard.key')}, clientCa: ${pki('ca.crt')}, clientCrl: ${pki('ca.crl')} }
+identity:
+  issuers: [{ name: corp, issuer: https://idp.example.test, audiences: [callguard], algorithms: [ES256], jwksFile: jwks.json }]
+functions:
+  - { name: reports.run, allow: [{ issuer: corp, groups: [g] }] }
+`;
+    server = await startGrpcServer(parseConfig(yaml, FILE).server, () => new Uint8Array());
+  });
+  afterAll(async () => {
+    await server.close(500);
+    await rm(path.dirname(pkiDir), { recursive: true, force: true });
+  });
+
+  it.each([
+    { name: "Envoy's certificate", cert: 'envoy-client', answered: true },
+    { name: "Envoy's identity on a revoked certificate", cert: 'envoy-client-revoked', answered: false },
+  ])('$name: answered $answered', async ({ cert, answered }) => {
+    const pki = (file: string) => readFileSync(path.join(pkiDir, file));
+    const client = createCheckClient(server.address, grpc.credentials.createSsl(pki('ca.crt'), pki(`${cert}.key`), pki(`${cert}.crt`)));
+    const call = client.checkBytes(envoyCheckBytes());
+    if (answered) await expect(call).resolves.toBeInstanceOf(Uint8Array);
+    else await expect(call).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    client.close();
+  });
+
+  it('requires clientCa', () => {
+    const problems = configProblems(config('').replace(/, clientCa: [^ ]+/, `, clientCrl: ${path.join(pkiDir, 'ca.crl')}`), FILE);
+    expect(problems).toEqual([{ path: '/server/tls/clientCrl', message: 'requires clientCa' }]);
   });
 });
