@@ -68,7 +68,16 @@ function resolvePaths(config: Config, file: string): Config {
     ...config,
     file,
     server: tls
-      ? { ...config.server, tls: { ...tls, cert: abs(tls.cert), key: abs(tls.key), ...(tls.clientCa ? { clientCa: abs(tls.clientCa) } : {}) } }
+      ? {
+          ...config.server,
+          tls: {
+            ...tls,
+            cert: abs(tls.cert),
+            key: abs(tls.key),
+            ...(tls.clientCa ? { clientCa: abs(tls.clientCa) } : {}),
+            ...(tls.clientCrl ? { clientCrl: abs(tls.clientCrl) } : {}),
+          },
+        }
       : config.server,
     identity: {
       ...config.identity,

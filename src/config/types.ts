@@ -60,7 +60,18 @@ export interface RelpConfig {
 export interface ServerConfig {
   readonly listen: string;
   readonly maxInFlight: number;
-  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string; readonly clientSans: readonly string[] };
+  readonly tls?: ServerTlsConfig;
+}
+
+export interface ServerTlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa?: string;
+  readonly clientCrl?: string;
+  readonly clientSans: readonly string[];
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** AEAD suites only (the schema's enum), most preferred first. */
+  readonly ciphers: readonly string[];
 }
 
 export interface AdminConfig {
