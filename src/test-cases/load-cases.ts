@@ -144,6 +144,8 @@ function caseProblems(c: TestCase, at: string, config: Config, file: string): Co
   const authorization = Object.entries(request.headers ?? {}).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
   if (authorization !== undefined && CREDENTIAL_SCHEMES.has(authorization.split(' ')[0]?.toLowerCase() ?? '')) {
     problem('/request/headers/authorization', 'a credential is given as caller (jwt, apiKey or saml), not as a header');
+  } else if (authorization !== undefined && (caller?.jwt ?? caller?.apiKey ?? caller?.saml) !== undefined) {
+    problem('/request/headers/authorization', "the caller's credential is sent in this header: give one or the other");
   }
   for (const [path, name] of [
     ['/request/bodyFile', request.bodyFile],

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,9 +11,14 @@ const CLI = join(ROOT, 'src/cli/main.ts');
 const EXAMPLE = join(ROOT, 'examples/callguard.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'callguard-cli-test-'));
 
-function run(args: string[], cwd = ROOT): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'test', ...args], { cwd, encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'test', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const [code] = await once(child, 'exit');
+  return { code: code as number | null, stdout, stderr };
 }
 
 /** The example config, to be written elsewhere: its schemas where they are. */
@@ -30,9 +35,12 @@ function write(name: string, text: string): string {
 const WRITER = 'caller: { jwt: { iss: https://issuer.example.test, sub: alice, groups: [orders-writers] } }';
 const ORDER = 'request: { method: POST, path: /orders, body: { sku: ABC-1, quantity: 2, card: { number: "4111111111111111", expiry: 12/29 } } }';
 
-describe('callguard test: the shipped cases', () => {
-  it('examples/callguard.test.yaml passes against examples/callguard.yaml (found by name, next to it)', () => {
-    const result = run(['--config', EXAMPLE]);
+// Each test starts the CLI (tsx): seconds each on a loaded machine.
+const SLOW = { timeout: 120_000 };
+
+describe('callguard test: the shipped cases', SLOW, () => {
+  it('examples/callguard.test.yaml passes against examples/callguard.yaml (found by name, next to it)', async () => {
+    const result = await run(['--config', EXAMPLE]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const cases = (parse(readFileSync(join(ROOT, 'examples/callguard.test.yaml'), 'utf8')) as { cases: { name: string }[] }).cases;
@@ -49,8 +57,8 @@ describe('callguard test: the shipped cases', () => {
   });
 });
 
-describe('callguard test: outcomes and exit codes', () => {
-  it('a failing case: exit 1, FAIL with expected vs got per field, the others still run', () => {
+describe('callguard test: outcomes and exit codes', SLOW, () => {
+  it('a failing case: exit 1, FAIL with expected vs got per field, the others still run', async () => {
     const file = write(
       'failing.test.yaml',
       `cases:
@@ -59,7 +67,7 @@ describe('callguard test: outcomes and exit codes', () => {
   - { name: wrong subject, ${ORDER}, ${WRITER}, expect: { outcome: allow, upstreamHeaders: { x-callguard-subject: bob } } }
 `,
     );
-    const result = run([file, '--config', EXAMPLE]);
+    const result = await run([file, '--config', EXAMPLE]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(
       `${file}
@@ -75,14 +83,14 @@ describe('callguard test: outcomes and exit codes', () => {
     );
   });
 
-  it('several files: each reported, one summary', () => {
+  it('several files: each reported, one summary', async () => {
     const a = write('a.test.yaml', `cases: [{ name: a, ${ORDER}, ${WRITER}, expect: { outcome: allow } }]`);
     const b = write('b.test.yaml', `cases: [{ name: b, ${ORDER}, expect: { outcome: deny, code: ERR_CREDENTIAL_MISSING } }]`);
-    const result = run([a, b, '--config', EXAMPLE]);
+    const result = await run([a, b, '--config', EXAMPLE]);
     expect([result.code, result.stdout]).toEqual([0, `${a}\n  ok    a\n${b}\n  ok    b\n2 passed, 0 failed\n`]);
   });
 
-  it('invalid cases files: exit 2, every problem of every file at once, nothing run', () => {
+  it('invalid cases files: exit 2, every problem of every file at once, nothing run', async () => {
     const bad = write(
       'bad.test.yaml',
       `cases:
@@ -90,7 +98,7 @@ describe('callguard test: outcomes and exit codes', () => {
   - { name: b, ${ORDER}, caller: { jwt: { iss: https://elsewhere.test, sub: a } }, expect: { outcome: allow, code: ERR_NOT_PERMITTED } }
 `,
     );
-    const result = run([bad, join(dir, 'absent.test.yaml'), '--config', EXAMPLE]);
+    const result = await run([bad, join(dir, 'absent.test.yaml'), '--config', EXAMPLE]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
@@ -103,16 +111,16 @@ describe('callguard test: outcomes and exit codes', () => {
     );
   });
 
-  it('an invalid config: exit 2, its problems listed', () => {
+  it('an invalid config: exit 2, its problems listed', async () => {
     const config = write('broken.yaml', 'functions: [{ name: f }]\n');
-    const result = run(['--config', config]);
+    const result = await run(['--config', config]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^invalid configuration \(\d+ problems?\):\n {2}.*broken\.yaml: \/functions\/0: must have required property 'allow'/);
   });
 
-  it('no cases file next to the config: exit 2, naming the file it looked for', () => {
+  it('no cases file next to the config: exit 2, naming the file it looked for', async () => {
     const config = write('lonely.yaml', exampleConfig());
-    const result = run(['--config', config]);
+    const result = await run(['--config', config]);
     expect([result.code, result.stderr]).toEqual([2, `invalid test cases (1 problem):\n  ${join(dir, 'lonely.test.yaml')}: /: cannot read: ENOENT\n`]);
   });
 
@@ -120,15 +128,15 @@ describe('callguard test: outcomes and exit codes', () => {
     { name: 'no --config', args: [], code: 2, stderr: /^callguard test: missing --config FILE\nusage: callguard test/ },
     { name: 'an unknown option', args: ['--config', EXAMPLE, '--fast'], code: 2, stderr: /^callguard test: Unknown option '--fast'.*\nusage: callguard test/s },
     { name: '--help', args: ['--help'], code: 0, stderr: /^$/ },
-  ])('usage: $name → exit $code', ({ args, code, stderr }) => {
-    const result = run(args);
+  ])('usage: $name → exit $code', async ({ args, code, stderr }) => {
+    const result = await run(args);
     expect(result.code).toBe(code);
     expect(result.stderr).toMatch(stderr);
   });
 });
 
 /** README "Adding a function", step 5 and the case format, run as written in a copy of examples/. */
-describe('callguard test: the README', () => {
+describe('callguard test: the README', SLOW, () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const section = (heading: string): string => {
     const start = readme.indexOf(heading);
@@ -174,16 +182,16 @@ describe('callguard test: the README', () => {
     }
   });
 
-  it('"Testing rules and schemas": the format example passes against the bundled example', () => {
+  it('"Testing rules and schemas": the format example passes against the bundled example', async () => {
     const example = blocks(section('### Testing rules and schemas')).find((b) => b.lang === 'yaml');
     if (example === undefined) throw new Error('README "Testing rules and schemas" lost its yaml block');
-    const result = run([write('readme-format.test.yaml', example.text), '--config', EXAMPLE]);
+    const result = await run([write('readme-format.test.yaml', example.text), '--config', EXAMPLE]);
     expect(result.stderr).toBe('');
     expect([result.code, result.stdout]).toEqual([0, expect.stringMatching(/ok {4}a CI job's API key gets an order\n1 passed, 0 failed\n$/)]);
   });
 });
 
-describe('callguard test --watch', () => {
+describe('callguard test --watch', SLOW, () => {
   it("runs again when the cases file, then the config, changes; SIGINT ends it with the last run's status", async () => {
     const config = write('watched.yaml', exampleConfig());
     const cases = write('watched.test.yaml', `cases: [{ name: writer, ${ORDER}, ${WRITER}, expect: { outcome: allow } }]`);
@@ -192,7 +200,7 @@ describe('callguard test --watch', () => {
     await output.until(/1 passed, 0 failed\nwatching 4 files/);
     // Saved by renaming over it, as editors do.
     writeFileSync(`${cases}.tmp`, `cases: [{ name: writer, ${ORDER}, ${WRITER}, expect: { outcome: deny } }]`);
-    spawnSync('mv', [`${cases}.tmp`, cases]);
+    renameSync(`${cases}.tmp`, cases);
     await output.until(/changed: running again\n[\s\S]*FAIL {2}writer\n[\s\S]*0 passed, 1 failed\nwatching/);
     // The config changes: writers lose orders.create, so the case (expecting deny) passes.
     writeFileSync(config, readFileSync(config, 'utf8').replace('groups: [orders-writers]', 'groups: [nobody]'));
@@ -200,7 +208,7 @@ describe('callguard test --watch', () => {
     child.kill('SIGINT');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
-  }, 60_000);
+  });
 });
 
 function collect(child: ChildProcess) {

@@ -77,6 +77,7 @@ const INVALID: { name: string; text: string; problems: [string, RegExp][] }[] = 
   - { name: h, ${GET}, ${JWT}, expect: { outcome: deny, code: ERR_NO_SUCH, upstreamHeaders: { a: b } } }
   - { name: a, ${GET}, expect: { outcome: deny } }
   - { name: i, ${GET}, expect: { outcome: nope } }
+  - { name: j, request: { method: GET, path: /f, headers: { authorization: Basic eDp5 } }, ${JWT}, expect: { outcome: deny } }
 `,
     problems: [
       ['/cases/9/expect/outcome', /allow, deny, would-deny/],
@@ -94,6 +95,7 @@ const INVALID: { name: string; text: string; problems: [string, RegExp][] }[] = 
       ['/cases/7/expect/code', /"ERR_NO_SUCH" is not a reason code/],
       ['/cases/7/expect/upstreamHeaders', /goes nowhere upstream/],
       ['/cases/8/name', /"a" is also the name of \/cases\/0/],
+      ['/cases/10/request/headers/authorization', /give one or the other/],
     ],
   },
 ];
