@@ -3,7 +3,7 @@ import { type Admission, createAdmission } from './admission.js';
 import { createAuditGate } from './audit-gate.js';
 import { policyDigest } from './config/policy-digest.js';
 import type { Config } from './config/types.js';
-import { createDecide, type Decide } from './decide.js';
+import { createDecide, type Decide, type DecideParts } from './decide.js';
 import { type CheckpointSigner, loadCheckpointSigner } from './decision-log/checkpoint-signer.js';
 import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
 import { destinationProblem } from './decision-log/destination-problem.js';
@@ -259,7 +259,8 @@ function relpProblemsOf(config: Config): ConfigProblem[] {
   return judged.ok ? [] : judged.problems;
 }
 
-function compileInputs(config: Config): { inputs: Map<string, CompiledInput>; problems: ConfigProblem[] } {
+/** Compiles every function's input schema once; problems are listed, not thrown. */
+export function compileInputs(config: Config): { inputs: Map<string, CompiledInput>; problems: ConfigProblem[] } {
   const compiler = createSchemaCompiler();
   const inputs = new Map<string, CompiledInput>();
   const problems: ConfigProblem[] = [];
@@ -311,19 +312,26 @@ async function buildCore(
     for (const authenticator of authenticators ?? []) authenticator.close();
     throw new ConfigError(problems);
   }
-  const digest = policyDigest(config.digest, inputs);
-  const decide = createDecide({
+  const parts = configParts(config, inputs);
+  const decide = createDecide({ ...parts, authenticators, replay, newDecisionId, ...(options.now ? { now: options.now } : {}) });
+  return { digest: parts.policyDigest, decide, facts: createRequestFacts(config.functions), authenticators };
+}
+
+/**
+ * The parts of {@link createDecide} that follow from the config and its compiled schemas alone; the
+ * server adds the identity sources, the single-use store, ids and the clock (as `callguard test` does its own).
+ */
+export function configParts(
+  config: Config,
+  inputs: ReadonlyMap<string, CompiledInput>,
+): Pick<DecideParts, 'config' | 'registry' | 'peers' | 'inputs' | 'policyDigest'> & { readonly policyDigest: string } {
+  return {
     config,
     registry: createFunctionRegistry(config.functions),
-    authenticators,
     peers: createPeerVerifier(config.identity.spiffe.trustDomains),
     inputs,
-    replay,
-    newDecisionId,
-    policyDigest: digest,
-    ...(options.now ? { now: options.now } : {}),
-  });
-  return { digest, decide, facts: createRequestFacts(config.functions), authenticators };
+    policyDigest: policyDigest(config.digest, inputs),
+  };
 }
 
 function addCacheStats(totals: Map<string, { hits: number; misses: number }>, core: Core): void {

@@ -43,7 +43,8 @@ export function parseConfig(text: string, file: string): Config {
   return deepFreeze(config);
 }
 
-function toProblems(file: string, errors: readonly ErrorObject[]): ConfigProblem[] {
+/** Ajv's errors as problems naming `file` and the key path; the specific branch errors of oneOf/anyOf only, each once. */
+export function toProblems(file: string, errors: readonly ErrorObject[]): ConfigProblem[] {
   const seen = new Set<string>();
   const problems: ConfigProblem[] = [];
   for (const e of errors) {
