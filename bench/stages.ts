@@ -18,9 +18,9 @@ import { encodeAllow } from '../src/envoy/encode-allow.js';
 import { readCheckRequest } from '../src/envoy/read-check-request.js';
 import { toCallAttempt } from '../src/envoy/to-call-attempt.js';
 import { CheckRequestSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { createSchemaCompiler } from '../src/payload/compile-input.js';
 import { inspectPayload } from '../src/payload/inspect-payload.js';
 import { maskFields } from '../src/payload/mask-fields.js';
+import { createPayloadCompiler } from '../src/payload/payload-kinds.js';
 import { parseStrictJson } from '../src/payload/strict-json.js';
 import { functionPath, writeBenchConfig } from './configs.js';
 import { createFixtures } from './fixtures.js';
@@ -44,7 +44,7 @@ const requests = Array.from({ length: 64 }, (_, sequence) =>
 );
 const fn = config.functions[9];
 if (fn?.input === undefined) throw new Error('bench function 9 has no input');
-const input = createSchemaCompiler().compile(fn.input, configFile, '/functions/9/input/schema');
+const input = createPayloadCompiler(configFile)(fn.input, '/functions/9/input');
 const attempts = requests.map((bytes) => {
   const converted = toCallAttempt(readCheckRequest(bytes));
   if (!converted.ok) throw new Error(converted.internal);
