@@ -1,11 +1,12 @@
 import type { InputConfig } from '../config/types.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { grpcKind } from './grpc/grpc-kind.js';
 import { createSchemaCompiler } from './json/compile-input.js';
 import { jsonKind } from './json/json-kind.js';
 import type { PayloadInspector, PayloadKind } from './payload-inspector.js';
 
 /** Every payload kind, by the `input.contentType` that selects it. Adding one: see {@link PayloadKind}. */
-const KINDS: ReadonlyMap<string, PayloadKind> = new Map([jsonKind].map((kind) => [kind.contentType, kind]));
+const KINDS: ReadonlyMap<string, PayloadKind> = new Map([jsonKind, grpcKind].map((kind) => [kind.contentType, kind]));
 
 /** Compiles functions' `input` blocks with one shared schema compiler; every problem of every block at once. */
 export function createPayloadCompiler(configFile: string): (input: InputConfig, inputPath: string) => PayloadInspector {
