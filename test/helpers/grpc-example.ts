@@ -1,21 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { create, createFileRegistry, type DescMessage, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
-import { REPO_ROOT } from '../../scripts/lib/stack-config.js';
+import { buildInventoryDescriptorSet, INVENTORY_SCHEMA, INVENTORY_SERVICE } from '../../scripts/lib/grpc-example-stack.js';
 
-export const BUF = join(REPO_ROOT, 'node_modules/.bin/buf');
-export const RESERVE_METHOD = 'example.inventory.v1.Inventory/Reserve';
-export const RESERVE_PATH = '/example.inventory.v1.Inventory/Reserve';
-export const RESERVE_SCHEMA = join(REPO_ROOT, 'examples/schemas/inventory.reserve.json');
-
+export const RESERVE_METHOD = `${INVENTORY_SERVICE}/Reserve`;
+export const RESERVE_PATH = `/${INVENTORY_SERVICE}/Reserve`;
+export const RESERVE_SCHEMA = INVENTORY_SCHEMA;
 /** `buf build` of a proto directory (default: examples/grpc) into `dir`; returns the descriptor set file. */
-export function buildDescriptorSet(dir: string, protoDir = join(REPO_ROOT, 'examples/grpc'), name = 'inventory.binpb'): string {
-  const out = join(dir, name);
-  execFileSync(BUF, ['build', protoDir, '-o', out], { cwd: REPO_ROOT, stdio: 'pipe' });
-  return out;
-}
+export const buildDescriptorSet = buildInventoryDescriptorSet;
 
 /** Encodes request messages of the example service with the real protobuf-es encoder. */
 export function inventoryMessages(descriptorSet: string) {

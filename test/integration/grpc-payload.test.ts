@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inventoryReserveFunction } from '../../scripts/lib/grpc-example-stack.js';
 import { type Fixture, startFixture } from '../helpers/callguard-fixture.js';
-import { buildDescriptorSet, concat, grpcFrame, inventoryMessages, RESERVE_METHOD, RESERVE_PATH, RESERVE_SCHEMA } from '../helpers/grpc-example.js';
+import { buildDescriptorSet, concat, grpcFrame, inventoryMessages, RESERVE_PATH } from '../helpers/grpc-example.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/jwt-issuer.js';
 
 const CARD = { number: '4111111111111111', expiry: '12/29' };
@@ -20,18 +21,7 @@ beforeAll(async () => {
   messages = inventoryMessages(descriptorSet);
   issuer = await createTestIssuer();
   fx = await startFixture(issuer.jwksUrl, issuer.url, undefined, (config) => {
-    (config.functions as unknown[]).push({
-      name: 'inventory.reserve',
-      match: { method: 'POST', path: RESERVE_PATH },
-      allow: [{ issuer: 'corp', groups: ['orders-writers'] }],
-      input: {
-        contentType: 'application/grpc',
-        schema: RESERVE_SCHEMA,
-        sensitive: ['/card/number'],
-        logFields: ['/sku', '/quantity', '/card/number'],
-        grpc: { descriptorSet, method: RESERVE_METHOD },
-      },
-    });
+    (config.functions as unknown[]).push(inventoryReserveFunction(descriptorSet, 'corp'));
   });
   token = await issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'] } });
 });
