@@ -51,9 +51,7 @@ export const grpcKind: PayloadKind = {
         if (unknown !== undefined) return { ok: false, code: 'ERR_BODY_GRPC_MESSAGE', detail: `${which}: ${unknown}` };
         value = toJson(desc, message, { alwaysEmitImplicit: true, registry });
       } catch (err) {
-        // protobuf-es's own messages name wire positions and types (premature EOF, invalid UTF-8, depth), not values.
-        const why = err instanceof Error ? err.message : 'undecodable';
-        return { ok: false, code: 'ERR_BODY_GRPC_MESSAGE', detail: `${which} is not a valid ${desc.typeName}: ${why}`.slice(0, 300) };
+        return { ok: false, code: 'ERR_BODY_GRPC_MESSAGE', detail: `${which} is not a valid ${desc.typeName}: ${decodeFailure(err)}` };
       }
       return { ok: true, value };
     };
@@ -81,3 +79,17 @@ export const grpcKind: PayloadKind = {
     return Object.freeze(inspector);
   },
 };
+
+/**
+ * protobuf-es's error as one of a fixed set of reasons. Its messages can carry request data (a number out of
+ * range, an `Any`'s type URL, an enum value), and a denial's detail never does.
+ */
+function decodeFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  if (message.includes('premature EOF')) return 'a field runs past the end of the message';
+  if (message.includes('recursion depth')) return 'messages nest deeper than payload.maxDepth';
+  if (/utf-?8/i.test(message)) return 'a string field is not valid UTF-8';
+  if (message.includes('illegal tag') || message.includes('wire type') || message.includes('end group')) return 'a field has an invalid tag or wire type';
+  if (message.includes('type registry') || message.includes('Any')) return 'a google.protobuf.Any holds a type the descriptor set does not define';
+  return 'it does not decode';
+}
