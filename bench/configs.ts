@@ -24,6 +24,8 @@ export interface BenchConfigSpec {
   readonly replay?: Record<string, unknown>;
   /** `false`: `admin.enabled: false`, no admin listener and no metrics (issue 11: what metrics cost). */
   readonly admin?: boolean;
+  /** gRPC functions (issue 12): the body is a gRPC call, decoded with this descriptor set and method. */
+  readonly grpc?: { readonly descriptorSet: string; readonly method: string };
   /** Other identity sections (`apiKeys`, `saml`) and the rule that admits their callers. */
   readonly credential?: { readonly identity: Record<string, unknown>; readonly rule: Record<string, unknown> };
 }
@@ -59,7 +61,12 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
       requireMtls: true,
       ...(spec.singleUse === true ? { singleUse: true } : {}),
       allow: [{ issuer: 'bench', groups: [GROUP] }, ...(spec.credential ? [spec.credential.rule] : [])],
-      input: { schema: schemaFile, sensitive: ['/customer/email'], logFields: ['/orderId'] },
+      input: {
+        ...(spec.grpc === undefined ? {} : { contentType: 'application/grpc', grpc: { descriptorSet: spec.grpc.descriptorSet, method: spec.grpc.method } }),
+        schema: schemaFile,
+        sensitive: ['/customer/email'],
+        logFields: ['/orderId'],
+      },
     };
   });
   const config = {

@@ -18,7 +18,8 @@ import { createFunctionRegistry } from './functions/function-registry.js';
 import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
 import type { KeySourceStatus } from './identity/key-source-status.js';
-import { type CompiledInput, createSchemaCompiler } from './payload/compile-input.js';
+import type { PayloadInspector } from './payload/payload-inspector.js';
+import { createPayloadCompiler } from './payload/payload-kinds.js';
 import { restartOnlyChanges } from './reload/restart-only.js';
 import { createReplayStore } from './replay/create-replay-store.js';
 import type { ReplayStore } from './replay/replay-store.js';
@@ -259,15 +260,15 @@ function relpProblemsOf(config: Config): ConfigProblem[] {
   return judged.ok ? [] : judged.problems;
 }
 
-/** Compiles every function's input schema once; problems are listed, not thrown. */
-export function compileInputs(config: Config): { inputs: Map<string, CompiledInput>; problems: ConfigProblem[] } {
-  const compiler = createSchemaCompiler();
-  const inputs = new Map<string, CompiledInput>();
+/** Compiles every function's input (its payload inspector) once; problems are listed, not thrown. */
+export function compileInputs(config: Config): { inputs: Map<string, PayloadInspector>; problems: ConfigProblem[] } {
+  const compile = createPayloadCompiler(config.file);
+  const inputs = new Map<string, PayloadInspector>();
   const problems: ConfigProblem[] = [];
   config.functions.forEach((fn, i) => {
     if (fn.input === undefined) return;
     try {
-      inputs.set(fn.name, compiler.compile(fn.input, config.file, `/functions/${i}/input/schema`));
+      inputs.set(fn.name, compile(fn.input, `/functions/${i}/input`));
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.problems);
       else throw err;
@@ -290,7 +291,7 @@ const RETIRE_AFTER_MS = 30_000;
 /** Identity sources and the decide function for `config`; throws ConfigError with `problems` and any of its own. */
 async function buildCore(
   config: Config,
-  inputs: Map<string, CompiledInput>,
+  inputs: Map<string, PayloadInspector>,
   problems: ConfigProblem[],
   replay: ReplayStore,
   newDecisionId: () => string,
@@ -323,7 +324,7 @@ async function buildCore(
  */
 export function configParts(
   config: Config,
-  inputs: ReadonlyMap<string, CompiledInput>,
+  inputs: ReadonlyMap<string, PayloadInspector>,
 ): Pick<DecideParts, 'config' | 'registry' | 'peers' | 'inputs' | 'policyDigest'> & { readonly policyDigest: string } {
   return {
     config,

@@ -8,8 +8,8 @@ import type { Authenticator, AuthResult } from './identity/authenticator.js';
 import { checkTokenBinding } from './identity/binding/check-token-binding.js';
 import { createFindCredential } from './identity/find-credential.js';
 import { sourceKinds } from './identity/identity-sources.js';
-import type { CompiledInput } from './payload/compile-input.js';
 import { inspectPayload } from './payload/inspect-payload.js';
+import type { PayloadInspector } from './payload/payload-inspector.js';
 import type { Caller, MtlsPrincipal } from './principal.js';
 import { replayKey } from './replay/replay-key.js';
 import type { ClaimResult, ReplayStore } from './replay/replay-store.js';
@@ -23,8 +23,8 @@ export interface DecideParts {
   /** One per credential kind a caller may present in a header (JWT, API key, SAML). */
   readonly authenticators: readonly Authenticator[];
   readonly peers: PeerVerifier;
-  /** Compiled input schemas by function name. */
-  readonly inputs: ReadonlyMap<string, CompiledInput>;
+  /** Payload inspectors (compiled `input` blocks) by function name. */
+  readonly inputs: ReadonlyMap<string, PayloadInspector>;
   /** Remembers single-use credentials (`functions[].singleUse`). */
   readonly replay: ReplayStore;
   readonly newDecisionId: () => string;

@@ -7,7 +7,7 @@ import { isRelpDestination } from '../decision-log/relp-destination.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { checkSemantics } from './check-semantics.js';
 import configSchema from './schema.json' with { type: 'json' };
-import type { Config, RedisReplayConfig, RelpConfig } from './types.js';
+import type { Config, InputConfig, RedisReplayConfig, RelpConfig } from './types.js';
 
 const validateShape = new Ajv2020({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
 
@@ -90,7 +90,7 @@ function resolvePaths(config: Config, file: string): Config {
       saml: config.identity.saml.map((idp) => (idp.metadataFile ? { ...idp, metadataFile: abs(idp.metadataFile) } : idp)),
       ...(config.identity.apiKeys ? { apiKeys: { ...config.identity.apiKeys, file: abs(config.identity.apiKeys.file) } } : {}),
     },
-    functions: config.functions.map((f) => (f.input ? { ...f, input: { ...f.input, schema: abs(f.input.schema) } } : f)),
+    functions: config.functions.map((f) => (f.input ? { ...f, input: resolveInputFiles(f.input, abs) } : f)),
     decisionLog: {
       ...config.decisionLog,
       ...(config.decisionLog.checkpoint ? { checkpoint: { ...config.decisionLog.checkpoint, keyFile: abs(config.decisionLog.checkpoint.keyFile) } } : {}),
@@ -127,4 +127,9 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+function resolveInputFiles(input: InputConfig, abs: (p: string) => string): InputConfig {
+  const grpc = input.grpc === undefined ? {} : { grpc: { ...input.grpc, descriptorSet: abs(input.grpc.descriptorSet) } };
+  return { ...input, schema: abs(input.schema), ...grpc };
 }

@@ -161,9 +161,18 @@ export type AllowRule =
   | { readonly spiffeIds: readonly string[] };
 
 export interface InputConfig {
-  readonly contentType: 'application/json';
+  readonly contentType: 'application/json' | 'application/grpc';
   /** Absolute path of the JSON Schema file. */
   readonly schema: string;
   readonly sensitive: readonly string[];
   readonly logFields: readonly string[];
+  readonly grpc?: GrpcInputConfig;
+}
+
+export interface GrpcInputConfig {
+  /** Absolute path of the FileDescriptorSet file. */
+  readonly descriptorSet: string;
+  readonly method: string;
+  readonly unknownFields: 'deny' | 'allow';
+  readonly maxMessages: number;
 }

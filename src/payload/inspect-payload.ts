@@ -1,11 +1,9 @@
 import type { RequestBody } from '../call-attempt.js';
 import type { PayloadSummary, Violation } from '../decision.js';
 import type { ReasonCode } from '../errors.js';
-import type { CompiledInput } from './compile-input.js';
 import { formatPointer, isAtOrUnder, parsePointer } from './json-pointer.js';
-import { maskFields } from './mask-fields.js';
 import { parseMediaType } from './media-type.js';
-import { parseStrictJson } from './strict-json.js';
+import type { PayloadInspector, PayloadLimits } from './payload-inspector.js';
 
 /** At most this many schema violations are returned; the detail says how many there were. */
 export const MAX_VIOLATIONS = 20;
@@ -16,15 +14,16 @@ export type PayloadResult =
   | { ok: false; code: ReasonCode; detail: string; violations: readonly Violation[]; summary: PayloadSummary };
 
 /**
- * Checks a request body against its function's `input`: whole, declared media type, strict JSON,
- * schema. Nothing from the body reaches `detail`, `violations` or `summary` except masked `logFields`
- * values and, in violation pointers, the body's own key names.
+ * Checks a request body against its function's `input` inspector (chosen at load by media type): whole,
+ * not content-encoded, the declared media type, parsed by the kind, the schema. Nothing from the body
+ * reaches `detail`, `violations` or `summary` except masked `logFields` values and, in violation
+ * pointers, the body's own key names.
  */
 export function inspectPayload(
-  input: CompiledInput | undefined,
+  input: PayloadInspector | undefined,
   body: RequestBody,
   contentType: string | undefined,
-  limits: { maxDepth: number },
+  limits: PayloadLimits,
   contentEncoding?: string,
 ): PayloadResult {
   const bytes = body.bytes?.length ?? 0;
@@ -49,23 +48,19 @@ export function inspectPayload(
   if (contentEncoding !== undefined && contentEncoding.trim().toLowerCase() !== 'identity') {
     return deny('ERR_CONTENT_TYPE', 'content-encoding is not accepted; send the body uncompressed');
   }
-  if (media === undefined || media.essence !== input.contentType) {
-    return deny('ERR_CONTENT_TYPE', `the content type must be ${input.contentType}`);
-  }
-  // RFC 8259 §8.1: JSON exchanged between systems is UTF-8.
-  if (media.charset !== undefined && media.charset !== 'utf-8') {
-    return deny('ERR_CONTENT_TYPE', 'the charset must be utf-8');
-  }
+  if (media === undefined) return deny('ERR_CONTENT_TYPE', `the content type must be ${input.contentType}`);
+  const unrecognized = input.recognize(media);
+  if (unrecognized !== undefined) return deny('ERR_CONTENT_TYPE', unrecognized);
   if (body.bytes === undefined || bytes === 0) return deny('ERR_BODY_MISSING', 'this function requires a request body');
 
-  const parsed = parseStrictJson(body.bytes, limits);
-  if (!parsed.ok) return deny('ERR_BODY_INVALID_JSON', `${parsed.reason} at offset ${parsed.offset}`);
+  const parsed = input.parse(body.bytes, limits);
+  if (!parsed.ok) return deny(parsed.code, parsed.detail);
 
   const found = input.validate(parsed.value);
   if (found.length === 0) {
     // logFields are recorded only for a body that matched the schema: a rejected body may carry
     // anything (a caller can put a secret in a logged field), so it is summarized by size alone.
-    return { ok: true, summary: input.logFields.length > 0 ? { ...summary, fields: maskFields(parsed.value, input) } : summary };
+    return { ok: true, summary: input.logFields.length > 0 ? { ...summary, fields: input.summarize(parsed.value) } : summary };
   }
   const violations: Violation[] = found.slice(0, MAX_VIOLATIONS).map((v) => ({
     code: 'ERR_BODY_SCHEMA',

@@ -1,7 +1,7 @@
 import { configParts } from '../build-callguard.js';
 import type { Config } from '../config/types.js';
 import { createDecide } from '../decide.js';
-import type { CompiledInput } from '../payload/compile-input.js';
+import type { PayloadInspector } from '../payload/payload-inspector.js';
 import { createMemoryReplayStore } from '../replay/memory-replay-store.js';
 import { caseAttempt } from './case-attempt.js';
 import { caseIdentity } from './case-identity.js';
@@ -21,7 +21,7 @@ export interface CaseResult {
  * and the case's caller in place of a verified credential (see caseIdentity). Offline: nothing is
  * fetched, no key is read.
  */
-export async function runCases(config: Config, inputs: ReadonlyMap<string, CompiledInput>, file: CasesFile): Promise<CaseResult[]> {
+export async function runCases(config: Config, inputs: ReadonlyMap<string, PayloadInspector>, file: CasesFile): Promise<CaseResult[]> {
   const parts = configParts(config, inputs);
   const now = (): number => file.nowMs;
   const results: CaseResult[] = [];

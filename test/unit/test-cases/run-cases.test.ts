@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { compileInputs } from '../../../src/build-callguard.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import type { Config } from '../../../src/config/types.js';
-import type { CompiledInput } from '../../../src/payload/compile-input.js';
+import type { PayloadInspector } from '../../../src/payload/payload-inspector.js';
 import { loadCases } from '../../../src/test-cases/load-cases.js';
 import { runCases } from '../../../src/test-cases/run-cases.js';
 import { createTestCerts } from '../../helpers/test-certs.js';
@@ -52,7 +52,7 @@ decisionLog: { destination: stdout }
 `;
 
 let config: Config;
-let inputs: ReadonlyMap<string, CompiledInput>;
+let inputs: ReadonlyMap<string, PayloadInspector>;
 let certs: ReturnType<typeof createTestCerts>;
 beforeAll(() => {
   writeFileSync(
