@@ -20,6 +20,10 @@ import { conformanceDir } from '../test/helpers/conformance.js';
 import { readDraft2020Groups, type SuiteGroup, withRootType } from '../test/helpers/json-schema-suite.js';
 import { orderBody, orderSchema } from './fixtures.js';
 
+const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
+// Formats asserted, as callguard, ajv-formats, schemasafe and cfworker do.
+hyperjump.setShouldValidateFormat(true);
+
 type Validate = (data: unknown) => boolean;
 type Load = (schema: unknown, name: string) => Validate | Promise<Validate>;
 
@@ -48,7 +52,8 @@ const validators: Record<string, Load> = {
   },
   '@hyperjump/json-schema': async (schema, name) => {
     const uri = `https://bench.invalid/${name}`;
-    hyperjump.registerSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...(schema as object) } as never, uri);
+    if (typeof schema === 'boolean') hyperjump.registerSchema(schema, uri, DRAFT_2020_12);
+    else hyperjump.registerSchema({ $schema: DRAFT_2020_12, ...(schema as object) } as never, uri);
     const v = await hyperjump.validate(uri);
     return (data) => v(data as never).valid;
   },
