@@ -1,5 +1,4 @@
 import { formatPointer, parsePointer } from './json-pointer.js';
-import { REFUSED_FORMATS } from './strict-formats.js';
 
 /** One construct of a schema file refused at load: where (RFC 6901 pointer into the schema) and why. */
 export interface RefusedConstruct {
@@ -76,9 +75,7 @@ export function findRefusedConstructs(root: unknown, known: KnownVocabulary): Re
       else if (!known.keywords.has(keyword))
         refused.push({ pointer: where, message: `unknown keyword: "${keyword}" (a misspelt keyword would otherwise be ignored)` });
       if (keyword === 'format' && typeof value === 'string') {
-        const why = REFUSED_FORMATS.get(value);
-        if (why !== undefined) refused.push({ pointer: where, message: `format "${value}" is refused: ${why}` });
-        else if (!known.formats.has(value)) refused.push({ pointer: where, message: `unknown format "${value}"` });
+        if (!known.formats.has(value)) refused.push({ pointer: where, message: `unknown format "${value}"` });
       }
     }
     for (const keyword of ['unevaluatedProperties', 'unevaluatedItems'] as const) {

@@ -1,13 +1,5 @@
+import { isIPv6 } from 'node:net';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
-
-/**
- * Formats whose ajv-formats check lets through strings the JSON-Schema-Test-Suite (draft 2020-12,
- * optional/format) holds invalid: refused at load, with the reason (bench/results/issue-12-json-schema.md).
- */
-export const REFUSED_FORMATS: ReadonlyMap<string, string> = new Map([
-  ['uri', 'ajv-formats accepts some invalid URIs (a non-numeric port, brackets in a path); use a pattern'],
-  ['uri-reference', 'ajv-formats accepts some invalid URI references (a double quote in a path, two "@"); use a pattern'],
-]);
 
 // RFC 3339 §5.6 (date-time: time-hour 00-23, time-numoffset "+hh:mm"; the date itself is ajv-formats' check).
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
@@ -28,6 +20,57 @@ function hasControl(s: string): boolean {
   return false;
 }
 
+// RFC 3986 Appendix B: splits any string into scheme, authority, path, query, fragment (each part checked below).
+const URI_PARTS = /^(?:([^:/?#]+):)?(?:\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/s;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
+// RFC 3986 §3.3 path of pchar segments, §3.4/§3.5 query and fragment (pchar, "/", "?"), §3.2.1 userinfo, §3.2.2 reg-name.
+const PATH = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+const QUERY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/;
+const USERINFO = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*$/;
+const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$/;
+const IPV_FUTURE = /^v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/;
+// RFC 3986 §3.2.2: an IPv4address is dotted dec-octets without leading zeros (else it is a reg-name).
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** RFC 3986 §3.2: `[ userinfo "@" ] host [ ":" port ]`, host an IP-literal, IPv4address or reg-name. */
+function isAuthority(authority: string): boolean {
+  const at = authority.indexOf('@');
+  if (at !== authority.lastIndexOf('@')) return false;
+  if (at >= 0 && !USERINFO.test(authority.slice(0, at))) return false;
+  const hostPort = authority.slice(at + 1);
+  let host = hostPort;
+  let port = '';
+  if (hostPort.startsWith('[')) {
+    const close = hostPort.indexOf(']');
+    if (close < 0) return false;
+    host = hostPort.slice(0, close + 1);
+    const rest = hostPort.slice(close + 1);
+    if (rest !== '' && !rest.startsWith(':')) return false;
+    port = rest.slice(1);
+    const literal = host.slice(1, -1);
+    // RFC 3986 IPv6address has no zone identifier; isIPv6 refuses leading zeros in an embedded IPv4.
+    if (!(IPV_FUTURE.test(literal) || (isIPv6(literal) && !literal.includes('%')))) return false;
+  } else {
+    const colon = hostPort.indexOf(':');
+    if (colon >= 0) [host, port] = [hostPort.slice(0, colon), hostPort.slice(colon + 1)];
+    if (!(IPV4.test(host) || REG_NAME.test(host))) return false;
+  }
+  return /^\d*$/.test(port);
+}
+
+/** RFC 3986 §3 URI (`requireScheme`) or §4.1 URI-reference. */
+function isUriReference(s: string, requireScheme: boolean): boolean {
+  const parts = URI_PARTS.exec(s);
+  if (parts === null) return false;
+  const [, scheme, authority, path = '', query, fragment] = parts;
+  if (scheme === undefined ? requireScheme : !SCHEME.test(scheme)) return false;
+  if (authority !== undefined && !isAuthority(authority)) return false;
+  if (!PATH.test(path)) return false;
+  // §4.2: a relative-path reference's first segment has no ":" (it would read as a scheme).
+  if (scheme === undefined && authority === undefined && (path.split('/')[0] ?? '').includes(':')) return false;
+  return (query === undefined || QUERY.test(query)) && (fragment === undefined || QUERY.test(fragment));
+}
+
 /** A hostname as plain ASCII LDH labels; IDNA A-labels (`xn--`) are refused: their rules are not checked here. */
 function isHostname(s: string): boolean {
   if (s.length > 253) return false;
@@ -40,6 +83,8 @@ const STRICTER: Readonly<Record<string, (s: string) => boolean>> = {
   uuid: (s) => UUID.test(s),
   hostname: isHostname,
   'uri-template': (s) => !hasControl(s),
+  uri: (s) => isUriReference(s, true),
+  'uri-reference': (s) => isUriReference(s, false),
 };
 
 /**

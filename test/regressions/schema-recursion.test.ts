@@ -44,7 +44,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 'id-cycle.json'), JSON.stringify(ID_CYCLE));
   writeFileSync(
     join(dir, 'typo.json'),
-    JSON.stringify({ type: 'object', properties: { a: { type: 'string', maxLenght: 3 }, b: { type: 'string', format: 'uri' } } }),
+    JSON.stringify({ type: 'object', properties: { a: { type: 'string', maxLenght: 3 }, b: { type: 'string', format: 'iri' } } }),
   );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
