@@ -90,7 +90,9 @@ export function createSchemaCompiler(): SchemaCompiler {
         } else {
           const refused = findRefusedConstructs(schema.value, known);
           for (const r of refused) problem(`schema ${r.pointer || '(root)'}: ${r.message}`);
-          const compiled = compileLogged(withBaseId(schema.value, ++compiledCount), refused.length > 0, problem);
+          // ajv's own "unknown keyword" lines carry no pointer: dropped when the walk named that keyword already.
+          const named = new Set(refused.map((r) => /^unknown keyword: ("[^"]*")/.exec(r.message)?.[1]).filter((k) => k !== undefined));
+          const compiled = compileLogged(withBaseId(schema.value, ++compiledCount), refused.length > 0, named, problem);
           if (refused.length === 0) validate = compiled;
         }
       }
@@ -122,7 +124,12 @@ export function createSchemaCompiler(): SchemaCompiler {
    * already refused is compiled only for the problems ajv finds, its formats stripped (an unknown one
    * throws and would hide the rest), and never probed.
    */
-  function compileLogged(value: AnySchema, refusedAlready: boolean, problem: (message: string) => void): ValidateFunction | undefined {
+  function compileLogged(
+    value: AnySchema,
+    refusedAlready: boolean,
+    unknownNamed: ReadonlySet<string>,
+    problem: (message: string) => void,
+  ): ValidateFunction | undefined {
     strictLog.length = 0;
     regExp.takeRejected();
     let validate: ValidateFunction | undefined;
@@ -134,8 +141,8 @@ export function createSchemaCompiler(): SchemaCompiler {
       else problem(`invalid schema: ${message}`);
     }
     for (const line of strictLog.splice(0)) {
-      // Unknown keywords are named, with their pointer, by findRefusedConstructs.
-      if (!line.includes('unknown keyword')) problem(strictProblem(line));
+      const unknown = /unknown keyword: ("[^"]*")/.exec(line)?.[1];
+      if (unknown === undefined || !unknownNamed.has(unknown)) problem(strictProblem(line));
     }
     for (const rejected of regExp.takeRejected()) problem(rejected);
     if (validate === undefined || refusedAlready) return undefined;

@@ -1,4 +1,5 @@
-import { formatPointer, parsePointer } from './json-pointer.js';
+import { formatPointer } from './json-pointer.js';
+import { forEachSubschema, inPlaceChildren, isSchemaObject, resolveLocalRef, type SchemaObject } from './schema-walk.js';
 
 /** One construct of a schema file refused at load: where (RFC 6901 pointer into the schema) and why. */
 export interface RefusedConstruct {
@@ -11,23 +12,6 @@ export interface KnownVocabulary {
   readonly keywords: ReadonlySet<string>;
   readonly formats: ReadonlySet<string>;
 }
-
-// Draft 2020-12 applicators, by the shape of their value.
-const ONE_SCHEMA = [
-  'additionalProperties',
-  'propertyNames',
-  'items',
-  'contains',
-  'not',
-  'if',
-  'then',
-  'else',
-  'unevaluatedItems',
-  'unevaluatedProperties',
-  'contentSchema',
-];
-const SCHEMA_LIST = ['allOf', 'anyOf', 'oneOf', 'prefixItems'];
-const SCHEMA_MAP = ['properties', 'patternProperties', '$defs', 'dependentSchemas'];
 
 /**
  * Keywords ajv 8.20 implements only in part (bench/results/issue-12-json-schema.md): on the suite, most
@@ -92,43 +76,6 @@ export function findRefusedConstructs(root: unknown, known: KnownVocabulary): Re
     }
   });
   return refused;
-}
-
-type SchemaObject = Readonly<Record<string, unknown>>;
-
-function isSchemaObject(value: unknown): value is SchemaObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Calls `visit` on every schema object under `schema` (unknown keywords are not entered). */
-function forEachSubschema(schema: unknown, tokens: string[], visit: (schema: SchemaObject, tokens: string[]) => void): void {
-  if (!isSchemaObject(schema)) return;
-  visit(schema, tokens);
-  for (const keyword of ONE_SCHEMA) if (keyword in schema) forEachSubschema(schema[keyword], [...tokens, keyword], visit);
-  for (const keyword of SCHEMA_LIST) {
-    const list = schema[keyword];
-    if (Array.isArray(list)) for (const [i, s] of list.entries()) forEachSubschema(s, [...tokens, keyword, String(i)], visit);
-  }
-  for (const keyword of SCHEMA_MAP) {
-    const map = schema[keyword];
-    if (isSchemaObject(map)) for (const [name, s] of Object.entries(map)) forEachSubschema(s, [...tokens, keyword, name], visit);
-  }
-}
-
-/** Subschemas applied to the same data as `s` (in place: Core §10.2), each with its pointer. */
-function inPlaceChildren(root: unknown, s: SchemaObject, at: readonly string[]): [unknown, string[]][] {
-  const children: [unknown, string[]][] = [];
-  for (const keyword of ['allOf', 'anyOf', 'oneOf']) {
-    const list = s[keyword];
-    if (Array.isArray(list)) for (const [i, child] of list.entries()) children.push([child, [...at, keyword, String(i)]]);
-  }
-  for (const keyword of ['not', 'if', 'then', 'else']) if (keyword in s) children.push([s[keyword], [...at, keyword]]);
-  const dependent = s['dependentSchemas'];
-  if (isSchemaObject(dependent)) for (const [name, child] of Object.entries(dependent)) children.push([child, [...at, 'dependentSchemas', name]]);
-  const ref = s['$ref'];
-  const target = typeof ref === 'string' ? resolveLocalRef(root, ref) : undefined;
-  if (target !== undefined) children.push([target.schema, target.tokens]);
-  return children;
 }
 
 /**
@@ -199,34 +146,4 @@ function conditionalAnnotations(root: unknown, schema: SchemaObject, tokens: str
     return undefined;
   };
   return walk(schema, tokens, undefined);
-}
-
-/**
- * `#`, `#/json/pointer` or `#anchor` (a `$anchor` of the file) against the schema file's root; other
- * references (to another `$id`, another document) are not followed.
- */
-function resolveLocalRef(root: unknown, ref: string): { schema: unknown; tokens: string[] } | undefined {
-  if (!ref.startsWith('#')) return undefined;
-  if (ref.length > 1 && ref[1] !== '/') return findAnchor(root, ref.slice(1));
-  let tokens: string[] | undefined;
-  try {
-    tokens = parsePointer(decodeURIComponent(ref.slice(1)));
-  } catch {
-    return undefined;
-  }
-  if (tokens === undefined) return undefined;
-  let node: unknown = root;
-  for (const token of tokens) {
-    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, token)) return undefined;
-    node = (node as Record<string, unknown>)[token];
-  }
-  return { schema: node, tokens };
-}
-
-function findAnchor(root: unknown, anchor: string): { schema: unknown; tokens: string[] } | undefined {
-  let found: { schema: unknown; tokens: string[] } | undefined;
-  forEachSubschema(root, [], (schema, tokens) => {
-    if (found === undefined && schema['$anchor'] === anchor) found = { schema, tokens };
-  });
-  return found;
 }

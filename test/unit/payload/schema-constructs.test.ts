@@ -68,6 +68,11 @@ describe('schema constructs refused at load, each named by its JSON pointer, all
       messages: [/^schema \/\$defs\/loop: reference cycle that consumes no data \(\/\$defs\/loop → \/\$defs\/loop\/allOf\/0 → \/\$defs\/loop\)/],
     },
     {
+      name: 'inside the draft-07 forms ajv still applies (definitions, dependencies)',
+      schema: { type: 'object', definitions: { a: { type: 'string', maxLenght: 1 } }, dependencies: { b: { type: 'object', $dynamicRef: '#x' } } },
+      messages: [/^schema \/definitions\/a\/maxLenght: unknown keyword/, /^schema \/dependencies\/b\/\$dynamicRef: \$dynamicRef is not supported/],
+    },
+    {
       name: 'every problem of a schema: unknown keyword, unknown format, nullable, missing type',
       schema: {
         type: 'object',
