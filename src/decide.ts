@@ -157,7 +157,8 @@ export function createDecide(parts: DecideParts): Decide {
     // 6. Payload, inline, against the function's schema.
     const payload = inspectPayload(inputs.get(fn.name), attempt.body, attempt.headers['content-type'], { maxDepth }, attempt.headers['content-encoding']);
     if (!payload.ok) {
-      return deny(payload.code, { functionName, caller, detail: payload.detail, violations: payload.violations, payload: payload.summary });
+      const internal = payload.internal === undefined ? {} : { internal: payload.internal };
+      return deny(payload.code, { functionName, caller, detail: payload.detail, violations: payload.violations, payload: payload.summary, ...internal });
     }
     // 7. Nothing replayable upstream: a credential in the query string is removed, or refused if Envoy could not remove it.
     const query = cleanQuery(attempt.path, queryNames);

@@ -53,6 +53,7 @@ export type ReasonCode =
   | 'ERR_BODY_SCHEMA'
   | 'ERR_BODY_GRPC_FRAME'
   | 'ERR_BODY_GRPC_MESSAGE'
+  | 'ERR_BODY_SCHEMA_FAULT'
   // adapter / internal
   | 'ERR_CALLER_UNTRUSTED'
   | 'ERR_DECISION_LOG_UNAVAILABLE'
@@ -116,6 +117,7 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_BODY_SCHEMA: { status: 400, title: "The request body does not match the function's schema" },
   ERR_BODY_GRPC_FRAME: { status: 400, title: 'The request body is not the gRPC messages this method takes (framing, count or compression)' },
   ERR_BODY_GRPC_MESSAGE: { status: 400, title: "The gRPC request message does not decode as the method's input type" },
+  ERR_BODY_SCHEMA_FAULT: { status: 500, title: "The function's schema could not be evaluated on this body" },
   ERR_CALLER_UNTRUSTED: { status: 403, title: 'The authorization request did not come from the trusted proxy' },
   ERR_DECISION_LOG_UNAVAILABLE: { status: 503, title: 'Decisions cannot be recorded; calls are refused until they can' },
   ERR_OVERLOADED: { status: 503, title: 'callguard is at capacity; retry shortly' },

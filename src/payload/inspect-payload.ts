@@ -1,6 +1,7 @@
 import type { RequestBody } from '../call-attempt.js';
 import type { PayloadSummary, Violation } from '../decision.js';
-import type { ReasonCode } from '../errors.js';
+import { REASONS, type ReasonCode } from '../errors.js';
+import type { SchemaViolation } from './json/compile-input.js';
 import { formatPointer, isAtOrUnder, parsePointer } from './json-pointer.js';
 import { parseMediaType } from './media-type.js';
 import type { PayloadInspector, PayloadLimits } from './payload-inspector.js';
@@ -11,7 +12,7 @@ export const MAX_VIOLATIONS = 20;
 /** Allowed with a log-safe summary, or a denial as a value (never an exception). */
 export type PayloadResult =
   | { ok: true; summary: PayloadSummary }
-  | { ok: false; code: ReasonCode; detail: string; violations: readonly Violation[]; summary: PayloadSummary };
+  | { ok: false; code: ReasonCode; detail: string; violations: readonly Violation[]; summary: PayloadSummary; internal?: string };
 
 /**
  * Checks a request body against its function's `input` inspector (chosen at load by media type): whole,
@@ -56,7 +57,14 @@ export function inspectPayload(
   const parsed = input.parse(body.bytes, limits);
   if (!parsed.ok) return deny(parsed.code, parsed.detail);
 
-  const found = input.validate(parsed.value);
+  let found: readonly SchemaViolation[];
+  try {
+    found = input.validate(parsed.value);
+  } catch (err) {
+    // A schema that throws on this body (e.g. recursion without end) denies the call, named for the log, never a crash.
+    const internal = `schema ${input.schemaFile}: ${err instanceof Error ? err.message : String(err)}`;
+    return { ok: false, code: 'ERR_BODY_SCHEMA_FAULT', detail: REASONS.ERR_BODY_SCHEMA_FAULT.title, violations: [], summary, internal };
+  }
   if (found.length === 0) {
     // logFields are recorded only for a body that matched the schema: a rejected body may carry
     // anything (a caller can put a secret in a logged field), so it is summarized by size alone.

@@ -12,6 +12,7 @@ export const jsonKind: PayloadKind = {
     const inspector: PayloadInspector = {
       contentType: JSON_TYPE,
       digest: compiled.schemaDigest,
+      schemaFile: compiled.schemaFile,
       sensitive: compiled.sensitive,
       logFields: compiled.logFields,
       recognize(media) {
