@@ -27,14 +27,14 @@ export function locateJsonError(desc: DescMessage, json: JsonValue, registry: Re
     const resolved = registry.getMessage(typeName);
     if (resolved === undefined) return { path: at(path, '@type'), message: `unknown type "${typeUrl}" (not an Envoy type this linter reads)` };
     target = resolved;
-    // A well-known type inside an Any carries its JSON form under "value".
     fields = fields.filter(([key]) => key !== '@type');
   }
   for (const [key, value] of fields) {
     const field = target.fields.find((f) => f.jsonName === key || f.name === key);
     if (field === undefined) {
-      if (target !== desc || !isWellKnownValueKey(target, key)) return { path: at(path, key), message: `unknown field "${key}" in ${target.typeName}` };
-      continue;
+      // A well-known type inside an Any carries its JSON form under "value".
+      if (target !== desc && isWellKnownValueKey(target, key)) continue;
+      return { path: at(path, key), message: `unknown field "${key}" in ${target.typeName}` };
     }
     const single = target === desc ? { [key]: value } : { '@type': json['@type'] as string, [key]: value };
     const fieldError = decodeError(desc, single, registry);

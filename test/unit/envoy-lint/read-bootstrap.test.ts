@@ -41,6 +41,14 @@ describe('readBootstrap: what Envoy would refuse is a parse error with its path'
       message: /unknown type/,
     },
     {
+      name: 'a well-known type inside an Any, with a bad value',
+      breakIt: (c: Json) => {
+        hcm(c).route_config.virtual_hosts[0].typed_per_filter_config = { x: { '@type': 'type.googleapis.com/google.protobuf.Duration', value: 'soon' } };
+      },
+      path: `${HCM}.route_config.virtual_hosts[0].typed_per_filter_config.x`,
+      message: /Duration/,
+    },
+    {
       name: 'a boolean as a string',
       breakIt: (c: Json) => (extAuthz(c).failure_mode_allow = 'no'),
       path: `${EXT_AUTHZ}.failure_mode_allow`,
