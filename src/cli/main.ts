@@ -9,6 +9,8 @@ commands:
                         check the decision log's hash chain (and signed checkpoints); exit 1 at the first broken line
   keys (create | list | revoke | rotate) (--config FILE | --keys FILE) [options]
                         manage API keys (owner, expiry, revocation, rotation); --help for options
+  lint-envoy ENVOY.yaml [--callguard CONFIG] [--format text|json|sarif]
+                        check an Envoy bootstrap for TLS and ext_authz holes around callguard; exit 1 on an error finding
   tail [options] [FILE...]
                         follow or search the decision log (stdin, one file followed across rotation, or files
                         read in order); filter by function, outcome, code, subject, time; --help for options
@@ -25,6 +27,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   tail: async (args) => (await import('./tail.js')).runTail(args),
   keys: async (args) => (await import('./keys.js')).runKeys(args),
   test: async (args) => (await import('./test.js')).runTest(args),
+  'lint-envoy': async (args) => (await import('./lint-envoy.js')).runLintEnvoy(args),
 };
 const run = command !== undefined ? commands[command] : undefined;
 if (run === undefined) {
