@@ -51,7 +51,10 @@ function checkUpstreamTls(cluster: Cluster, context: UpstreamTlsContext, path: J
   const untrusted = validation !== 'sds' && validation?.trustChainVerification === CertificateValidationContext_TrustChainVerification.ACCEPT_UNTRUSTED;
   if (!hasTrustAnchors(validation) || untrusted) {
     findings.push(finding('cluster-no-ca', validationPath, `cluster "${cluster.name}" ${untrusted ? 'accepts untrusted chains' : 'names no trusted CA'}`));
-  } else if (validation !== 'sds' && validation !== undefined && !options?.autoSanValidation) {
+  } else if (validation !== 'sds' && validation !== undefined && validation.crl === undefined) {
+    findings.push(finding('tls-no-crl', validationPath, `cluster "${cluster.name}" accepts a revoked server certificate`));
+  }
+  if (hasTrustAnchors(validation) && !untrusted && validation !== 'sds' && validation !== undefined && !options?.autoSanValidation) {
     if (validation.matchTypedSubjectAltNames.length === 0 && validation.matchSubjectAltNames.length === 0) {
       findings.push(finding('cluster-no-san', validationPath, `cluster "${cluster.name}" accepts any certificate its CA issued`));
     }

@@ -36,6 +36,8 @@ function checkChain(chain: ChainModel, mtlsFunctions: readonly string[]): Findin
     findings.push(finding('client-cert-unverified', at(validationPath, 'trust_chain_verification'), 'ACCEPT_UNTRUSTED: any client certificate is accepted'));
   } else if (context.requireClientCertificate === true && !hasTrustAnchors(validation)) {
     findings.push(finding('client-cert-unverified', validationPath, 'require_client_certificate without a trusted CA'));
+  } else if (validation !== 'sds' && hasTrustAnchors(validation) && validation?.crl === undefined) {
+    findings.push(finding('tls-no-crl', validationPath, 'a revoked client certificate is accepted'));
   }
   // Envoy asks for a client certificate only when the context can validate one (tls.proto,
   // DownstreamTlsContext.require_client_certificate: "optional, unless ... validation context").

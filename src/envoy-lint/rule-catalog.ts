@@ -122,6 +122,11 @@ export const RULES = Object.freeze({
     summary: 'An upstream TLS cluster does not verify the server certificate (no trusted CA, or ACCEPT_UNTRUSTED).',
     fix: 'Set common_tls_context.validation_context.trusted_ca.',
   },
+  'tls-no-crl': {
+    severity: 'warning',
+    summary: 'A validation context with a trusted CA has no CRL: a revoked certificate (listener: client; cluster: server) is still accepted.',
+    fix: 'Set validation_context.crl to the CA’s CRL (PEM), and renew it before its nextUpdate: Envoy refuses every certificate of a CA whose CRL expired.',
+  },
   'cluster-no-san': {
     severity: 'error',
     summary: 'An upstream TLS cluster accepts any certificate from its CA (no SAN match).',

@@ -254,6 +254,18 @@ export const LINT_CASES: LintCase[] = [
     breakIt: (c) => (upstreamTls(c, 'callguard').common_tls_context.validation_context.trust_chain_verification = 'ACCEPT_UNTRUSTED'),
   },
   {
+    name: 'function cluster without a CRL',
+    rule: 'tls-no-crl',
+    path: `${FUNCTION_TLS}.common_tls_context.validation_context`,
+    breakIt: (c) => delete upstreamTls(c, 'function').common_tls_context.validation_context.crl,
+  },
+  {
+    name: 'listener without a CRL for client certificates',
+    rule: 'tls-no-crl',
+    path: `${DOWNSTREAM_TLS}.common_tls_context.validation_context`,
+    breakIt: (c) => delete downstreamTls(c).validation_context.crl,
+  },
+  {
     name: 'function cluster without a SAN match',
     rule: 'cluster-no-san',
     path: `${FUNCTION_TLS}.common_tls_context.validation_context`,
