@@ -17,8 +17,10 @@ import { ConfigError, type ConfigProblem } from './errors.js';
 import { createFunctionRegistry } from './functions/function-registry.js';
 import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
+import { sourceKinds } from './identity/identity-sources.js';
 import type { KeySourceStatus } from './identity/key-source-status.js';
 import { type CompiledInput, createSchemaCompiler } from './payload/compile-input.js';
+import { compileMcpEndpoint, type McpEndpoint } from './payload/jsonrpc/compile-mcp-endpoint.js';
 import { restartOnlyChanges } from './reload/restart-only.js';
 import { createReplayStore } from './replay/create-replay-store.js';
 import type { ReplayStore } from './replay/replay-store.js';
@@ -76,7 +78,8 @@ export interface ReloadResult {
  * opens the log last, and refuses with that problem alone.
  */
 export async function buildCallguard(config: Config, options: BuildOptions = {}): Promise<Callguard> {
-  const { inputs, problems } = compileInputs(config);
+  const compiled = compileInputs(config);
+  const { problems } = compiled;
   // When a stream stands in for the configured log (`callguard check`), judge the configured one without
   // opening it, so check refuses what serve would; serve itself opens it below, which decides.
   const relp = isRelpDestination(config.decisionLog.destination);
@@ -94,7 +97,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   const newDecisionId = randomUUID;
   let core: Core;
   try {
-    core = await buildCore(config, inputs, problems, replay, newDecisionId, options);
+    core = await buildCore(config, compiled, replay, newDecisionId, options);
   } catch (err) {
     replay.close();
     throw err;
@@ -137,8 +140,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   const reload = async (next: Config): Promise<ReloadResult> => {
     const restart = restartOnlyChanges(running, next);
     if (restart.length > 0) throw new ConfigError(restart);
-    const compiled = compileInputs(next);
-    const fresh = await buildCore(next, compiled.inputs, compiled.problems, replay, newDecisionId, options);
+    const fresh = await buildCore(next, compileInputs(next), replay, newDecisionId, options);
     const unfetched = await untilKeysFetched(fresh, options.reloadKeyWaitMs ?? 10_000);
     if (closed || unfetched.length > 0) {
       closeCore(fresh);
@@ -246,20 +248,22 @@ function relpProblemsOf(config: Config): ConfigProblem[] {
   return judged.ok ? [] : judged.problems;
 }
 
-function compileInputs(config: Config): { inputs: Map<string, CompiledInput>; problems: ConfigProblem[] } {
+function compileInputs(config: Config): { inputs: Map<string, CompiledInput>; mcpEndpoints: Map<string, McpEndpoint>; problems: ConfigProblem[] } {
   const compiler = createSchemaCompiler();
   const inputs = new Map<string, CompiledInput>();
+  const mcpEndpoints = new Map<string, McpEndpoint>();
   const problems: ConfigProblem[] = [];
+  const sources = sourceKinds(config.identity);
   config.functions.forEach((fn, i) => {
-    if (fn.input === undefined) return;
     try {
-      inputs.set(fn.name, compiler.compile(fn.input, config.file, `/functions/${i}/input/schema`));
+      if (fn.input !== undefined) inputs.set(fn.name, compiler.compile(fn.input, config.file, `/functions/${i}/input/schema`));
+      if (fn.mcp !== undefined) mcpEndpoints.set(fn.name, compileMcpEndpoint({ ...fn, mcp: fn.mcp }, compiler, sources, config.file, `/functions/${i}/mcp`));
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.problems);
       else throw err;
     }
   });
-  return { inputs, problems };
+  return { inputs, mcpEndpoints, problems };
 }
 
 /** Everything one config decides with: rebuilt on reload, while the log, admission and replay store stay. */
@@ -276,8 +280,7 @@ const RETIRE_AFTER_MS = 30_000;
 /** Identity sources and the decide function for `config`; throws ConfigError with `problems` and any of its own. */
 async function buildCore(
   config: Config,
-  inputs: Map<string, CompiledInput>,
-  problems: ConfigProblem[],
+  { inputs, mcpEndpoints, problems }: ReturnType<typeof compileInputs>,
   replay: ReplayStore,
   newDecisionId: () => string,
   options: BuildOptions,
@@ -298,13 +301,14 @@ async function buildCore(
     for (const authenticator of authenticators ?? []) authenticator.close();
     throw new ConfigError(problems);
   }
-  const digest = policyDigest(config.digest, inputs);
+  const digest = policyDigest(config.digest, inputs, mcpEndpoints);
   const decide = createDecide({
     config,
     registry: createFunctionRegistry(config.functions),
     authenticators,
     peers: createPeerVerifier(config.identity.spiffe.trustDomains),
     inputs,
+    mcpEndpoints,
     replay,
     newDecisionId,
     policyDigest: digest,
