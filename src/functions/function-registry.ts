@@ -89,5 +89,5 @@ function matches(template: PathTemplate, segments: readonly string[]): boolean {
  */
 export function functionMethods(fn: FunctionConfig): readonly string[] {
   const method = fn.match?.method ?? 'POST';
-  return fn.mcp === undefined ? [method] : [method, 'GET', 'DELETE'];
+  return fn.mcp === undefined ? [method] : [...new Set([method, 'GET', 'DELETE'])];
 }
