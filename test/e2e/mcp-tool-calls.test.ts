@@ -1,0 +1,190 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Exchange, envoyFetch, GET_WEATHER_SCHEMA, startWeatherServer, type WeatherServer } from '../helpers/mcp-weather.js';
+import { describeWithEnvoy } from '../helpers/stack-envoy.js';
+import { startTestStack, type TestStack } from '../helpers/stack-harness.js';
+import { decisionsFor } from '../helpers/stack-http.js';
+
+type Json = Record<string, unknown>;
+
+/** The MCP function as an operator configures it: the endpoint for agents, `delete_city` for admins only. */
+function weatherFunction(schemaFile: string): Json {
+  return {
+    name: 'weather.mcp',
+    match: { method: 'POST', path: '/mcp' },
+    allow: [{ issuer: 'example', groups: ['agents'] }],
+    mcp: {
+      tools: [
+        { name: 'get_weather', allow: [{ issuer: 'example', groups: ['agents'] }], schema: schemaFile, logFields: ['/city'] },
+        { name: 'delete_city', allow: [{ issuer: 'example', subjects: ['admin'] }], schema: schemaFile },
+      ],
+    },
+  };
+}
+
+/** Envoy routes /mcp to the MCP server (plain HTTP on loopback) through the same ext_authz filter. */
+function routeMcp(mcpPort: number) {
+  return (config: Json): void => {
+    const resources = config['static_resources'] as { listeners: Json[]; clusters: Json[] };
+    const listener = resources.listeners[0] as { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: Json[] }[] } } }[] }[] };
+    const routes = listener.filter_chains[0]?.filters[0]?.typed_config.route_config.virtual_hosts[0]?.routes;
+    if (routes === undefined) throw new Error('the rendered Envoy config has no routes');
+    routes.unshift({ match: { path: '/mcp' }, route: { cluster: 'mcp', timeout: '10s' } });
+    resources.clusters.push({
+      name: 'mcp',
+      type: 'STATIC',
+      connect_timeout: '1s',
+      load_assignment: {
+        cluster_name: 'mcp',
+        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: mcpPort } } } }] }],
+      },
+    });
+  };
+}
+
+/**
+ * Issue 12, item 4, end to end: the SDK's MCP client (StreamableHTTPClientTransport) calls the SDK's
+ * McpServer (StreamableHTTPServerTransport on node:http) through real Envoy and callguard. What the
+ * client sees and what callguard logged, per call.
+ */
+describeWithEnvoy('e2e: MCP tool calls (functions[].mcp) with the MCP SDK client and server', () => {
+  let stack: TestStack;
+  let weather: WeatherServer;
+
+  beforeAll(async () => {
+    weather = await startWeatherServer();
+    stack = await startTestStack({
+      customizeEnvoy: routeMcp(weather.port),
+      customizeCallguard: (config, dir) => {
+        const schemaFile = path.join(dir, 'get_weather.json');
+        writeFileSync(schemaFile, JSON.stringify(GET_WEATHER_SCHEMA));
+        (config['functions'] as Json[]).push(weatherFunction(schemaFile));
+      },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await weather?.close();
+  });
+
+  async function connect(subject: string, groups: string[]): Promise<{ client: Client; exchanges: Exchange[]; transport: StreamableHTTPClientTransport }> {
+    const token = await stack.issuer.mint({ subject, groups });
+    const exchanges: Exchange[] = [];
+    const transport = new StreamableHTTPClientTransport(new URL(`https://127.0.0.1:${stack.envoyPort}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+      fetch: envoyFetch(stack.pkiDir, exchanges),
+    });
+    const client = new Client({ name: 'e2e-agent', version: '1.0.0' });
+    await client.connect(transport);
+    return { client, exchanges, transport };
+  }
+
+  /**
+   * The decision lines of the exchanges since `from` with this HTTP method (the client's GET stream
+   * attempt comes in the background at any time), in order, each polled until written.
+   */
+  async function linesOf(exchanges: Exchange[], from = 0, method?: string): Promise<Json[]> {
+    const lines: Json[] = [];
+    for (const exchange of exchanges.slice(from).filter((e) => method === undefined || e.method === method))
+      lines.push(...((await decisionsFor(stack, exchange.requestId)) as unknown as Json[]));
+    return lines;
+  }
+
+  it('connect: initialize and notifications/initialized allowed; the GET stream refused with 405, which the client accepts', async () => {
+    const { client, exchanges } = await connect('agent-1', ['agents']);
+    try {
+      expect(client.getServerVersion()).toMatchObject({ name: 'weather' });
+      const tools = await client.listTools();
+      expect(tools.tools.map((t) => t.name).sort()).toEqual(['delete_city', 'get_weather']);
+      // The client opens its GET stream in the background after notifications/initialized: wait for its answer.
+      await expect.poll(() => exchanges.some((e) => e.method === 'GET'), { timeout: 5000 }).toBe(true);
+      const lines = await linesOf(exchanges);
+      const byMethod = (method: string) =>
+        lines.find((l) => (l['payload'] as Json | undefined)?.['jsonrpc'] !== undefined && ((l['payload'] as Json)['jsonrpc'] as Json)['method'] === method);
+      for (const method of ['initialize', 'notifications/initialized', 'tools/list']) {
+        expect(byMethod(method)).toMatchObject({ function: 'weather.mcp', outcome: 'allow', principal: { subject: 'agent-1' } });
+      }
+      expect(exchanges.find((e) => e.method === 'GET')?.status).toBe(405);
+      expect(lines).toContainEqual(expect.objectContaining({ function: 'weather.mcp', outcome: 'deny', status: 405, code: 'ERR_MCP_HTTP_METHOD' }));
+      expect(weather.httpMethods).not.toContain('GET');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('an allowed tool call: the server runs it for the caller; the decision line names the tool and the logged field', async () => {
+    const { client, exchanges } = await connect('agent-2', ['agents']);
+    try {
+      const from = exchanges.length;
+      const result = await client.callTool({ name: 'get_weather', arguments: { city: 'Oslo', days: 2 } });
+      expect(result.content).toEqual([{ type: 'text', text: 'Oslo: sunny for 2 day(s)' }]);
+      expect(weather.toolCalls.at(-1)).toEqual({ tool: 'get_weather', args: { city: 'Oslo', days: 2 }, subject: 'agent-2' });
+      const lines = await linesOf(exchanges, from, 'POST');
+      expect(lines).toMatchObject([
+        {
+          function: 'weather.mcp',
+          outcome: 'allow',
+          principal: { subject: 'agent-2' },
+          payload: { jsonrpc: { method: 'tools/call', tool: 'get_weather' }, fields: { '/city': 'Oslo' } },
+        },
+      ]);
+      expect(JSON.stringify(lines)).not.toContain('"days"');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it.each([
+    { name: 'a tool this identity may not call', tool: 'delete_city', args: { city: 'Oslo' }, status: 403, code: 'ERR_NOT_PERMITTED' },
+    { name: 'invalid arguments', tool: 'get_weather', args: { city: 'Oslo', days: 30 }, status: 400, code: 'ERR_BODY_SCHEMA' },
+    { name: 'an unknown tool', tool: 'drop_tables', args: {}, status: 400, code: 'ERR_MCP_TOOL_UNKNOWN' },
+    { name: 'a tool name imitating one (Cyrillic е)', tool: 'get_w\u0435ather', args: { city: 'Oslo' }, status: 400, code: 'ERR_MCP_TOOL_CONFUSABLE' },
+  ])('$name → the client gets HTTP $status with $code; the server never sees the call', async ({ tool, args, status, code }) => {
+    const { client, exchanges } = await connect('agent-3', ['agents']);
+    try {
+      const calls = weather.toolCalls.length;
+      const from = exchanges.length;
+      const error = await client.callTool({ name: tool, arguments: args }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(StreamableHTTPError);
+      expect((error as StreamableHTTPError).code).toBe(status);
+      expect((error as Error).message).toContain(`"code":"${code}"`);
+      expect(weather.toolCalls.length).toBe(calls);
+      const lines = await linesOf(exchanges, from, 'POST');
+      expect(lines).toMatchObject([
+        { function: 'weather.mcp', outcome: 'deny', status, code, principal: { subject: 'agent-3' }, payload: { jsonrpc: { method: 'tools/call' } } },
+      ]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('an admin may call delete_city; ending the session (DELETE) passes callguard and reaches the server', async () => {
+    const { client, exchanges, transport } = await connect('admin', ['agents']);
+    try {
+      const result = await client.callTool({ name: 'delete_city', arguments: { city: 'Oslo' } });
+      expect(result.content).toEqual([{ type: 'text', text: 'deleted Oslo' }]);
+      const from = exchanges.length;
+      await transport.terminateSession();
+      expect(exchanges.slice(from).filter((e) => e.method === 'DELETE')).toMatchObject([{ status: 200 }]);
+      expect(await linesOf(exchanges, from, 'DELETE')).toMatchObject([{ function: 'weather.mcp', outcome: 'allow' }]);
+      expect(weather.httpMethods).toContain('DELETE');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a caller outside the function rules cannot even initialize (403 ERR_NOT_PERMITTED)', async () => {
+    const error = await connect('mallory', ['orders-readers']).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect((error as StreamableHTTPError).code).toBe(403);
+    expect((error as Error).message).toContain('"code":"ERR_NOT_PERMITTED"');
+  });
+});
