@@ -1,28 +1,41 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { REPO_ROOT } from '../../scripts/lib/stack-config.js';
 import { type Exchange, envoyFetch, GET_WEATHER_SCHEMA, startWeatherServer, type WeatherServer } from '../helpers/mcp-weather.js';
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import { startTestStack, type TestStack } from '../helpers/stack-harness.js';
-import { decisionsFor } from '../helpers/stack-http.js';
+import { decisionsFor, send } from '../helpers/stack-http.js';
 
 type Json = Record<string, unknown>;
 
-/** The MCP function as an operator configures it: the endpoint for agents, `delete_city` for admins only. */
-function weatherFunction(schemaFile: string): Json {
-  return {
-    name: 'weather.mcp',
-    match: { method: 'POST', path: '/mcp' },
-    allow: [{ issuer: 'example', groups: ['agents'] }],
-    mcp: {
-      tools: [
-        { name: 'get_weather', allow: [{ issuer: 'example', groups: ['agents'] }], schema: schemaFile, logFields: ['/city'] },
-        { name: 'delete_city', allow: [{ issuer: 'example', subjects: ['admin'] }], schema: schemaFile },
-      ],
-    },
-  };
+interface ReadmeCall {
+  readonly body: string;
+  /** `allowed`, or the status and code the README says. */
+  readonly expect: { status: 200 } | { status: number; code: string };
+}
+
+/** README "MCP tool calls", read as an operator would: the schema, the function entry, the calls. */
+function readmeExample(): { schema: string; entry: Json; subject: string; groups: string; calls: ReadmeCall[] } {
+  const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('## MCP tool calls\n');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map(([, lang, text]) => ({ lang, text: (text ?? '').replace(/^ {3}/gm, '') }));
+  const json = blocks.find((b) => b.lang === 'json');
+  const yaml = blocks.find((b) => b.lang === 'yaml');
+  const sh = blocks.find((b) => b.lang === 'sh');
+  if (json === undefined || yaml === undefined || sh === undefined) throw new Error('README "MCP tool calls" lost its json, yaml or sh block');
+  const [entry] = parse(yaml.text) as Json[];
+  const minted = /--sub (\S+) --groups (\S+)\)/.exec(sh.text);
+  const calls = [...sh.text.matchAll(/^mcp '([^']+)'\s+# (?:allowed|(\d{3}) (ERR_\w+))$/gm)].map(([, body, status, code]) => ({
+    body: body ?? '',
+    expect: status === undefined || code === undefined ? { status: 200 as const } : { status: Number(status), code },
+  }));
+  if (entry === undefined || minted === null || calls.length < 2) throw new Error('README "MCP tool calls": cannot read the entry or the calls');
+  return { schema: json.text, entry, subject: minted[1] ?? '', groups: minted[2] ?? '', calls };
 }
 
 /** Envoy routes /mcp to the MCP server (plain HTTP on loopback) through the same ext_authz filter. */
@@ -51,6 +64,7 @@ function routeMcp(mcpPort: number) {
  * client sees and what callguard logged, per call.
  */
 describeWithEnvoy('e2e: MCP tool calls (functions[].mcp) with the MCP SDK client and server', () => {
+  const example = readmeExample();
   let stack: TestStack;
   let weather: WeatherServer;
 
@@ -60,8 +74,10 @@ describeWithEnvoy('e2e: MCP tool calls (functions[].mcp) with the MCP SDK client
       customizeEnvoy: routeMcp(weather.port),
       customizeCallguard: (config, dir) => {
         const schemaFile = path.join(dir, 'get_weather.json');
-        writeFileSync(schemaFile, JSON.stringify(GET_WEATHER_SCHEMA));
-        (config['functions'] as Json[]).push(weatherFunction(schemaFile));
+        writeFileSync(schemaFile, example.schema);
+        const entry = structuredClone(example.entry);
+        for (const tool of (entry['mcp'] as { tools: Json[] }).tools) tool['schema'] = schemaFile;
+        (config['functions'] as Json[]).push(entry);
       },
     });
   }, 120_000);
@@ -92,6 +108,26 @@ describeWithEnvoy('e2e: MCP tool calls (functions[].mcp) with the MCP SDK client
       lines.push(...((await decisionsFor(stack, exchange.requestId)) as unknown as Json[]));
     return lines;
   }
+
+  it('the README schema is the one the server lists for get_weather', () => {
+    expect(JSON.parse(example.schema)).toEqual(GET_WEATHER_SCHEMA);
+  });
+
+  it("the README's calls, as written → the outcomes it states (allowed: the tool's answer)", async () => {
+    const token = await stack.issuer.mint({ subject: example.subject, groups: [example.groups] });
+    for (const call of example.calls) {
+      const res = await send(stack, { method: 'POST', path: '/mcp', token, body: call.body, headers: { accept: 'application/json, text/event-stream' } });
+      const [line] = await decisionsFor(stack, res.requestId);
+      if ('code' in call.expect) {
+        expect([res.status, res.json()['code']]).toEqual([call.expect.status, call.expect.code]);
+        expect(line).toMatchObject({ function: 'weather.mcp', outcome: 'deny', code: call.expect.code });
+      } else {
+        expect(res.status).toBe(200);
+        expect(res.text).toContain('Oslo: sunny for 1 day(s)');
+        expect(line).toMatchObject({ function: 'weather.mcp', outcome: 'allow', principal: { subject: example.subject } });
+      }
+    }
+  });
 
   it('connect: initialize and notifications/initialized allowed; the GET stream refused with 405, which the client accepts', async () => {
     const { client, exchanges } = await connect('agent-1', ['agents']);

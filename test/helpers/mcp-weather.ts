@@ -55,21 +55,27 @@ export async function startWeatherServer(): Promise<WeatherServer> {
     });
     return server;
   };
+  // Sessions as the SDK's examples keep them; a POST without a session that is not `initialize` (a
+  // one-off call, as with curl) is served statelessly by a fresh server.
+  const transportFor = async (sid: unknown, body: unknown): Promise<StreamableHTTPServerTransport> => {
+    const existing = typeof sid === 'string' ? transports.get(sid) : undefined;
+    if (existing !== undefined) return existing;
+    const initialize = typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'initialize';
+    const created = initialize
+      ? new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => void transports.set(id, created) })
+      : new StreamableHTTPServerTransport({}); // no sessionIdGenerator: stateless
+    created.onclose = () => void (created.sessionId && transports.delete(created.sessionId));
+    await newServer().connect(created);
+    return created;
+  };
   const http: Server = createServer((req: IncomingMessage, res) => {
     httpMethods.push(req.method ?? '');
-    const sid = req.headers['mcp-session-id'];
-    let transport = typeof sid === 'string' ? transports.get(sid) : undefined;
     const handle = async (): Promise<void> => {
-      if (transport === undefined) {
-        const created = new StreamableHTTPServerTransport({
-          sessionIdGenerator: randomUUID,
-          onsessioninitialized: (id) => void transports.set(id, created),
-        });
-        created.onclose = () => void (created.sessionId && transports.delete(created.sessionId));
-        transport = created;
-        await newServer().connect(created);
-      }
-      await transport.handleRequest(req, res);
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const body: unknown = text === '' ? undefined : JSON.parse(text);
+      await (await transportFor(req.headers['mcp-session-id'], body)).handleRequest(req, res, body);
     };
     handle().catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
