@@ -1,11 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { REPO_ROOT } from '../../scripts/lib/stack-config.js';
 import { type Exchange, envoyFetch, GET_WEATHER_SCHEMA, startWeatherServer, type WeatherServer } from '../helpers/mcp-weather.js';
+import { readmeBlocks } from '../helpers/readme-blocks.js';
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import { startTestStack, type TestStack } from '../helpers/stack-harness.js';
 import { decisionsFor, send } from '../helpers/stack-http.js';
@@ -20,10 +20,7 @@ interface ReadmeCall {
 
 /** README "MCP tool calls", read as an operator would: the schema, the function entry, the calls. */
 function readmeExample(): { schema: string; entry: Json; subject: string; groups: string; calls: ReadmeCall[] } {
-  const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('## MCP tool calls\n');
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map(([, lang, text]) => ({ lang, text: (text ?? '').replace(/^ {3}/gm, '') }));
+  const blocks = readmeBlocks('MCP tool calls');
   const json = blocks.find((b) => b.lang === 'json');
   const yaml = blocks.find((b) => b.lang === 'yaml');
   const sh = blocks.find((b) => b.lang === 'sh');
