@@ -26,7 +26,12 @@ export interface BenchConfigSpec {
   readonly admin?: boolean;
   /** Other identity sections (`apiKeys`, `saml`) and the rule that admits their callers. */
   readonly credential?: { readonly identity: Record<string, unknown>; readonly rule: Record<string, unknown> };
+  /** Every function an MCP endpoint with one tool, `create_order`, taking the same schema as `arguments` (issue 12). */
+  readonly mcp?: boolean;
 }
+
+/** The tool of an MCP bench function (`spec.mcp`). */
+export const MCP_TOOL = 'create_order';
 
 /**
  * Whether the callguard build being benched has the `admin` section. It is on by default at a fixed port, and
@@ -50,6 +55,8 @@ export function functionPath(index: number): string {
 export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchConfigSpec): string {
   const schemaDir = join(fixtures.dir, `schemas-${spec.functions}`);
   mkdirSync(schemaDir, { recursive: true });
+  const allow = [{ issuer: 'bench', groups: [GROUP] }, ...(spec.credential ? [spec.credential.rule] : [])];
+  const fieldRules = { sensitive: ['/customer/email'], logFields: ['/orderId'] };
   const functions = Array.from({ length: spec.functions }, (_, i) => {
     const schemaFile = join(schemaDir, `fn-${i}.schema.json`);
     writeFileSync(schemaFile, JSON.stringify(orderSchema(`fn-${i} input`)));
@@ -58,8 +65,10 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
       match: { method: 'POST', path: functionPath(i) },
       requireMtls: true,
       ...(spec.singleUse === true ? { singleUse: true } : {}),
-      allow: [{ issuer: 'bench', groups: [GROUP] }, ...(spec.credential ? [spec.credential.rule] : [])],
-      input: { schema: schemaFile, sensitive: ['/customer/email'], logFields: ['/orderId'] },
+      allow,
+      ...(spec.mcp === true
+        ? { mcp: { tools: [{ name: MCP_TOOL, allow, schema: schemaFile, ...fieldRules }] } }
+        : { input: { schema: schemaFile, ...fieldRules } }),
     };
   });
   const config = {

@@ -3,7 +3,7 @@
  * which load points. Each scenario is measured against the same request stream as its baseline.
  */
 import { join } from 'node:path';
-import { functionPath, writeBenchConfig } from './configs.js';
+import { functionPath, MCP_TOOL, writeBenchConfig } from './configs.js';
 import { type Fixtures, GROUP } from './fixtures.js';
 import { dpopScenario, singleUseRedisScenario } from './replay-scenarios.js';
 import { type CheckRequestSpec, writeGhzData } from './requests.js';
@@ -86,6 +86,8 @@ function callguardScenario(
     credential?: 'apiKey' | 'saml';
     /** `false`: no admin listener, so no metrics (issue 11). */
     admin?: boolean;
+    /** The same call as an MCP `tools/call` whose `arguments` are the body (issue 12). */
+    mcp?: boolean;
   },
 ): Scenario {
   return {
@@ -104,13 +106,21 @@ function callguardScenario(
         ...(options.durability === undefined ? {} : { durability: options.durability }),
         ...(options.credential === undefined ? {} : { credential: credentialSection(fixtures, options.credential) }),
         ...(options.admin === undefined ? {} : { admin: options.admin }),
+        ...(options.mcp === true ? { mcp: true } : {}),
       });
-      const body = options.violating === true ? fixtures.violatingBody : fixtures.validBody;
+      const plain = options.violating === true ? fixtures.violatingBody : fixtures.validBody;
+      const body = options.mcp === true ? toolCall(plain) : plain;
       const authorization =
         options.credential === 'apiKey' ? `ApiKey ${fixtures.apiKey.key}` : options.credential === 'saml' ? `SAML ${fixtures.saml.credential}` : undefined;
       return { config, dataFile: await dataFile(fixtures, id, requestsTo(fixtures, functions, body, 64, authorization), options.tokens ?? 1) };
     },
   };
+}
+
+/** `arguments` wrapped in a JSON-RPC `tools/call` of the MCP bench tool: the JSON body plus its envelope. */
+function toolCall(args: Uint8Array): Uint8Array {
+  const envelope = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"${MCP_TOOL}","arguments":`;
+  return new TextEncoder().encode(`${envelope}${new TextDecoder().decode(args)}}}`);
 }
 
 /** The identity section and rule for an API key or SAML scenario (issue 9). */
@@ -163,6 +173,8 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
     dpopScenario(pair),
     // Issue 11: the cached call without the admin listener; cached ÷ no-admin is what metrics cost.
     callguardScenario('no-admin', 'cached token, 10 functions, allow, admin.enabled false (no metrics)', 10, pair, { admin: false }),
+    // Issue 12: the cached call as an MCP tools/call (JSON-RPC checks, tool selection, tool rules, the same schema on `arguments`).
+    callguardScenario('mcp-tool-call', 'cached token, 10 MCP endpoints, tools/call with the same arguments, allow', 10, pair, { mcp: true }),
     callguardScenario('schema-violation', 'cached token, body violates the schema, deny 400', 10, pair, { violating: true }),
     callguardScenario('functions-100', 'cached token, 100 functions', 100, pair, {}),
     callguardScenario('functions-1000', 'cached token, 1000 functions (memory measured here)', 1000, pair, {}),

@@ -1,4 +1,5 @@
 import type { RequestBody } from '../../call-attempt.js';
+import type { PayloadSummary } from '../../decision.js';
 import type { ReasonCode } from '../../errors.js';
 import type { Caller } from '../../principal.js';
 import { type PayloadResult, readJsonBody, requireNoBody, schemaDenial } from '../inspect-payload.js';
@@ -42,37 +43,38 @@ export function inspectMcpCall(endpoint: McpEndpoint, request: McpRequest, calle
   const body = readJsonBody('application/json', request.body, request.contentType, limits, request.contentEncoding);
   if (!body.ok) return body;
   let summary = body.summary;
-  const deny = (code: ReasonCode, detail: string, internal?: string): PayloadResult =>
-    internal === undefined ? { ok: false, code, detail, violations: [], summary } : { ok: false, code, detail, violations: [], summary, internal };
-
   const parsed = parseJsonRpc(body.value);
-  if (!parsed.ok) return deny(parsed.code, parsed.detail);
+  if (!parsed.ok) return refuse(summary, parsed.code, parsed.detail);
   const { method, params } = parsed.message;
   summary = { ...summary, jsonrpc: { method: logSafe(method) } };
   const allowed = checkMethod(method, endpoint.methods);
-  if (!allowed.ok) return deny(allowed.code, allowed.detail);
+  if (!allowed.ok) return refuse(summary, allowed.code, allowed.detail);
   // MCP: requests carry an id, notifications do not; a server may treat either shape as the other.
   const notification = method.startsWith('notifications/');
   if (notification !== (parsed.message.id === undefined))
-    return deny('ERR_JSONRPC_INVALID', notification ? 'a notification has no "id"' : 'a request needs an "id"');
+    return refuse(summary, 'ERR_JSONRPC_INVALID', notification ? 'a notification has no "id"' : 'a request needs an "id"');
   if (method !== TOOLS_CALL) return { ok: true, summary };
 
   const name = params?.['name'];
-  if (typeof name !== 'string') return deny('ERR_JSONRPC_INVALID', 'tools/call needs "params.name", a string');
-  for (const key in params) if (!CALL_PARAMS.has(key)) return deny('ERR_JSONRPC_INVALID', 'tools/call params are name, arguments and _meta');
+  if (typeof name !== 'string') return refuse(summary, 'ERR_JSONRPC_INVALID', 'tools/call needs "params.name", a string');
+  for (const key in params) if (!CALL_PARAMS.has(key)) return refuse(summary, 'ERR_JSONRPC_INVALID', 'tools/call params are name, arguments and _meta');
   const args = params?.['arguments'] ?? {};
-  if (!isObject(args)) return deny('ERR_JSONRPC_INVALID', '"params.arguments" must be an object');
-  if (params?.['_meta'] !== undefined && !isObject(params['_meta'])) return deny('ERR_JSONRPC_INVALID', '"params._meta" must be an object');
+  if (!isObject(args)) return refuse(summary, 'ERR_JSONRPC_INVALID', '"params.arguments" must be an object');
+  if (params?.['_meta'] !== undefined && !isObject(params['_meta'])) return refuse(summary, 'ERR_JSONRPC_INVALID', '"params._meta" must be an object');
   summary = { ...summary, jsonrpc: { method, tool: logSafe(name) } };
 
   const selected = endpoint.selectTool(name);
-  if (!selected.ok) return deny(selected.code, selected.detail, selected.internal);
+  if (!selected.ok) return refuse(summary, selected.code, selected.detail, selected.internal);
   const { tool } = selected;
   if (!tool.policy.permits(caller))
-    return deny('ERR_NOT_PERMITTED', 'the caller may not call this tool', `tool "${tool.name}": ${tool.policy.explain(caller)}`);
+    return refuse(summary, 'ERR_NOT_PERMITTED', 'the caller may not call this tool', `tool "${tool.name}": ${tool.policy.explain(caller)}`);
   const found = tool.input.validate(args);
   if (found.length > 0) return schemaDenial(found, tool.input.sensitive, summary, '/params/arguments', 'params.arguments');
   return { ok: true, summary: tool.input.logFields.length > 0 ? { ...summary, fields: maskFields(args, tool.input) } : summary };
+}
+
+function refuse(summary: PayloadSummary, code: ReasonCode, detail: string, internal?: string): PayloadResult {
+  return internal === undefined ? { ok: false, code, detail, violations: [], summary } : { ok: false, code, detail, violations: [], summary, internal };
 }
 
 /** A caller-chosen name as the decision log may hold it: plain characters only. */
