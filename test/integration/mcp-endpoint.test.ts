@@ -170,11 +170,19 @@ describe('MCP endpoint config', () => {
       },
       problems: ['/functions/5/mcp/methods/0', '/functions/5/mcp/tools/1/name'],
     },
+    {
+      name: 'another function on GET /mcp (the MCP endpoint answers GET there too)',
+      change: (_fn: Json, functions: Json[]) => {
+        functions.push({ name: 'mcp.get', match: { method: 'GET', path: '/mcp' }, allow: [{ issuer: 'corp', subjects: ['x'] }] });
+      },
+      problems: ['/functions/6/match'],
+    },
   ])('$name: every problem listed at once', async ({ change, problems }) => {
     const config = parseYaml((parsed) => {
       const fn = mcpFunction(dir);
-      change(fn);
-      (parsed['functions'] as Json[]).push(fn);
+      const functions = parsed['functions'] as Json[];
+      functions.push(fn);
+      change(fn, functions);
     });
     const found = await config.then(
       (c) => buildCallguard(c, { decisionLog: createMemoryDestination().stream }).then((cg) => cg.close().then(() => [])),
