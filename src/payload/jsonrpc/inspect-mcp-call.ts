@@ -58,7 +58,8 @@ export function inspectMcpCall(endpoint: McpEndpoint, request: McpRequest, calle
   const name = params?.['name'];
   if (typeof name !== 'string') return refuse(summary, 'ERR_JSONRPC_INVALID', 'tools/call needs "params.name", a string');
   for (const key in params) if (!CALL_PARAMS.has(key)) return refuse(summary, 'ERR_JSONRPC_INVALID', 'tools/call params are name, arguments and _meta');
-  const args = params?.['arguments'] ?? {};
+  // An absent `arguments` is validated as `{}`; a null one is not absent (the server would receive null).
+  const args = params?.['arguments'] === undefined ? {} : params['arguments'];
   if (!isObject(args)) return refuse(summary, 'ERR_JSONRPC_INVALID', '"params.arguments" must be an object');
   if (params?.['_meta'] !== undefined && !isObject(params['_meta'])) return refuse(summary, 'ERR_JSONRPC_INVALID', '"params._meta" must be an object');
   summary = { ...summary, jsonrpc: { method, tool: logSafe(name) } };

@@ -124,6 +124,8 @@ describe('inspectMcpCall: denied', () => {
     { name: 'tools/call without params', body: rpc('tools/call'), code: 'ERR_JSONRPC_INVALID' },
     { name: 'tool name not a string', body: rpc('tools/call', { name: 7 }), code: 'ERR_JSONRPC_INVALID' },
     { name: 'arguments an array', body: call('get_weather', ['Oslo']), code: 'ERR_JSONRPC_INVALID' },
+    { name: 'arguments null', body: call('get_weather', null), code: 'ERR_JSONRPC_INVALID' },
+    { name: '_meta not an object', body: rpc('tools/call', { name: 'send_email', arguments: { to: 'x' }, _meta: 'x' }), code: 'ERR_JSONRPC_INVALID' },
     {
       name: 'an extra params member',
       body: rpc('tools/call', { name: 'get_weather', arguments: { city: 'x' }, tool: 'send_email' }),
