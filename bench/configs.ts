@@ -24,6 +24,8 @@ export interface BenchConfigSpec {
   readonly replay?: Record<string, unknown>;
   /** `false`: `admin.enabled: false`, no admin listener and no metrics (issue 11: what metrics cost). */
   readonly admin?: boolean;
+  /** gRPC functions (issue 12): the body is a gRPC call, decoded with this descriptor set and method. */
+  readonly grpc?: { readonly descriptorSet: string; readonly method: string };
   /** Other identity sections (`apiKeys`, `saml`) and the rule that admits their callers. */
   readonly credential?: { readonly identity: Record<string, unknown>; readonly rule: Record<string, unknown> };
   /** Every function an MCP endpoint with one tool, `create_order`, taking the same schema as `arguments` (issue 12). */
@@ -68,7 +70,15 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
       allow,
       ...(spec.mcp === true
         ? { mcp: { tools: [{ name: MCP_TOOL, allow, schema: schemaFile, ...fieldRules }] } }
-        : { input: { schema: schemaFile, ...fieldRules } }),
+        : {
+            input: {
+              ...(spec.grpc === undefined
+                ? {}
+                : { contentType: 'application/grpc', grpc: { descriptorSet: spec.grpc.descriptorSet, method: spec.grpc.method } }),
+              schema: schemaFile,
+              ...fieldRules,
+            },
+          }),
     };
   });
   const config = {

@@ -13,10 +13,8 @@ import type { DestinationStream } from 'pino';
 import { buildCallguard } from '../src/build-callguard.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { CheckRequestSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { createSchemaCompiler } from '../src/payload/compile-input.js';
 import { inspectPayload } from '../src/payload/inspect-payload.js';
-import { compileMcpEndpoint } from '../src/payload/jsonrpc/compile-mcp-endpoint.js';
-import { inspectMcpCall } from '../src/payload/jsonrpc/inspect-mcp-call.js';
+import { createFunctionPayloadCompiler } from '../src/payload/payload-kinds.js';
 import { functionPath, MCP_TOOL, writeBenchConfig } from './configs.js';
 import { createFixtures, GROUP } from './fixtures.js';
 import { buildCheckRequest } from './requests.js';
@@ -76,18 +74,18 @@ await compare(
 
 const fnJson = json.config.functions[9];
 const fnMcp = mcp.config.functions[9];
-if (fnJson?.input === undefined || fnMcp?.mcp === undefined) throw new Error('bench function 9 is not as expected');
-const compiler = createSchemaCompiler();
-const input = compiler.compile(fnJson.input, 'bench', '/functions/9/input/schema');
-const endpoint = compileMcpEndpoint({ ...fnMcp, mcp: fnMcp.mcp }, compiler, new Map([['bench', 'jwt']]), 'bench', '/functions/9/mcp');
+const compile = createFunctionPayloadCompiler('bench', new Map([['bench', 'jwt']]));
+const input = fnJson === undefined ? undefined : compile(fnJson, '/functions/9');
+const endpoint = fnMcp?.mcp === undefined ? undefined : compile(fnMcp, '/functions/9');
+if (input === undefined || endpoint === undefined) throw new Error('bench function 9 is not as expected');
 const caller = { credential: { kind: 'jwt', source: 'bench', subject: 's', groups: [GROUP], attributes: {}, expiresAt: 0 } } as never;
 const limits = { maxDepth: 32 };
 const jsonBody = { bytes: fixtures.validBody, partial: false };
 const rpcBody = { bytes: mcpBody, partial: false };
 await compare(
   'payload stage only',
-  () => inspectPayload(input, jsonBody, 'application/json', limits),
-  () => inspectMcpCall(endpoint, { method: 'POST', body: rpcBody, contentType: 'application/json' }, caller, limits),
+  () => inspectPayload(input, jsonBody, 'application/json', limits, undefined, { method: 'POST', caller }),
+  () => inspectPayload(endpoint, rpcBody, 'application/json', limits, undefined, { method: 'POST', caller }),
 );
 console.log(`bodies: JSON ${fixtures.validBody.length} B, MCP ${mcpBody.length} B`);
 await json.callguard.close();

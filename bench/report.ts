@@ -62,6 +62,8 @@ export interface Targets {
   readonly singleUse?: { readonly vsCached: RelativeCost; readonly vsCacheMiss: RelativeCost };
   /** Issue 10, no target: a DPoP proof per request (token cached) against the cached token. */
   readonly dpop?: RelativeCost;
+  /** Issue 12, no target: the same order as a gRPC message (decoded with a descriptor set) against JSON (`cached`). */
+  readonly grpcPayload?: RelativeCost;
   /** Issue 12, no target: the cached call as an MCP tools/call (same schema on `arguments`) against the JSON call. */
   readonly mcp?: RelativeCost;
 }
@@ -136,6 +138,7 @@ export function evaluateTargets(scenarios: readonly ScenarioResult[]): Targets {
       ? {}
       : { singleUse: { vsCached: relativeCost(byId, 'single-use-redis', 'cached'), vsCacheMiss: relativeCost(byId, 'single-use-redis', 'cache-miss') } }),
     ...(byId('dpop') === undefined ? {} : { dpop: relativeCost(byId, 'dpop', 'cached') }),
+    ...(byId('grpc-payload') === undefined ? {} : { grpcPayload: relativeCost(byId, 'grpc-payload', 'cached') }),
     ...(byId('mcp-tool-call') === undefined ? {} : { mcp: relativeCost(byId, 'mcp-tool-call', 'cached') }),
     ...(byId('log-buffered') === undefined ? {} : { durability: { written: durabilityCost(byId, 'log-written'), fsync: durabilityCost(byId, 'log-fsync') } }),
   };
@@ -208,6 +211,7 @@ export function renderMarkdown(results: BenchResults): string {
     `| single-use token, claimed in Redis on loopback, vs cached token (no target) | ${fmt(t?.singleUse?.vsCached.cpuPerCallRatio)}× CPU, ${fmt(t?.singleUse?.vsCached.saturationRatio)}× throughput | |`,
     `| single-use token vs a new token every request (\`cache-miss\`): the claim's own price (no target) | ${fmt(t?.singleUse?.vsCacheMiss.cpuPerCallRatio)}× CPU, ${fmt(t?.singleUse?.vsCacheMiss.saturationRatio)}× throughput | |`,
     `| DPoP proof every request (token cached) vs cached token (no target) | ${fmt(t?.dpop?.cpuPerCallRatio)}× CPU, ${fmt(t?.dpop?.saturationRatio)}× throughput | |`,
+    `| the order as a gRPC message vs as JSON (\`grpc-payload\` vs \`cached\`, no target) | ${fmt(t?.grpcPayload?.cpuPerCallRatio)}× CPU, ${fmt(t?.grpcPayload?.saturationRatio)}× throughput | |`,
     `| MCP tools/call vs the same JSON call (cached token, no target) | ${fmt(t?.mcp?.cpuPerCallRatio)}× CPU, ${fmt(t?.mcp?.saturationRatio)}× throughput | |`,
     `| decision log \`fsync\` vs \`buffered\` (no target) | ${fmt(t?.durability?.fsync.saturationRatio)}×, ${fmt(t?.durability?.fsync.p50DeltaMsAt2k, ' ms')} | |`,
     '',

@@ -17,6 +17,8 @@ export interface CheckRequestSpec {
   /** More request headers (a DPoP proof). */
   readonly extraHeaders?: Readonly<Record<string, string>>;
   readonly body: Uint8Array;
+  /** Default `application/json`. */
+  readonly contentType?: string;
   readonly peerCertificate: string;
   /** Distinguishes requests (x-request-id); Envoy generates a UUID per request. */
   readonly sequence: number;
@@ -48,7 +50,7 @@ export function buildCheckRequest(spec: CheckRequestSpec): CheckRequest {
     'accept-encoding': 'gzip, deflate, br',
     authorization: spec.authorization ?? `Bearer ${spec.token}`,
     'content-length': String(spec.body.length),
-    'content-type': 'application/json',
+    'content-type': spec.contentType ?? 'application/json',
     traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${id.slice(-16)}-01`,
     'user-agent': 'orders-service/2.14.1 (node 20; undici)',
     'x-envoy-auth-partial-body': 'false',

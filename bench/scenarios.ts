@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { functionPath, MCP_TOOL, writeBenchConfig } from './configs.js';
 import { type Fixtures, GROUP } from './fixtures.js';
+import { grpcOrder } from './grpc-order.js';
 import { dpopScenario, singleUseRedisScenario } from './replay-scenarios.js';
 import { type CheckRequestSpec, writeGhzData } from './requests.js';
 
@@ -58,12 +59,13 @@ async function dataFile(fixtures: Fixtures, name: string, specs: (tokens: string
 }
 
 /** 64 requests to function `functions - 1` that differ only in request id (and token, when several). */
-function requestsTo(fixtures: Fixtures, functions: number, body: Uint8Array, count = 64, authorization?: string) {
+function requestsTo(fixtures: Fixtures, functions: number, body: Uint8Array, count = 64, authorization?: string, contentType?: string) {
   return (tokens: string[]): CheckRequestSpec[] =>
     Array.from({ length: Math.max(count, tokens.length) }, (_, sequence) => ({
       path: functionPath(functions - 1),
       token: tokens[sequence % tokens.length] ?? '',
       ...(authorization === undefined ? {} : { authorization }),
+      ...(contentType === undefined ? {} : { contentType }),
       body,
       peerCertificate: fixtures.peerCertificate,
       sequence,
@@ -88,6 +90,8 @@ function callguardScenario(
     admin?: boolean;
     /** The same call as an MCP `tools/call` whose `arguments` are the body (issue 12). */
     mcp?: boolean;
+    /** The same order as a gRPC call (bench/order.proto) to gRPC functions (issue 12). */
+    grpc?: boolean;
   },
 ): Scenario {
   return {
@@ -99,6 +103,7 @@ function callguardScenario(
     rates,
     ...(options.violating === true ? { expectHttp: 400 } : {}),
     prepare: async (fixtures) => {
+      const grpc = options.grpc === true ? grpcOrder(fixtures) : undefined;
       const config = writeBenchConfig(fixtures, id, {
         functions,
         ...(options.cacheSize === undefined ? {} : { tokenCacheSize: options.cacheSize }),
@@ -106,13 +111,15 @@ function callguardScenario(
         ...(options.durability === undefined ? {} : { durability: options.durability }),
         ...(options.credential === undefined ? {} : { credential: credentialSection(fixtures, options.credential) }),
         ...(options.admin === undefined ? {} : { admin: options.admin }),
+        ...(grpc === undefined ? {} : { grpc }),
         ...(options.mcp === true ? { mcp: true } : {}),
       });
       const plain = options.violating === true ? fixtures.violatingBody : fixtures.validBody;
-      const body = options.mcp === true ? toolCall(plain) : plain;
+      const body = grpc?.body ?? (options.mcp === true ? toolCall(plain) : plain);
       const authorization =
         options.credential === 'apiKey' ? `ApiKey ${fixtures.apiKey.key}` : options.credential === 'saml' ? `SAML ${fixtures.saml.credential}` : undefined;
-      return { config, dataFile: await dataFile(fixtures, id, requestsTo(fixtures, functions, body, 64, authorization), options.tokens ?? 1) };
+      const requests = requestsTo(fixtures, functions, body, 64, authorization, grpc === undefined ? undefined : 'application/grpc');
+      return { config, dataFile: await dataFile(fixtures, id, requests, options.tokens ?? 1) };
     },
   };
 }
@@ -173,6 +180,8 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
     dpopScenario(pair),
     // Issue 11: the cached call without the admin listener; cached ÷ no-admin is what metrics cost.
     callguardScenario('no-admin', 'cached token, 10 functions, allow, admin.enabled false (no metrics)', 10, pair, { admin: false }),
+    // Issue 12: the same order as a gRPC call (protobuf, decoded with a descriptor set), against `cached` (JSON).
+    callguardScenario('grpc-payload', 'cached token, 10 gRPC functions, the order as a protobuf message, allow', 10, pair, { grpc: true }),
     // Issue 12: the cached call as an MCP tools/call (JSON-RPC checks, tool selection, tool rules, the same schema on `arguments`).
     callguardScenario('mcp-tool-call', 'cached token, 10 MCP endpoints, tools/call with the same arguments, allow', 10, pair, { mcp: true }),
     callguardScenario('schema-violation', 'cached token, body violates the schema, deny 400', 10, pair, { violating: true }),

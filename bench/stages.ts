@@ -18,12 +18,13 @@ import { encodeAllow } from '../src/envoy/encode-allow.js';
 import { readCheckRequest } from '../src/envoy/read-check-request.js';
 import { toCallAttempt } from '../src/envoy/to-call-attempt.js';
 import { CheckRequestSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { createSchemaCompiler } from '../src/payload/compile-input.js';
 import { inspectPayload } from '../src/payload/inspect-payload.js';
 import { maskFields } from '../src/payload/mask-fields.js';
+import { createPayloadCompiler } from '../src/payload/payload-kinds.js';
 import { parseStrictJson } from '../src/payload/strict-json.js';
 import { functionPath, writeBenchConfig } from './configs.js';
 import { createFixtures } from './fixtures.js';
+import { grpcOrder } from './grpc-order.js';
 import { buildCheckRequest } from './requests.js';
 
 const N = Number(process.argv[2] ?? 20000);
@@ -44,7 +45,13 @@ const requests = Array.from({ length: 64 }, (_, sequence) =>
 );
 const fn = config.functions[9];
 if (fn?.input === undefined) throw new Error('bench function 9 has no input');
-const input = createSchemaCompiler().compile(fn.input, configFile, '/functions/9/input/schema');
+const input = createPayloadCompiler(configFile)(fn.input, '/functions/9/input');
+// The same order as a gRPC message, for a gRPC function (issue 12).
+const order = grpcOrder(fixtures);
+const grpcConfigFile = writeBenchConfig(fixtures, 'stages-grpc', { functions: 10, decisionLog: '/dev/null', grpc: order });
+const grpcFn = loadConfig(grpcConfigFile).functions[9];
+if (grpcFn?.input === undefined) throw new Error('bench gRPC function 9 has no input');
+const grpcInput = createPayloadCompiler(grpcConfigFile)(grpcFn.input, '/functions/9/input');
 const attempts = requests.map((bytes) => {
   const converted = toCallAttempt(readCheckRequest(bytes));
   if (!converted.ok) throw new Error(converted.internal);
@@ -73,6 +80,7 @@ await stage('readCheckRequest', (i) => readCheckRequest(requests[i % 64] as Buff
 await stage('toCallAttempt', (i) => toCallAttempt(readCheckRequest(requests[i % 64] as Buffer)));
 await stage('decide (all steps)', (i) => callguard.decide(at(i)));
 await stage('  inspectPayload', (i) => inspectPayload(input, at(i).body, 'application/json', { maxDepth: 32 }));
+await stage('  inspectPayload (gRPC)', () => inspectPayload(grpcInput, { bytes: order.body, partial: false }, 'application/grpc', { maxDepth: 32 }));
 await stage('    parseStrictJson', () => parseStrictJson(fixtures.validBody, { maxDepth: 32 }));
 await stage('    schema validate', () => input.validate(parsed.value));
 await stage('    maskFields', () => maskFields(parsed.value, input));

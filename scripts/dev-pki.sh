@@ -3,13 +3,17 @@
 # function and an example mTLS client need. POSIX sh + the openssl CLI only (runs in slim images:
 # dash in node:20-slim for compose's `pki` service).
 #
-#   sh scripts/dev-pki.sh [OUTDIR]        (default: .dev-pki, git-ignored)
+#   sh scripts/dev-pki.sh [OUTDIR]                  (default: .dev-pki, git-ignored)
+#   sh scripts/dev-pki.sh OUTDIR --revoke FILE.crt  revoke a certificate of the dev CA (ca.crl)
 #
 # Run on every start (`npm run stack`, the e2e harness, compose's `pki` service), it keeps the PKI usable:
 # - a leaf is reissued (same names) when it expires within RENEW_DAYS, is not yet valid, was not issued
 #   by the current CA, its key does not match, or its SANs are not the ones below;
 # - the CA is re-created, with every leaf (a new CA invalidates the old leaves), when its key is missing or
 #   does not match, or it expires within LEAF_DAYS (so a leaf never outlives its CA).
+# - the CA's revocation list ca.crl (every Envoy validation context loads it) is issued when missing, when
+#   the CA changed, or when it expires within RENEW_DAYS; it lives CRL_DAYS. A leaf above that ca.crl revokes
+#   is reissued. An expired CRL makes Envoy refuse every certificate of the CA: restart within RENEW_DAYS.
 # One line per reissued certificate says why. A healthy PKI is left untouched, byte for byte.
 # Nothing here is a secret worth keeping: it is a development CA.
 set -eu
@@ -20,7 +24,14 @@ LEAF_DAYS=30
 # A third of a leaf's lifetime: every start leaves each leaf at least 10 days, so a stack restarted at least
 # every 10 days never serves an expired one.
 RENEW_DAYS=10
+CRL_DAYS=30
 DAY=86400
+REVOKE=
+if [ "${2:-}" = "--revoke" ]; then
+  REVOKE="${3:?usage: dev-pki.sh OUTDIR --revoke FILE.crt}"
+elif [ $# -gt 1 ]; then
+  echo "usage: dev-pki.sh [OUTDIR] [--revoke FILE.crt]" >&2; exit 2
+fi
 mkdir -p "$OUT"
 umask 077
 
@@ -43,6 +54,10 @@ cert_problem() {
       echo "not valid before $(cert_date "$crt" startdate)"
     fi
     return 0
+  fi
+  if [ "$crt" != "$ca" ] && [ -f "$OUT/ca.crl" ] \
+    && ! openssl verify -crl_check -CRLfile "$OUT/ca.crl" -CAfile "$ca" "$crt" >/dev/null 2>&1; then
+    echo "revoked by ca.crl"; return 0
   fi
   if ! openssl x509 -in "$crt" -noout -checkend "$window" >/dev/null; then
     echo "expires on $(cert_date "$crt" enddate), within the $((window / DAY))-day renewal window"
@@ -77,7 +92,51 @@ if [ -n "$ca_why" ]; then
   NEW_CA=yes
 fi
 
+# ca_db COMMAND...: run `openssl ca` on a scratch copy of the revocation database (ca-index.txt, kept only once
+# something is revoked), the CRL number continuing from ca.crl's; the database is copied back afterwards.
+ca_db() {
+  db=$(mktemp -d)
+  if [ -f "$OUT/ca-index.txt" ]; then cp "$OUT/ca-index.txt" "$db/index.txt"; else : > "$db/index.txt"; fi
+  n=$(openssl crl -in "$OUT/ca.crl" -noout -crlnumber 2>/dev/null | sed 's/^crlNumber=//') || n=
+  printf '%08X\n' $((${n:-0x1000} + 1)) > "$db/crlnumber"
+  printf '%s\n' '[ca]' 'default_ca=dev' '[dev]' "database=$db/index.txt" "crlnumber=$db/crlnumber" \
+    'default_md=sha256' "default_crl_days=$CRL_DAYS" > "$db/ca.cnf"
+  if ! err=$(openssl ca -batch -config "$db/ca.cnf" -keyfile "$OUT/ca.key" -cert "$OUT/ca.crt" "$@" 2>&1); then
+    rm -rf "$db"; say "openssl ca $1 failed: $(printf '%s\n' "$err" | grep -v '^Using configuration' | head -n 1)" >&2; exit 1
+  fi
+  if [ -s "$db/index.txt" ]; then cp "$db/index.txt" "$OUT/ca-index.txt"; fi
+  rm -rf "$db"
+}
+
+# Prints why ca.crl must be issued anew (nothing when it can be kept).
+crl_problem() {
+  if [ ! -f "$OUT/ca.crl" ]; then echo "ca.crl is missing"; return 0; fi
+  if ! openssl crl -in "$OUT/ca.crl" -CAfile "$OUT/ca.crt" -noout >/dev/null 2>&1; then echo "not signed by the current CA"; return 0; fi
+  # Valid for at least RENEW_DAYS more: checked the way Envoy will, at that time.
+  if ! openssl verify -crl_check -CRLfile "$OUT/ca.crl" -CAfile "$OUT/ca.crt" -attime $(($(date +%s) + RENEW_DAYS * DAY)) \
+      "$OUT/ca.crt" >/dev/null 2>&1; then
+    echo "expires within the $RENEW_DAYS-day renewal window"
+  fi
+  return 0
+}
+
+if [ -n "$NEW_CA" ]; then rm -f "$OUT/ca.crl" "$OUT/ca-index.txt"; fi
 CHANGED=$NEW_CA
+if [ -n "$REVOKE" ]; then
+  if [ ! -f "$REVOKE" ]; then say "cannot revoke $REVOKE: no such file" >&2; exit 1; fi
+  if ! openssl verify -CAfile "$OUT/ca.crt" "$REVOKE" >/dev/null 2>&1; then say "cannot revoke $REVOKE: not issued by the current CA" >&2; exit 1; fi
+  ca_db -revoke "$REVOKE"
+  ca_db -gencrl -out "$OUT/ca.crl"
+  say "revoked $REVOKE (serial $(openssl x509 -in "$REVOKE" -noout -serial | sed 's/^serial=//')); $OUT/ca.crl updated"
+  CHANGED=yes
+else
+  crl_why=$(crl_problem)
+  if [ -n "$crl_why" ]; then
+    ca_db -gencrl -out "$OUT/ca.crl"
+    [ -n "$FRESH" ] || [ -n "$NEW_CA" ] || say "renewed $OUT/ca.crl: $crl_why"
+    CHANGED=yes
+  fi
+fi
 # issue NAME COMMON_NAME EXTENDED_KEY_USAGE SUBJECT_ALT_NAMES
 issue() {
   name="$1"; cn="$2"; eku="$3"; san="$4"
@@ -131,7 +190,7 @@ rm -f "$OUT/ca.srl"
 if [ -n "$CHANGED" ]; then
   # Leaf keys are readable by the non-root users of the Envoy and Node images that mount the compose
   # volume; the CA key is only ever read by this script. Only after a change: a healthy PKI may be read-only.
-  chmod 0644 "$OUT"/*.crt "$OUT"/*.key
+  chmod 0644 "$OUT"/*.crt "$OUT"/*.key "$OUT/ca.crl"
   chmod 0600 "$OUT/ca.key"
 fi
-echo "dev PKI ready in $OUT (CA valid $CA_DAYS days, certificates $LEAF_DAYS days, renewed within $RENEW_DAYS days of expiry)"
+echo "dev PKI ready in $OUT (CA valid $CA_DAYS days, certificates and CRL $LEAF_DAYS days, renewed within $RENEW_DAYS days of expiry)"

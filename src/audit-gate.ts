@@ -16,9 +16,15 @@ export interface AuditGate {
   record(attempt: CallAttempt | undefined, decision: Decision, latencyUs: number): Decision | Promise<Decision>;
 }
 
-export function createAuditGate(log: DecisionLog, describeRequest: DescribeRequest): AuditGate {
+/**
+ * `describeFor` gives the request describer of the config that made a decision (`decision.policy`, the
+ * digest; undefined for a call refused before any config decided it): after a reload, a call still
+ * finishing on the old config is described by the old config's routes, like its `config` field says.
+ */
+export function createAuditGate(log: DecisionLog, describeFor: (policy: string | undefined) => DescribeRequest): AuditGate {
   return {
     record(attempt, decision, latencyUs) {
+      const describeRequest = describeFor(decision.policy);
       let appended: boolean;
       if (!log.waits) {
         try {

@@ -3,7 +3,7 @@ import { type Admission, createAdmission } from './admission.js';
 import { createAuditGate } from './audit-gate.js';
 import { policyDigest } from './config/policy-digest.js';
 import type { Config } from './config/types.js';
-import { createDecide, type Decide } from './decide.js';
+import { createDecide, type Decide, type DecideParts } from './decide.js';
 import { type CheckpointSigner, loadCheckpointSigner } from './decision-log/checkpoint-signer.js';
 import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
 import { destinationProblem } from './decision-log/destination-problem.js';
@@ -19,8 +19,8 @@ import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
 import { sourceKinds } from './identity/identity-sources.js';
 import type { KeySourceStatus } from './identity/key-source-status.js';
-import { type CompiledInput, createSchemaCompiler } from './payload/compile-input.js';
-import { compileMcpEndpoint, type McpEndpoint } from './payload/jsonrpc/compile-mcp-endpoint.js';
+import type { PayloadInspector } from './payload/payload-inspector.js';
+import { createFunctionPayloadCompiler } from './payload/payload-kinds.js';
 import { restartOnlyChanges } from './reload/restart-only.js';
 import { createReplayStore } from './replay/create-replay-store.js';
 import type { ReplayStore } from './replay/replay-store.js';
@@ -78,8 +78,7 @@ export interface ReloadResult {
  * opens the log last, and refuses with that problem alone.
  */
 export async function buildCallguard(config: Config, options: BuildOptions = {}): Promise<Callguard> {
-  const compiled = compileInputs(config);
-  const { problems } = compiled;
+  const { inputs, problems } = compileInputs(config);
   // When a stream stands in for the configured log (`callguard check`), judge the configured one without
   // opening it, so check refuses what serve would; serve itself opens it below, which decides.
   const relp = isRelpDestination(config.decisionLog.destination);
@@ -97,7 +96,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   const newDecisionId = randomUUID;
   let core: Core;
   try {
-    core = await buildCore(config, compiled, replay, newDecisionId, options);
+    core = await buildCore(config, inputs, problems, replay, newDecisionId, options);
   } catch (err) {
     replay.close();
     throw err;
@@ -130,17 +129,25 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     onRefused: ({ code, count, inFlight }) =>
       options.onEvent?.({ level: 'warn', msg: `refused ${count} calls since the last report (${code}; ${inFlight} in flight)`, issuer: '' }),
   });
+  const retiring = new Set<Core>();
+  // Credential-cache counts of cores retired by reloads (the metrics are counters over the process's life).
+  const carried = new Map<string, { hits: number; misses: number }>();
+  // A call is described by the routes of the config that decided it (a retiring core's, if it began before a reload).
+  const audit = createAuditGate(log, (policy) => {
+    if (policy === undefined || policy === core.digest) return core.facts;
+    for (const old of retiring) if (old.digest === policy) return old.facts;
+    return core.facts;
+  });
   // Each call decides on the core current when it arrives and keeps it to the end (a reload swaps `core`).
-  const audit = createAuditGate(log, (functionName, method, path, host) => core.facts(functionName, method, path, host));
   const decide: Decide = (attempt) => core.decide(attempt);
   let running = config;
   let reloading: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const retiring = new Set<Core>();
   const reload = async (next: Config): Promise<ReloadResult> => {
     const restart = restartOnlyChanges(running, next);
     if (restart.length > 0) throw new ConfigError(restart);
-    const fresh = await buildCore(next, compileInputs(next), replay, newDecisionId, options);
+    const compiled = compileInputs(next);
+    const fresh = await buildCore(next, compiled.inputs, compiled.problems, replay, newDecisionId, options);
     const unfetched = await untilKeysFetched(fresh, options.reloadKeyWaitMs ?? 10_000);
     if (closed || unfetched.length > 0) {
       closeCore(fresh);
@@ -164,6 +171,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     retiring.add(old);
     setTimeout(() => {
       retiring.delete(old);
+      addCacheStats(carried, old);
       closeCore(old);
     }, RETIRE_AFTER_MS).unref();
     if (changed) log.noteConfig(fresh.digest);
@@ -183,7 +191,12 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     log,
     admission,
     keySources: () => core.authenticators.flatMap((a) => a.keySources?.() ?? []),
-    credentialCaches: () => core.authenticators.flatMap((a) => (a.cacheStats === undefined ? [] : [{ kind: a.kind, ...a.cacheStats() }])),
+    credentialCaches: () => {
+      // Counters over the process's life: a reload's fresh caches add to what the retired ones counted.
+      const totals = new Map(carried);
+      for (const c of [...retiring, core]) addCacheStats(totals, c);
+      return [...totals].map(([kind, t]) => ({ kind, ...t }));
+    },
     policyDigest: () => core.digest,
     reload(next) {
       // One at a time, in order: two SIGHUPs in a row apply the file as it is at the second.
@@ -248,22 +261,21 @@ function relpProblemsOf(config: Config): ConfigProblem[] {
   return judged.ok ? [] : judged.problems;
 }
 
-function compileInputs(config: Config): { inputs: Map<string, CompiledInput>; mcpEndpoints: Map<string, McpEndpoint>; problems: ConfigProblem[] } {
-  const compiler = createSchemaCompiler();
-  const inputs = new Map<string, CompiledInput>();
-  const mcpEndpoints = new Map<string, McpEndpoint>();
+/** Compiles every function's payload inspector (its `input`, or its `mcp` endpoint) once; problems are listed, not thrown. */
+export function compileInputs(config: Config): { inputs: Map<string, PayloadInspector>; problems: ConfigProblem[] } {
+  const compile = createFunctionPayloadCompiler(config.file, sourceKinds(config.identity));
+  const inputs = new Map<string, PayloadInspector>();
   const problems: ConfigProblem[] = [];
-  const sources = sourceKinds(config.identity);
   config.functions.forEach((fn, i) => {
     try {
-      if (fn.input !== undefined) inputs.set(fn.name, compiler.compile(fn.input, config.file, `/functions/${i}/input/schema`));
-      if (fn.mcp !== undefined) mcpEndpoints.set(fn.name, compileMcpEndpoint({ ...fn, mcp: fn.mcp }, compiler, sources, config.file, `/functions/${i}/mcp`));
+      const inspector = compile(fn, `/functions/${i}`);
+      if (inspector !== undefined) inputs.set(fn.name, inspector);
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.problems);
       else throw err;
     }
   });
-  return { inputs, mcpEndpoints, problems };
+  return { inputs, problems };
 }
 
 /** Everything one config decides with: rebuilt on reload, while the log, admission and replay store stay. */
@@ -280,7 +292,8 @@ const RETIRE_AFTER_MS = 30_000;
 /** Identity sources and the decide function for `config`; throws ConfigError with `problems` and any of its own. */
 async function buildCore(
   config: Config,
-  { inputs, mcpEndpoints, problems }: ReturnType<typeof compileInputs>,
+  inputs: Map<string, PayloadInspector>,
+  problems: ConfigProblem[],
   replay: ReplayStore,
   newDecisionId: () => string,
   options: BuildOptions,
@@ -301,20 +314,35 @@ async function buildCore(
     for (const authenticator of authenticators ?? []) authenticator.close();
     throw new ConfigError(problems);
   }
-  const digest = policyDigest(config.digest, inputs, mcpEndpoints);
-  const decide = createDecide({
+  const parts = configParts(config, inputs);
+  const decide = createDecide({ ...parts, authenticators, replay, newDecisionId, ...(options.now ? { now: options.now } : {}) });
+  return { digest: parts.policyDigest, decide, facts: createRequestFacts(config.functions), authenticators };
+}
+
+/**
+ * The parts of {@link createDecide} that follow from the config and its compiled schemas alone; the
+ * server adds the identity sources, the single-use store, ids and the clock (as `callguard test` does its own).
+ */
+export function configParts(
+  config: Config,
+  inputs: ReadonlyMap<string, PayloadInspector>,
+): Pick<DecideParts, 'config' | 'registry' | 'peers' | 'inputs' | 'policyDigest'> & { readonly policyDigest: string } {
+  return {
     config,
     registry: createFunctionRegistry(config.functions),
-    authenticators,
     peers: createPeerVerifier(config.identity.spiffe.trustDomains),
     inputs,
-    mcpEndpoints,
-    replay,
-    newDecisionId,
-    policyDigest: digest,
-    ...(options.now ? { now: options.now } : {}),
-  });
-  return { digest, decide, facts: createRequestFacts(config.functions), authenticators };
+    policyDigest: policyDigest(config.digest, inputs),
+  };
+}
+
+function addCacheStats(totals: Map<string, { hits: number; misses: number }>, core: Core): void {
+  for (const a of core.authenticators) {
+    const stats = a.cacheStats?.();
+    if (stats === undefined) continue;
+    const t = totals.get(a.kind) ?? { hits: 0, misses: 0 };
+    totals.set(a.kind, { hits: t.hits + stats.hits, misses: t.misses + stats.misses });
+  }
 }
 
 function closeCore(core: Core): void {

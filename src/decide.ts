@@ -8,10 +8,8 @@ import type { Authenticator, AuthResult } from './identity/authenticator.js';
 import { checkTokenBinding } from './identity/binding/check-token-binding.js';
 import { createFindCredential } from './identity/find-credential.js';
 import { sourceKinds } from './identity/identity-sources.js';
-import type { CompiledInput } from './payload/compile-input.js';
 import { inspectPayload } from './payload/inspect-payload.js';
-import type { McpEndpoint } from './payload/jsonrpc/compile-mcp-endpoint.js';
-import { inspectMcpCall } from './payload/jsonrpc/inspect-mcp-call.js';
+import type { PayloadInspector } from './payload/payload-inspector.js';
 import type { Caller, MtlsPrincipal } from './principal.js';
 import { replayKey } from './replay/replay-key.js';
 import type { ClaimResult, ReplayStore } from './replay/replay-store.js';
@@ -25,10 +23,8 @@ export interface DecideParts {
   /** One per credential kind a caller may present in a header (JWT, API key, SAML). */
   readonly authenticators: readonly Authenticator[];
   readonly peers: PeerVerifier;
-  /** Compiled input schemas by function name. */
-  readonly inputs: ReadonlyMap<string, CompiledInput>;
-  /** Compiled MCP endpoints (`functions[].mcp`) by function name. */
-  readonly mcpEndpoints?: ReadonlyMap<string, McpEndpoint>;
+  /** Payload inspectors (compiled `input` blocks) by function name. */
+  readonly inputs: ReadonlyMap<string, PayloadInspector>;
   /** Remembers single-use credentials (`functions[].singleUse`). */
   readonly replay: ReplayStore;
   readonly newDecisionId: () => string;
@@ -55,7 +51,6 @@ export const FUNCTION_EXTENSION = 'function';
  */
 export function createDecide(parts: DecideParts): Decide {
   const { config, registry, peers, inputs, replay } = parts;
-  const mcpEndpoints = parts.mcpEndpoints ?? new Map<string, McpEndpoint>();
   const now = parts.now ?? Date.now;
   const skewMs = config.identity.clockSkewSeconds * 1000;
   const maxDepth = config.payload.maxDepth;
@@ -160,13 +155,11 @@ export function createDecide(parts: DecideParts): Decide {
     if (!policy.permits(caller)) return deny('ERR_NOT_PERMITTED', { functionName, caller, internal: policy.explain(caller) });
 
     // 6. Payload, inline, against the function's schema.
-    //    An MCP endpoint's payload names a tool, and the tool's own rules apply to the caller.
-    const mcp = mcpEndpoints.get(fn.name);
-    const [contentType, contentEncoding] = [attempt.headers['content-type'], attempt.headers['content-encoding']];
-    const payload =
-      mcp === undefined
-        ? inspectPayload(inputs.get(fn.name), attempt.body, contentType, { maxDepth }, contentEncoding)
-        : inspectMcpCall(mcp, { method: attempt.method, body: attempt.body, contentType, contentEncoding }, caller, { maxDepth });
+    //    The HTTP method and caller are for endpoint kinds (MCP: DELETE and GET, per-tool rules).
+    const payload = inspectPayload(inputs.get(fn.name), attempt.body, attempt.headers['content-type'], { maxDepth }, attempt.headers['content-encoding'], {
+      method: attempt.method,
+      caller,
+    });
     if (!payload.ok) {
       const { code, detail, violations, summary, internal } = payload;
       return deny(code, { functionName, caller, detail, violations, payload: summary, ...(internal === undefined ? {} : { internal }) });

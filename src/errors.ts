@@ -51,6 +51,8 @@ export type ReasonCode =
   | 'ERR_CONTENT_TYPE'
   | 'ERR_BODY_INVALID_JSON'
   | 'ERR_BODY_SCHEMA'
+  | 'ERR_BODY_GRPC_FRAME'
+  | 'ERR_BODY_GRPC_MESSAGE'
   // payload: JSON-RPC / MCP
   | 'ERR_JSONRPC_INVALID'
   | 'ERR_JSONRPC_BATCH'
@@ -120,6 +122,8 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_CONTENT_TYPE: { status: 400, title: 'The content type is not accepted by this function' },
   ERR_BODY_INVALID_JSON: { status: 400, title: 'The request body is not acceptable JSON' },
   ERR_BODY_SCHEMA: { status: 400, title: "The request body does not match the function's schema" },
+  ERR_BODY_GRPC_FRAME: { status: 400, title: 'The request body is not the gRPC messages this method takes (framing, count or compression)' },
+  ERR_BODY_GRPC_MESSAGE: { status: 400, title: "The gRPC request message does not decode as the method's input type" },
   ERR_JSONRPC_INVALID: { status: 400, title: 'The body is not one valid JSON-RPC 2.0 request or notification as MCP defines them' },
   ERR_JSONRPC_BATCH: { status: 400, title: 'JSON-RPC batches are not accepted; send one message per request' },
   ERR_MCP_HTTP_METHOD: { status: 405, title: 'This MCP endpoint takes POST (JSON-RPC) and DELETE (end of session); it offers no GET stream' },

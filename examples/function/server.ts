@@ -2,8 +2,8 @@
  * The example function service: answers every request with what it received, so you see exactly what
  * a function behind callguard sees (identity headers, never the caller's token).
  *
- *   tsx examples/function/server.ts --cert F --key F --ca F [--envoy-san S] [--host 127.0.0.1] [--port 9443]
- *   (or FUNCTION_CERT, FUNCTION_KEY, FUNCTION_CA, FUNCTION_ENVOY_SAN, FUNCTION_HOST, FUNCTION_PORT)
+ *   tsx examples/function/server.ts --cert F --key F --ca F [--crl F] [--envoy-san S] [--host 127.0.0.1] [--port 9443]
+ *   (or FUNCTION_CERT, FUNCTION_KEY, FUNCTION_CA, FUNCTION_CRL, FUNCTION_ENVOY_SAN, FUNCTION_HOST, FUNCTION_PORT)
  *
  * What every function behind callguard must do (the two places marked MUST below):
  *   callguard's decision, and the x-callguard-* identity headers Envoy sets after it, mean something
@@ -13,6 +13,10 @@
  *   2. accepts only Envoy's certificate among those: other workloads hold certificates from the same CA
  *      (the example billing client does), so "signed by the CA" alone is not "is Envoy". A request from
  *      any other peer gets 403 (and the connection is closed) before any function logic runs.
+ *
+ * Its TLS follows callguard's profile (README "TLS profile"): TLS 1.2 or 1.3, TLS 1.2 only with ECDHE
+ * AEAD suites (no CBC), no client-initiated renegotiation, and with --crl a revoked client certificate
+ * fails the handshake.
  *
  * When listening it prints one JSON line on stdout: {"msg":"function listening","address":"HOST:PORT"}.
  * Each refused handshake or request prints {"msg":"function refused connection","reason":...,"peer":...}.
@@ -24,6 +28,7 @@ import { createServer, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { parseArgs } from 'node:util';
+import { TLS_PROFILE } from '../../src/transport/tls-profile.js';
 
 const IDENTITY_PREFIX = 'x-callguard-';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -35,6 +40,7 @@ const { values } = parseArgs({
     cert: { type: 'string', default: process.env['FUNCTION_CERT'] },
     key: { type: 'string', default: process.env['FUNCTION_KEY'] },
     ca: { type: 'string', default: process.env['FUNCTION_CA'] },
+    crl: { type: 'string', default: process.env['FUNCTION_CRL'] },
     'envoy-san': { type: 'string', default: process.env['FUNCTION_ENVOY_SAN'] ?? ENVOY_SAN },
     host: { type: 'string', default: process.env['FUNCTION_HOST'] ?? '127.0.0.1' },
     port: { type: 'string', default: process.env['FUNCTION_PORT'] ?? '9443' },
@@ -51,10 +57,15 @@ const envoySan = values['envoy-san'];
 const tls: ServerOptions = {
   cert: readFileSync(values.cert),
   key: readFileSync(values.key),
+  // TLS 1.2 (Envoy's default towards upstreams) or 1.3; for 1.2 only ECDHE with AEAD: no CBC suite, so
+  // no padding oracle (Lucky13), and forward secrecy. TLS 1.3's three suites are all AEAD.
   minVersion: 'TLSv1.2',
+  ciphers: TLS_PROFILE.nodeCiphers.join(':'),
+  honorCipherOrder: true,
   ALPNProtocols: ['http/1.1'],
   // MUST (1): mutual TLS. No certificate, or one not signed by this CA: the handshake fails.
   ca: readFileSync(values.ca),
+  ...(values.crl !== undefined ? { crl: readFileSync(values.crl) } : {}),
   requestCert: true,
   rejectUnauthorized: true,
 };
@@ -134,6 +145,11 @@ const server = createServer(tls, (req, res) => {
 
 // Say why a handshake failed (no certificate, a certificate from another CA).
 server.on('tlsClientError', (err: NodeJS.ErrnoException) => refused(err.code ?? err.message, ''));
+
+// No client-initiated renegotiation (TLS 1.2; 1.3 has none): Node would allow 3 in 10 minutes, each a
+// full handshake the client can make the server pay for, and a way to change the peer certificate
+// under a connection that was already judged. A client asking for one is disconnected.
+server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
 
 server.listen(Number(values.port), values.host, () => {
   const { address, port } = server.address() as AddressInfo;

@@ -96,7 +96,8 @@ export function renderCallguardConfig(layout: StackLayout, customize?: (config: 
     listen: layout.callguard.listen,
     // clientSans: Envoy is the only client; a workload certificate from the same CA gets
     // ERR_CALLER_UNTRUSTED instead of a decision.
-    tls: { cert: pki('callguard.crt'), key: pki('callguard.key'), clientCa: pki('ca.crt'), clientSans: [ENVOY_SPIFFE_ID] },
+    // clientCrl: a revoked Envoy certificate fails the handshake (the dev CA's CRL, as on Envoy's side).
+    tls: { cert: pki('callguard.crt'), key: pki('callguard.key'), clientCa: pki('ca.crt'), clientCrl: pki('ca.crl'), clientSans: [ENVOY_SPIFFE_ID] },
   };
   const identity = config['identity'] as Json;
   for (const issuer of identity['issuers'] as Json[]) {

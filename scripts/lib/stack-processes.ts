@@ -68,7 +68,7 @@ export async function startFunction(options: {
       path.join(REPO_ROOT, 'examples/function/server.ts'),
       ...['--cert', path.join(options.pkiDir, `${cert}.crt`), '--key', path.join(options.pkiDir, `${cert}.key`)],
       // mTLS: only Envoy's client certificate (dev-pki.sh `envoy-client`) is accepted.
-      ...['--ca', path.join(options.pkiDir, 'ca.crt'), '--envoy-san', `URI:${ENVOY_SPIFFE_ID}`],
+      ...['--ca', path.join(options.pkiDir, 'ca.crt'), '--crl', path.join(options.pkiDir, 'ca.crl'), '--envoy-san', `URI:${ENVOY_SPIFFE_ID}`],
       ...['--host', '127.0.0.1', '--port', String(options.port), '--log-requests'],
     ],
     cwd: REPO_ROOT,

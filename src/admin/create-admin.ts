@@ -12,8 +12,8 @@ import { registerStateMetrics } from './state-metrics.js';
 export interface Admin {
   /** Counts answered calls: give it to `buildCallguard`, so the Check handler records into this registry. */
   readonly meter: DecisionMeter;
-  /** Counts a configuration reload (serve's SIGHUP). */
-  reloaded(outcome: ReloadOutcome): void;
+  /** Counts a configuration reload (serve's SIGHUP); an applied one names its functions (new ones get their series at 0). */
+  reloaded(outcome: ReloadOutcome, functionNames?: readonly string[]): void;
   /** Serves `admin.listen`, judging readiness and reading state from `callguard` (once). */
   start(callguard: Callguard, options: AdminStartOptions): Promise<RunningAdmin>;
 }
@@ -37,10 +37,13 @@ export function createAdmin(config: Config): Admin {
     registry,
     config.functions.map((fn) => fn.name),
   );
-  const reloaded = createReloadMetrics(registry);
+  const countReload = createReloadMetrics(registry);
   return {
     meter,
-    reloaded,
+    reloaded(outcome, functionNames = []) {
+      meter.declare(functionNames);
+      countReload(outcome);
+    },
     async start(callguard, options) {
       registerStateMetrics(registry, callguard);
       collectDefaultMetrics({ register: registry });

@@ -22,14 +22,20 @@ interface Tally {
  * recorded on the hot path. Label values stay bounded: `function` is a configured name (decide sets a
  * decision's `functionName` only from the function registry: a name from a later reload gets its own series)
  * or {@link NO_FUNCTION}, `outcome` one of three, `code` a reason code (empty for an allow). `functionNames`
- * (the config at start) get their allow series at 0 from the start.
+ * (the config at start) get their allow series at 0 from the start, and so do functions a reload adds
+ * (`declare`).
  *
  * The counter is kept as plain numbers, one per label combination, found through nested maps (three
  * `Map.get`s and an increment, nothing allocated), and handed to prom-client when scraped: a bound
  * prom-client child (`counter.labels(...)`) still validates and hashes its label values on every
  * `inc()`, about ten times the cost. The exposition is the same.
  */
-export function createDecisionMetrics(registry: Registry, functionNames: readonly string[]): DecisionMeter {
+export interface DecisionMetrics extends DecisionMeter {
+  /** Gives each of these functions its allow series at 0 (a reload's new functions; existing series stay). */
+  declare(functionNames: readonly string[]): void;
+}
+
+export function createDecisionMetrics(registry: Registry, functionNames: readonly string[]): DecisionMetrics {
   const tallies: Tally[] = [];
   const byOutcome = new Map<Outcome, Map<string, Map<string, Tally>>>();
   const tally = (outcome: Outcome, fn: string | undefined, code: string): Tally => {
@@ -53,7 +59,10 @@ export function createDecisionMetrics(registry: Registry, functionNames: readonl
     return found;
   };
   // Every function's allow series exists from the start: a rate over a series that appears with its first call misses that call.
-  for (const name of functionNames) tally('allow', name, '');
+  const declare = (names: readonly string[]): void => {
+    for (const name of names) tally('allow', name, '');
+  };
+  declare(functionNames);
 
   new Counter({
     name: 'callguard_decisions_total',
@@ -73,6 +82,7 @@ export function createDecisionMetrics(registry: Registry, functionNames: readonl
   });
 
   return {
+    declare,
     decided(decision: Decision, latencyUs: number) {
       // As the decision log's `outcome` (decision-record.ts).
       if (decision.allow) tally('allow', decision.functionName, '').count++;

@@ -12,6 +12,8 @@ commands:
   tail [options] [FILE...]
                         follow or search the decision log (stdin, one file followed across rotation, or files
                         read in order); filter by function, outcome, code, subject, time; --help for options
+  test [CASES...] --config FILE [--watch]
+                        decide table-driven cases offline as the server would; exit 1 if one fails
 `;
 
 const [command, ...rest] = process.argv.slice(2);
@@ -22,6 +24,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   'verify-log': async (args) => (await import('./verify-log.js')).runVerifyLog(args),
   tail: async (args) => (await import('./tail.js')).runTail(args),
   keys: async (args) => (await import('./keys.js')).runKeys(args),
+  test: async (args) => (await import('./test.js')).runTest(args),
 };
 const run = command !== undefined ? commands[command] : undefined;
 if (run === undefined) {

@@ -26,8 +26,12 @@ export async function runServe(args: string[]): Promise<number> {
   });
   const reloadConfig = async (running: Callguard): Promise<void> => {
     try {
-      const result = await running.reload(loadConfig(file));
-      admin?.reloaded('ok');
+      const next = loadConfig(file);
+      const result = await running.reload(next);
+      admin?.reloaded(
+        'ok',
+        next.functions.map((fn) => fn.name),
+      );
       ops.info(
         { reload: 'ok', config: result.digest, functions: result.functions, changed: result.changed },
         result.changed ? 'config reloaded: calls from now on are decided by it' : 'config reloaded: unchanged',

@@ -19,6 +19,7 @@ export function checkSemantics(config: Config): ConfigProblem[] {
 
   const tls = config.server.tls;
   if (tls && tls.clientSans.length > 0 && tls.clientCa === undefined) add('/server/tls/clientSans', 'requires clientCa');
+  if (tls && tls.clientCrl !== undefined && tls.clientCa === undefined) add('/server/tls/clientCrl', 'requires clientCa');
   problems.push(...checkAdmin(config));
 
   const log = config.decisionLog;

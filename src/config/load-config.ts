@@ -7,7 +7,7 @@ import { isRelpDestination } from '../decision-log/relp-destination.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { checkSemantics } from './check-semantics.js';
 import configSchema from './schema.json' with { type: 'json' };
-import type { Config, RedisReplayConfig, RelpConfig } from './types.js';
+import type { Config, InputConfig, RedisReplayConfig, RelpConfig } from './types.js';
 
 const validateShape = new Ajv2020({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
 
@@ -43,7 +43,8 @@ export function parseConfig(text: string, file: string): Config {
   return deepFreeze(config);
 }
 
-function toProblems(file: string, errors: readonly ErrorObject[]): ConfigProblem[] {
+/** Ajv's errors as problems naming `file` and the key path; the specific branch errors of oneOf/anyOf only, each once. */
+export function toProblems(file: string, errors: readonly ErrorObject[]): ConfigProblem[] {
   const seen = new Set<string>();
   const problems: ConfigProblem[] = [];
   for (const e of errors) {
@@ -68,7 +69,16 @@ function resolvePaths(config: Config, file: string): Config {
     ...config,
     file,
     server: tls
-      ? { ...config.server, tls: { ...tls, cert: abs(tls.cert), key: abs(tls.key), ...(tls.clientCa ? { clientCa: abs(tls.clientCa) } : {}) } }
+      ? {
+          ...config.server,
+          tls: {
+            ...tls,
+            cert: abs(tls.cert),
+            key: abs(tls.key),
+            ...(tls.clientCa ? { clientCa: abs(tls.clientCa) } : {}),
+            ...(tls.clientCrl ? { clientCrl: abs(tls.clientCrl) } : {}),
+          },
+        }
       : config.server,
     identity: {
       ...config.identity,
@@ -81,7 +91,7 @@ function resolvePaths(config: Config, file: string): Config {
       ...(config.identity.apiKeys ? { apiKeys: { ...config.identity.apiKeys, file: abs(config.identity.apiKeys.file) } } : {}),
     },
     functions: config.functions.map((f) => {
-      const input = f.input ? { ...f, input: { ...f.input, schema: abs(f.input.schema) } } : f;
+      const input = f.input ? { ...f, input: resolveInputFiles(f.input, abs) } : f;
       return f.mcp ? { ...input, mcp: { ...f.mcp, tools: f.mcp.tools.map((t) => ({ ...t, schema: abs(t.schema) })) } } : input;
     }),
     decisionLog: {
@@ -120,4 +130,9 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+function resolveInputFiles(input: InputConfig, abs: (p: string) => string): InputConfig {
+  const grpc = input.grpc === undefined ? {} : { grpc: { ...input.grpc, descriptorSet: abs(input.grpc.descriptorSet) } };
+  return { ...input, schema: abs(input.schema), ...grpc };
 }

@@ -60,7 +60,18 @@ export interface RelpConfig {
 export interface ServerConfig {
   readonly listen: string;
   readonly maxInFlight: number;
-  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string; readonly clientSans: readonly string[] };
+  readonly tls?: ServerTlsConfig;
+}
+
+export interface ServerTlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa?: string;
+  readonly clientCrl?: string;
+  readonly clientSans: readonly string[];
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** AEAD suites only (the schema's enum), most preferred first. */
+  readonly ciphers: readonly string[];
 }
 
 export interface AdminConfig {
@@ -168,9 +179,18 @@ export type AllowRule =
   | { readonly spiffeIds: readonly string[] };
 
 export interface InputConfig {
-  readonly contentType: 'application/json';
+  readonly contentType: 'application/json' | 'application/grpc';
   /** Absolute path of the JSON Schema file. */
   readonly schema: string;
   readonly sensitive: readonly string[];
   readonly logFields: readonly string[];
+  readonly grpc?: GrpcInputConfig;
+}
+
+export interface GrpcInputConfig {
+  /** Absolute path of the FileDescriptorSet file. */
+  readonly descriptorSet: string;
+  readonly method: string;
+  readonly unknownFields: 'deny' | 'allow';
+  readonly maxMessages: number;
 }

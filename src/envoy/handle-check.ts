@@ -8,6 +8,7 @@ import { type DecisionMeter, NO_METER } from '../decision-meter.js';
 import { REASONS, type ReasonCode } from '../errors.js';
 import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { encodeAllow } from './encode-allow.js';
+import { isGrpcCall } from './grpc-denial.js';
 import { readCheckRequest } from './read-check-request.js';
 import { toCallAttempt } from './to-call-attempt.js';
 import { toCheckResponse } from './to-check-response.js';
@@ -37,12 +38,12 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
   const meter = parts.meter ?? NO_METER;
 
   // A shadow-mode denial is let through with its own (smaller) upstream changes.
-  const encode = (decision: Decision): Uint8Array =>
+  const encode = (decision: Decision, attempt?: CallAttempt): Uint8Array =>
     decision.allow
       ? encodeAllow(decision)
       : decision.shadow !== undefined
         ? encodeAllow(decision.shadow)
-        : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix));
+        : toBinary(CheckResponseSchema, toCheckResponse(decision, headerPrefix, isGrpcCall(attempt?.headers['content-type'])));
   const answer = (attempt: CallAttempt | undefined, decision: Decision, started: number): Uint8Array | Promise<Uint8Array> => {
     const latencyUs = Math.round((performance.now() - started) * 1000);
     const recorded = audit.record(attempt, decision, latencyUs);
@@ -50,12 +51,12 @@ export function createCheckHandler(parts: CheckHandlerParts): (requestBytes: Uin
       return recorded.then((d) => {
         admission.release();
         meter.decided(d, latencyUs);
-        return encode(d);
+        return encode(d, attempt);
       });
     }
     admission.release();
     meter.decided(recorded, latencyUs);
-    return encode(recorded);
+    return encode(recorded, attempt);
   };
   // The answers to a refused call are constant: encoded once, so shedding costs next to nothing.
   const refusals = new Map<ReasonCode, Uint8Array>();

@@ -3,6 +3,7 @@ import type { Decision, Deny, UpstreamChanges } from '../decision.js';
 import { HeaderValueOption_HeaderAppendAction, HeaderValueOptionSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { type CheckResponse, CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { StatusSchema } from '../gen/google/rpc/status_pb.js';
+import { grpcMessage, grpcStatusOf } from './grpc-denial.js';
 import { problemDetails } from './problem-details.js';
 
 /** google.rpc.Code values Envoy reads: OK allows; anything else denies with `denied_response`. */
@@ -14,14 +15,15 @@ const OVERWRITE = HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_AD
 /**
  * Decision → CheckResponse. Always explicit: an empty CheckResponse would mean OK to Envoy, and
  * a thrown gRPC error would hand the outcome to Envoy's failure mode instead of our decision.
+ * `grpc`: the call is gRPC (see isGrpcCall), so a denial is made to reach its client as a gRPC status.
  */
-export function toCheckResponse(decision: Decision, headerPrefix: string): CheckResponse {
+export function toCheckResponse(decision: Decision, headerPrefix: string, grpc = false): CheckResponse {
   if (decision.allow) return okResponse(decision);
   // A shadow-mode denial is let through (functions[].mode), with its own upstream changes.
   if (decision.shadow !== undefined) return okResponse(decision.shadow);
   return create(CheckResponseSchema, {
     status: create(StatusSchema, { code: decision.status === 401 ? GRPC_UNAUTHENTICATED : GRPC_PERMISSION_DENIED, message: decision.code }),
-    httpResponse: { case: 'deniedResponse', value: deniedResponse(decision, headerPrefix) },
+    httpResponse: { case: 'deniedResponse', value: grpc ? grpcDeniedResponse(decision, headerPrefix) : deniedResponse(decision, headerPrefix) },
   });
 }
 
@@ -46,6 +48,18 @@ function deniedResponse(decision: Deny, headerPrefix: string) {
   if (decision.wwwAuthenticate !== undefined) headers.push(header('www-authenticate', decision.wwwAuthenticate));
   // envoy.type.v3.StatusCode numbers are the HTTP status codes themselves.
   return { status: { code: decision.status }, headers, body: JSON.stringify(problemDetails(decision)) };
+}
+
+/**
+ * For a gRPC caller: Envoy turns this into a trailers-only response (HTTP 200, `application/grpc`),
+ * keeping our `grpc-status` and making the body `grpc-message` (see isGrpcCall). The HTTP status stays
+ * the code's, for Envoy's access log and stats.
+ */
+function grpcDeniedResponse(decision: Deny, headerPrefix: string) {
+  const headers = [header('grpc-status', String(grpcStatusOf(decision.status)))];
+  if (decision.decisionId !== '') headers.push(header(`${headerPrefix}decision-id`, decision.decisionId));
+  if (decision.wwwAuthenticate !== undefined) headers.push(header('www-authenticate', decision.wwwAuthenticate));
+  return { status: { code: decision.status }, headers, body: grpcMessage(decision) };
 }
 
 function header(key: string, value: string) {

@@ -1,11 +1,10 @@
 import type { RequestBody } from '../call-attempt.js';
 import type { PayloadSummary, Violation } from '../decision.js';
 import type { ReasonCode } from '../errors.js';
-import type { CompiledInput, SchemaViolation } from './compile-input.js';
+import type { Caller } from '../principal.js';
 import { formatPointer, isAtOrUnder, parsePointer } from './json-pointer.js';
-import { maskFields } from './mask-fields.js';
 import { parseMediaType } from './media-type.js';
-import { parseStrictJson } from './strict-json.js';
+import type { PayloadDenial, PayloadInspector, PayloadLimits } from './payload-inspector.js';
 
 /** At most this many schema violations are returned; the detail says how many there were. */
 export const MAX_VIOLATIONS = 20;
@@ -15,97 +14,78 @@ export type PayloadResult =
   | { ok: true; summary: PayloadSummary }
   | { ok: false; code: ReasonCode; detail: string; violations: readonly Violation[]; summary: PayloadSummary; internal?: string };
 
+/** The request beyond its body, for kinds that judge the HTTP method or have caller rules of their own (MCP). */
+export interface PayloadCall {
+  readonly method: string;
+  readonly caller: Caller;
+}
+
 /**
- * Checks a request body against its function's `input`: whole, declared media type, strict JSON,
- * schema. Nothing from the body reaches `detail`, `violations` or `summary` except masked `logFields`
- * values and, in violation pointers, the body's own key names.
+ * Checks a request body against its function's `input` inspector (chosen at load by media type): whole,
+ * not content-encoded, the declared media type, parsed by the kind, the schema. Nothing from the body
+ * reaches `detail`, `violations` or `summary` except masked `logFields` values and, in violation
+ * pointers, the body's own key names. `call` is what an endpoint kind needs besides (see
+ * PayloadInspector.otherMethods, authorize); without it, a message with rules of its own is refused.
  */
 export function inspectPayload(
-  input: CompiledInput | undefined,
+  input: PayloadInspector | undefined,
   body: RequestBody,
   contentType: string | undefined,
-  limits: { maxDepth: number },
+  limits: PayloadLimits,
   contentEncoding?: string,
+  call?: PayloadCall,
 ): PayloadResult {
+  const bytes = body.bytes?.length ?? 0;
+  const media = contentType === undefined ? undefined : parseMediaType(contentType);
+  let summary: PayloadSummary = media === undefined ? { bytes } : { contentType: media.essence, bytes };
+  const deny = (code: ReasonCode, detail: string, violations: readonly Violation[] = [], internal?: string): PayloadResult =>
+    internal === undefined ? { ok: false, code, detail, violations, summary } : { ok: false, code, detail, violations, summary, internal };
+
   // No `input` block: the function takes no body (schema.json `input`: "Absent: the call must carry no body").
-  if (input === undefined) return requireNoBody(body, contentType);
-  const parsed = readJsonBody(input.contentType, body, contentType, limits, contentEncoding);
-  if (!parsed.ok) return parsed;
-  const { summary } = parsed;
+  // An endpoint kind may take some HTTP methods without a body, and refuse others (otherMethods).
+  const other = call === undefined ? undefined : input?.otherMethods?.get(call.method);
+  if (input === undefined || other === 'no-body') {
+    return bytes > 0 || body.partial ? deny('ERR_CONTENT_TYPE', 'this function takes no request body') : { ok: true, summary };
+  }
+  if (other !== undefined) return deny(other.code, other.detail, [], other.internal);
+  // Envoy ext_authz `allow_partial_message`: a truncated body is a prefix; validating it proves nothing.
+  if (body.partial) return deny('ERR_BODY_PARTIAL', 'the request body exceeds the size callguard inspects');
+  // The bytes validated must be the bytes the function decodes: a compressed body would be checked
+  // as raw bytes (RFC 9110 §8.4). Only the identity coding is accepted.
+  if (contentEncoding !== undefined && contentEncoding.trim().toLowerCase() !== 'identity') {
+    return deny('ERR_CONTENT_TYPE', 'content-encoding is not accepted; send the body uncompressed');
+  }
+  if (media === undefined) return deny('ERR_CONTENT_TYPE', `the content type must be ${input.contentType}`);
+  const unrecognized = input.recognize(media);
+  if (unrecognized !== undefined) return deny('ERR_CONTENT_TYPE', unrecognized);
+  if (body.bytes === undefined || bytes === 0) return deny('ERR_BODY_MISSING', 'this function requires a request body');
+
+  const parsed = input.parse(body.bytes, limits);
+  if (parsed.note !== undefined) summary = { ...summary, ...parsed.note };
+  if (!parsed.ok) return deny(parsed.code, parsed.detail, [], parsed.internal);
+  if (input.authorize !== undefined) {
+    // Fail closed: rules of the message's own cannot pass without a caller to match them against.
+    const refused: PayloadDenial | undefined =
+      call === undefined ? { code: 'ERR_NOT_PERMITTED', detail: 'no caller to check' } : input.authorize(parsed.value, call.caller);
+    if (refused !== undefined) return deny(refused.code, refused.detail, [], refused.internal);
+  }
+
   const found = input.validate(parsed.value);
   if (found.length === 0) {
     // logFields are recorded only for a body that matched the schema: a rejected body may carry
     // anything (a caller can put a secret in a logged field), so it is summarized by size alone.
-    return { ok: true, summary: input.logFields.length > 0 ? { ...summary, fields: maskFields(parsed.value, input) } : summary };
+    const fields = input.logFields.length > 0 ? input.summarize(parsed.value) : undefined;
+    return { ok: true, summary: fields === undefined ? summary : { ...summary, fields } };
   }
-  return schemaDenial(found, input.sensitive, summary);
-}
-
-/**
- * ERR_BODY_SCHEMA for `found` (at most {@link MAX_VIOLATIONS} listed), pointers cut at `sensitive` ones
- * and then prefixed with `at` (where the validated value sits in the body).
- */
-export function schemaDenial(
-  found: readonly SchemaViolation[],
-  sensitive: readonly string[],
-  summary: PayloadSummary,
-  at = '',
-  what = 'the request body',
-): Extract<PayloadResult, { ok: false }> {
   const violations: Violation[] = found.slice(0, MAX_VIOLATIONS).map((v) => ({
     code: 'ERR_BODY_SCHEMA',
-    pointer: at + truncateAtSensitive(v.pointer, sensitive),
+    pointer: truncateAtSensitive(v.pointer, input.sensitive),
     keyword: v.keyword,
     detail: v.detail,
   }));
   const count = found.length === 1 ? '1 violation' : `${found.length} violations`;
   const listed = found.length > MAX_VIOLATIONS ? `, first ${MAX_VIOLATIONS} listed` : '';
-  return { ok: false, code: 'ERR_BODY_SCHEMA', detail: `${what} does not match the schema (${count}${listed})`, violations, summary };
-}
-
-/** Allowed when the call carries no body at all. */
-export function requireNoBody(body: RequestBody, contentType: string | undefined): PayloadResult {
-  const summary = summaryOf(body, contentType);
-  return (body.bytes?.length ?? 0) > 0 || body.partial ? deny(summary, 'ERR_CONTENT_TYPE', 'this function takes no request body') : { ok: true, summary };
-}
-
-/**
- * A JSON body read as the function receives it: whole, the declared media type, uncompressed, UTF-8,
- * strict JSON (the first steps of every JSON-based payload kind).
- */
-export function readJsonBody(
-  mediaType: string,
-  body: RequestBody,
-  contentType: string | undefined,
-  limits: { maxDepth: number },
-  contentEncoding?: string,
-): { ok: true; value: unknown; summary: PayloadSummary } | Extract<PayloadResult, { ok: false }> {
-  const summary = summaryOf(body, contentType);
-  // Envoy ext_authz `allow_partial_message`: a truncated body is a prefix; validating it proves nothing.
-  if (body.partial) return deny(summary, 'ERR_BODY_PARTIAL', 'the request body exceeds the size callguard inspects');
-  // The bytes validated must be the bytes the function decodes: a compressed body would be checked
-  // as raw bytes (RFC 9110 §8.4). Only the identity coding is accepted.
-  if (contentEncoding !== undefined && contentEncoding.trim().toLowerCase() !== 'identity') {
-    return deny(summary, 'ERR_CONTENT_TYPE', 'content-encoding is not accepted; send the body uncompressed');
-  }
-  const media = contentType === undefined ? undefined : parseMediaType(contentType);
-  if (media === undefined || media.essence !== mediaType) return deny(summary, 'ERR_CONTENT_TYPE', `the content type must be ${mediaType}`);
-  // RFC 8259 §8.1: JSON exchanged between systems is UTF-8.
-  if (media.charset !== undefined && media.charset !== 'utf-8') return deny(summary, 'ERR_CONTENT_TYPE', 'the charset must be utf-8');
-  if (body.bytes === undefined || body.bytes.length === 0) return deny(summary, 'ERR_BODY_MISSING', 'this function requires a request body');
-  const parsed = parseStrictJson(body.bytes, limits);
-  if (!parsed.ok) return deny(summary, 'ERR_BODY_INVALID_JSON', `${parsed.reason} at offset ${parsed.offset}`);
-  return { ok: true, value: parsed.value, summary };
-}
-
-function summaryOf(body: RequestBody, contentType: string | undefined): PayloadSummary {
-  const bytes = body.bytes?.length ?? 0;
-  const media = contentType === undefined ? undefined : parseMediaType(contentType);
-  return media === undefined ? { bytes } : { contentType: media.essence, bytes };
-}
-
-function deny(summary: PayloadSummary, code: ReasonCode, detail: string): Extract<PayloadResult, { ok: false }> {
-  return { ok: false, code, detail, violations: [], summary };
+  return { ok: false, code: 'ERR_BODY_SCHEMA', detail: `the request body does not match the schema (${count}${listed})`, violations, summary };
 }
 
 /**

@@ -92,9 +92,28 @@ export async function startGrpcServer(
 function credentials(config: Pick<ServerConfig, 'tls'>): grpc.ServerCredentials {
   const tls = config.tls;
   if (tls === undefined) return grpc.ServerCredentials.createInsecure();
-  const ca = tls.clientCa !== undefined ? readFileSync(tls.clientCa) : null;
-  // With a client CA, Envoy must present a certificate signed by it (mTLS on the Envoy→callguard hop).
-  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }], ca !== null);
+  const ca = tls.clientCa !== undefined ? readFileSync(tls.clientCa) : undefined;
+  return new ProfileServerCredentials(
+    // With a client CA, Envoy must present a certificate signed by it (mTLS on the Envoy→callguard hop):
+    // requestCert with Node's default rejectUnauthorized: true.
+    { requestCert: ca !== undefined, minVersion: tls.minVersion, ciphers: tls.ciphers.join(':'), honorCipherOrder: true },
+    {
+      cert: readFileSync(tls.cert),
+      key: readFileSync(tls.key),
+      ...(ca !== undefined ? { ca } : {}),
+      ...(tls.clientCrl !== undefined ? { crl: readFileSync(tls.clientCrl) } : {}),
+    },
+  );
+}
+
+/**
+ * grpc-js's createSsl takes no TLS version or cipher list (Node's defaults then apply: CBC suites too);
+ * a ServerCredentials built from options does: grpc-js passes both objects to http2.createSecureServer.
+ */
+class ProfileServerCredentials extends grpc.ServerCredentials {
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
 }
 
 const TRUSTED: CallerFacts = Object.freeze({});

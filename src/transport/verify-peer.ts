@@ -46,9 +46,23 @@ function inspect(pem: string, domains: ReadonlySet<string>): PeerResult {
   } catch {
     return invalid('peer certificate does not parse');
   }
+  return judgePeer({ ca: cert.ca, uriSans: uriSans(cert.subjectAltName) }, domains);
+}
+
+/** What {@link createPeerVerifier} reads from a verified client certificate. */
+export interface PeerCertFacts {
+  readonly ca: boolean;
+  readonly uriSans: readonly string[];
+}
+
+/**
+ * The mTLS principal a verified certificate with these facts stands for, or a coded failure
+ * (`callguard test` judges a case's peer with it, from facts rather than a certificate).
+ */
+export function judgePeer(facts: PeerCertFacts, domains: ReadonlySet<string>): PeerResult {
   // A CA certificate is never a workload identity (SPIFFE X509-SVID §4.1: leaf SVIDs have cA=false).
-  if (cert.ca) return invalid('peer certificate is a CA certificate');
-  const uris = uriSans(cert.subjectAltName);
+  if (facts.ca) return invalid('peer certificate is a CA certificate');
+  const uris = facts.uriSans;
   if (uris.length !== 1) {
     return invalid(`peer certificate has ${uris.length} URI SANs, want exactly 1`);
   }

@@ -10,16 +10,21 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionPath } from '../../bench/configs.js';
 import { envoyMarkdown } from '../../bench/envoy-report.js';
 import { createFixtures, type Fixtures } from '../../bench/fixtures.js';
 import { findGhz } from '../../bench/ghz.js';
+import { grpcOrder } from '../../bench/grpc-order.js';
 import { startNoopServer } from '../../bench/noop-server.js';
 import { probeCheck } from '../../bench/probe.js';
 import { type BenchResults, writeResults } from '../../bench/report.js';
 import { buildCheckRequest, encodeCountDelimited } from '../../bench/requests.js';
 import { buildMatrix } from '../../bench/scenarios.js';
 import { findGoNoop, launchServer } from '../../bench/servers.js';
-import { CheckRequestSchema } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import { buildCallguard } from '../../src/build-callguard.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { CheckRequestSchema, CheckResponseSchema } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import { createMemoryDestination } from '../helpers/memory-destination.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /** Without a tool its test is skipped on a workstation; in CI (`.ci/run` installs them) it runs, and fails. */
@@ -89,6 +94,28 @@ describe('bench harness', () => {
     expect(ids(false, true).slice(0, 3)).toEqual(['baseline', 'cached', 'go-floor']);
     expect(ids(false, false)).not.toContain('go-floor');
     expect(ids(true, true)).toEqual(['baseline', 'cached']);
+  });
+
+  it('grpc-payload: the prepared config and the gRPC order are allowed by callguard (the scenario measures an allow)', async () => {
+    const scenario = buildMatrix({ quick: false, workers: 1, rates: [2000], goFloor: false }).find((s) => s.id === 'grpc-payload');
+    const prepared = await scenario?.prepare(fixtures);
+    const config = loadConfig(prepared?.config ?? '');
+    const callguard = await buildCallguard(config, { decisionLog: createMemoryDestination().stream });
+    try {
+      const order = grpcOrder(fixtures);
+      const request = buildCheckRequest({
+        path: functionPath(9),
+        token,
+        body: order.body,
+        contentType: 'application/grpc',
+        peerCertificate: fixtures.peerCertificate,
+        sequence: 1,
+      });
+      const response = fromBinary(CheckResponseSchema, await callguard.handleCheck(toBinary(CheckRequestSchema, request)));
+      expect(response.httpResponse.case).toBe('okResponse');
+    } finally {
+      await callguard.close();
+    }
   });
 
   it.each([

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPki, describePkiProblems } from '../../scripts/lib/check-pki.js';
 import { preparePki } from '../../scripts/lib/dev-pki.js';
 import { startStack } from '../../scripts/lib/start-stack.js';
-import { copyLeaf, copyPkiForEachTest, installForeignLeaf } from '../helpers/pki-files.js';
+import { copyLeaf, copyPkiForEachTest, installForeignLeaf, issueLeaf } from '../helpers/pki-files.js';
 import { createPki } from '../helpers/stack-harness.js';
 
 const DAY = 86_400_000;
+const FUNCTION_SANS = 'DNS:function,DNS:localhost,IP:127.0.0.1';
 let healthy: string;
 let callguard: X509Certificate;
 beforeAll(async () => {
@@ -55,6 +56,21 @@ describe('checkPki', () => {
       name: 'a certificate from another CA',
       tamper: (dir: string) => installForeignLeaf(dir, 'callguard', 'DNS:callguard'),
       expected: () => ({ file: 'callguard.crt', problem: 'not issued by the dev CA (ca.crt)' }),
+    },
+    {
+      name: 'a function certificate signed with SHA-1 (Envoy 1.40 would accept it)',
+      tamper: (dir: string) => issueLeaf(dir, 'function', { days: 20, san: FUNCTION_SANS, digest: 'sha1' }),
+      expected: () => ({ file: 'function.crt', problem: 'signed with ecdsa-with-SHA1: the TLS profile refuses SHA-1 and MD5 signatures' }),
+    },
+    {
+      name: 'an RSA key where Envoy checks the certificate (every handshake would fail)',
+      tamper: (dir: string) => issueLeaf(dir, 'callguard', { days: 20, san: 'DNS:callguard,DNS:localhost,IP:127.0.0.1', key: 'rsa-2048' }),
+      expected: () => ({ file: 'callguard.crt', problem: "RSA-2048 key: Envoy's clusters accept only ECDSA keys (P-256, P-384)" }),
+    },
+    {
+      name: 'an RSA-1024 client certificate',
+      tamper: (dir: string) => issueLeaf(dir, 'client', { days: 20, san: 'URI:spiffe://example.org/ns/default/sa/billing', key: 'rsa-1024' }),
+      expected: () => ({ file: 'client.crt', problem: 'RSA-1024 key: the TLS profile needs at least 2048 bits' }),
     },
     {
       name: 'a missing key',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPki } from '../../scripts/lib/check-pki.js';
 import { REPO_ROOT } from '../../scripts/lib/stack-config.js';
-import { copyLeaf, copyPkiForEachTest, fileHashes, installForeignLeaf, reissueLeaf, replaceCa } from '../helpers/pki-files.js';
+import { copyLeaf, copyPkiForEachTest, fileHashes, installForeignLeaf, reissueLeaf, replaceCa, revokeLeaf } from '../helpers/pki-files.js';
 import { createPki } from '../helpers/stack-harness.js';
 
 let pkiDir: string;
@@ -112,6 +112,35 @@ describe('scripts/dev-pki.sh renews what cannot be kept', () => {
       else expect(after[file], file).toBe(before[file]);
     }
     expect(checkPki(dir)).toEqual([]);
+  });
+
+  it('--revoke: ca.crl names the certificate, and a revoked stack certificate is reissued at once', () => {
+    const dir = copyDir();
+    const serial = execFileSync('openssl', ['x509', '-in', path.join(dir, 'callguard.crt'), '-noout', '-serial'], { encoding: 'utf8' })
+      .trim()
+      .slice(7);
+    const before = fileHashes(dir);
+    const printed = revokeLeaf(dir, 'callguard').trim().split('\n');
+    expect(printed.slice(0, 2)).toEqual([
+      `dev-pki: revoked ${dir}/callguard.crt (serial ${serial}); ${dir}/ca.crl updated`,
+      `dev-pki: renewed ${dir}/callguard.crt: revoked by ca.crl`,
+    ]);
+    const crl = execFileSync('openssl', ['crl', '-in', path.join(dir, 'ca.crl'), '-noout', '-text'], { encoding: 'utf8' });
+    expect(crl).toContain(`Serial Number: ${serial}`);
+    const after = fileHashes(dir);
+    for (const file of Object.keys(before)) {
+      if (['callguard.crt', 'callguard.key', 'ca.crl'].includes(file)) expect(after[file], file).not.toBe(before[file]);
+      else expect(after[file], file).toBe(before[file]);
+    }
+    expect(checkPki(dir)).toEqual([]);
+    // The next start keeps all of it.
+    expect(createPki(dir)).toEqual([expect.stringMatching(/^dev PKI ready in /)]);
+  });
+
+  it('--revoke refuses a certificate from another CA', () => {
+    const dir = copyDir();
+    installForeignLeaf(dir, 'function', SANS.function);
+    expect(() => revokeLeaf(dir, 'function')).toThrow(/cannot revoke .*function\.crt: not issued by the current CA/);
   });
 
   it('a CA that expires within 30 days: a new CA and every leaf, each saying why', () => {

@@ -5,6 +5,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
+import { REPO_ROOT } from '../../scripts/lib/stack-config.js';
 import { createTestCerts } from './test-certs.js';
 
 // Test-only changes to a dev PKI directory (scripts/dev-pki.sh layout), made with the openssl CLI.
@@ -15,10 +16,29 @@ function openssl(dir: string, ...args: string[]): void {
 
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-/** Replace NAME.crt and NAME.key with a new key and a certificate from the directory's CA, valid `days`. */
-export function reissueLeaf(dir: string, name: string, options: { days: number; san: string }): void {
+/** Key types `issueLeaf` makes (openssl `-newkey` arguments). */
+const KEYS = {
+  'ec-p256': EC,
+  'rsa-1024': ['-newkey', 'rsa:1024', '-nodes'],
+  'rsa-2048': ['-newkey', 'rsa:2048', '-nodes'],
+} as const;
+
+export interface LeafOptions {
+  readonly days: number;
+  /** openssl syntax: `DNS:function,IP:127.0.0.1`. */
+  readonly san: string;
+  readonly key?: keyof typeof KEYS;
+  /** The digest the dev CA signs with (dev-pki.sh: always sha256). */
+  readonly digest?: 'sha256' | 'sha1';
+  /** Default: random (openssl's), so revoking one test certificate revokes no other. */
+  readonly serial?: number;
+}
+
+/** Write NAME.crt and NAME.key: a new key and a certificate from the directory's CA (ca.crt, ca.key). */
+export function issueLeaf(dir: string, name: string, options: LeafOptions): void {
   writeFileSync(path.join(dir, `${name}.test-ext`), `subjectAltName=${options.san}\n`);
-  openssl(dir, 'req', '-new', ...EC, '-keyout', `${name}.key`, '-out', `${name}.test-csr`, '-subj', `/CN=${name}`);
+  openssl(dir, 'req', '-new', ...KEYS[options.key ?? 'ec-p256'], '-keyout', `${name}.key`, '-out', `${name}.test-csr`, '-subj', `/CN=${name}`);
+  const serial = options.serial === undefined ? ['-CAcreateserial', '-CAserial', `${name}.test-srl`] : ['-set_serial', String(options.serial)];
   openssl(
     dir,
     'x509',
@@ -29,8 +49,8 @@ export function reissueLeaf(dir: string, name: string, options: { days: number; 
     'ca.crt',
     '-CAkey',
     'ca.key',
-    '-set_serial',
-    '4242',
+    ...serial,
+    `-${options.digest ?? 'sha256'}`,
     '-days',
     String(options.days),
     '-extfile',
@@ -38,7 +58,20 @@ export function reissueLeaf(dir: string, name: string, options: { days: number; 
     '-out',
     `${name}.crt`,
   );
-  for (const scratch of [`${name}.test-ext`, `${name}.test-csr`]) rmSync(path.join(dir, scratch));
+  for (const scratch of [`${name}.test-ext`, `${name}.test-csr`, `${name}.test-srl`]) rmSync(path.join(dir, scratch), { force: true });
+}
+
+/** Replace NAME.crt and NAME.key with a new key and a certificate from the directory's CA, valid `days`. */
+export function reissueLeaf(dir: string, name: string, options: { days: number; san: string }): void {
+  issueLeaf(dir, name, { ...options, serial: 4242 });
+}
+
+/** Revoke NAME.crt the way an operator would (`sh scripts/dev-pki.sh DIR --revoke DIR/NAME.crt`): ca.crl names it. */
+export function revokeLeaf(dir: string, name: string): string {
+  return execFileSync('sh', [path.join(REPO_ROOT, 'scripts/dev-pki.sh'), dir, '--revoke', path.join(dir, `${name}.crt`)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Replace ca.crt and ca.key with a new self-signed CA valid `days` (the leaves keep the old issuer). */

@@ -16,6 +16,8 @@ export interface TestStack extends RunningStack {
 export async function startTestStack(
   options: {
     functionCert?: 'function' | 'function-wrong';
+    /** Use this dev PKI directory (made beforehand, e.g. with extra or revoked certificates) instead of a new one. */
+    pkiDir?: string;
     customizeCallguard?: (config: Record<string, unknown>, dir: string) => void;
     /** Changes the parsed Envoy config (e.g. the ext_authz filter's settings) before Envoy starts. */
     customizeEnvoy?: (config: Record<string, unknown>) => void;
@@ -28,7 +30,7 @@ export async function startTestStack(
   const echo = process.env['E2E_ECHO'] === '1';
   try {
     const stack = await startStack({
-      pkiDir: path.join(dir, 'pki'),
+      pkiDir: options.pkiDir ?? path.join(dir, 'pki'),
       configDir: dir,
       ports: { envoy: 0, envoyAdmin: 0, callguard: 0, function: 0 },
       decisionLog,

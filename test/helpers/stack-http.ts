@@ -23,13 +23,17 @@ export interface SendOptions {
   /** An array is sent as that many header lines; values go out as latin-1 bytes (node's encoding). */
   readonly headers?: Record<string, string | readonly string[]>;
   readonly body?: string | Buffer;
-  /** Present the example client certificate (SPIFFE ID spiffe://example.org/ns/default/sa/billing). */
-  readonly clientCert?: boolean;
+  /**
+   * Present the example client certificate (SPIFFE ID spiffe://example.org/ns/default/sa/billing), or the
+   * certificate NAME.crt / NAME.key of the stack's PKI.
+   */
+  readonly clientCert?: boolean | string;
 }
 
 /** One HTTPS request to Envoy's listener, trusting only the dev CA and checking Envoy's SAN. */
 export function send(stack: TestStack, options: SendOptions): Promise<StackResponse> {
   const pki = (f: string) => readFileSync(path.join(stack.pkiDir, f));
+  const clientCertificate = (name: string) => ({ cert: pki(`${name}.crt`), key: pki(`${name}.key`) });
   const headers: Record<string, string | number | string[]> = {};
   for (const [name, value] of Object.entries(options.headers ?? {})) headers[name] = typeof value === 'string' ? value : [...value];
   if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
@@ -47,7 +51,7 @@ export function send(stack: TestStack, options: SendOptions): Promise<StackRespo
         path: options.path,
         headers,
         ca: pki('ca.crt'),
-        ...(options.clientCert ? { cert: pki('client.crt'), key: pki('client.key') } : {}),
+        ...(options.clientCert ? clientCertificate(options.clientCert === true ? 'client' : options.clientCert) : {}),
         agent: false,
       },
       (res) => {

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningServer, startGrpcServer } from '../../src/server/grpc-server.js';
 import { createCheckClient, decodeCheckResponse, envoyCheckBytes, summarize } from '../helpers/envoy-check.js';
+import { SERVER_TLS_DEFAULTS } from '../helpers/server-tls-defaults.js';
 import { createTestCerts } from '../helpers/test-certs.js';
 
 const certs = createTestCerts();
@@ -26,7 +27,10 @@ beforeAll(async () => {
   const serverCert = certs.leaf('callguard', 'DNS:callguard,IP:127.0.0.1');
   envoyClient = certs.leaf('envoy-client', 'DNS:envoy');
   server = await startGrpcServer(
-    { listen: '127.0.0.1:0', tls: { cert: serverCert.certFile, key: serverCert.keyFile, clientCa: `${certs.dir}/ca.pem`, clientSans: [] } },
+    {
+      listen: '127.0.0.1:0',
+      tls: { cert: serverCert.certFile, key: serverCert.keyFile, clientCa: `${certs.dir}/ca.pem`, clientSans: [], ...SERVER_TLS_DEFAULTS },
+    },
     echo,
   );
 });
@@ -91,7 +95,10 @@ describe('server.tls.clientSans pins the proxy', () => {
     const serverCert = certs.leaf('callguard-pinned', 'DNS:callguard,IP:127.0.0.1');
     workload = certs.leaf('workload', 'URI:spiffe://example.org/ns/default/sa/billing');
     pinned = await startGrpcServer(
-      { listen: '127.0.0.1:0', tls: { cert: serverCert.certFile, key: serverCert.keyFile, clientCa: `${certs.dir}/ca.pem`, clientSans: ['envoy'] } },
+      {
+        listen: '127.0.0.1:0',
+        tls: { cert: serverCert.certFile, key: serverCert.keyFile, clientCa: `${certs.dir}/ca.pem`, clientSans: ['envoy'], ...SERVER_TLS_DEFAULTS },
+      },
       async (bytes, caller) => {
         seen.push(caller);
         return echo(bytes);

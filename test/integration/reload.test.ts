@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { buildCallguard, type Callguard } from '../../src/build-callguard.js';
 import { parseConfig } from '../../src/config/load-config.js';
@@ -114,6 +114,57 @@ describe('reload under load', () => {
     // Each swap is in the decision log: a config line naming the digest in charge from then on.
     const configLines = (log.all as unknown as Json[]).filter((l) => l['msg'] === 'decision-log-config').map((l) => l['configDigest']);
     expect(configLines).toEqual(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? digestB : digestA)));
+  });
+
+  it('a call still deciding when a reload lands is logged with the routes of the config that decided it', async () => {
+    const digestA = callguard.policyDigest();
+    // C renames the path parameter of orders.get: a line described by C's routes would say /orders/{orderId}.
+    const c = variant((config) => {
+      ((config['functions'] as Json[])[1] as Json)['match'] = { method: 'GET', path: '/orders/{orderId}', logParams: ['orderId'] };
+    });
+    // A token signed by a key callguard has not fetched: its call waits on a JWKS refetch, held by the issuer.
+    const k2 = await issuer.createKey('RS256');
+    issuer.publish(issuer.rs256, issuer.es256, k2);
+    const reader = await issuer.mint({ key: k2, claims: { sub: 'bob', groups: ['orders-readers'] } });
+    const fetchesBefore = issuer.requests.jwks;
+    issuer.setMode('hang');
+    const held = client.check({ method: 'GET', path: '/orders/7', headers: { authorization: `Bearer ${reader}` } });
+    await vi.waitUntil(() => issuer.requests.jwks > fetchesBefore, { timeout: 5000 });
+    issuer.setMode('ok');
+    const swapped = await callguard.reload(c);
+    expect(swapped.changed).toBe(true);
+    const heldAnswer = summarize(await held);
+    const after = summarize(await client.check({ method: 'GET', path: '/orders/8', headers: { authorization: `Bearer ${reader}` } }));
+    await callguard.reload(a);
+
+    const lineOf = (answer: ReturnType<typeof summarize>): Json | undefined =>
+      (log.lines as unknown as Json[]).find((l) => l['decisionId'] === answer.headers['x-callguard-decision-id']);
+    const heldLine = lineOf(heldAnswer);
+    expect([heldLine?.['config'], heldLine?.['function'], heldLine?.['request']]).toEqual([
+      digestA,
+      'orders.get',
+      expect.objectContaining({ route: '/orders/{id}', params: { id: '7' } }),
+    ]);
+    const afterLine = lineOf(after);
+    expect([after.allow, afterLine?.['config'], afterLine?.['request']]).toEqual([
+      true,
+      swapped.digest,
+      expect.objectContaining({ route: '/orders/{orderId}', params: { orderId: '8' } }),
+    ]);
+  });
+
+  it("the credential cache's counters carry on across reloads (they are counters over the process's life)", async () => {
+    const jwt = (): { hits: number; misses: number } => callguard.credentialCaches().find((c) => c.kind === 'jwt') ?? { hits: 0, misses: 0 };
+    const reader = await issuer.mint({ claims: { sub: 'carol', groups: ['orders-readers'] } });
+    const call = async (): Promise<boolean> =>
+      summarize(await client.check({ method: 'GET', path: '/orders/1', headers: { authorization: `Bearer ${reader}` } })).allow;
+    expect([await call(), await call()]).toEqual([true, true]);
+    const before = jwt();
+    await callguard.reload(a);
+    expect(jwt()).toEqual(before);
+    // The fresh core's cache is empty: a miss, then a hit, on top of the totals before.
+    expect([await call(), await call()]).toEqual([true, true]);
+    expect(jwt()).toEqual({ ...before, hits: before.hits + 1, misses: before.misses + 1 });
   });
 
   it.each([

@@ -218,8 +218,14 @@ function withKey(failure: Failure, key: LoadedKey): Failure {
 function toLoadedKey(record: KeyRecord, source: string): LoadedKey {
   const expiresAtMs = parseTimestamp(record.expiresAt) as number;
   const revokedAtMs = record.revokedAt === undefined ? undefined : parseTimestamp(record.revokedAt);
+  const principal = toApiKeyPrincipal(record, source, expiresAtMs);
+  return revokedAtMs === undefined ? { principal, expiresAtMs } : { principal, expiresAtMs, revokedAtMs };
+}
+
+/** The principal a valid key of this record stands for (`callguard test` builds a case's key owner with it). */
+export function toApiKeyPrincipal(record: Pick<KeyRecord, 'id' | 'owner' | 'groups' | 'functions'>, source: string, expiresAtMs: number): ApiKeyPrincipal {
   const attributes = Object.freeze({ id: record.id, owner: record.owner, groups: Object.freeze([...record.groups]) });
-  const principal: ApiKeyPrincipal = Object.freeze({
+  return Object.freeze({
     kind: 'apiKey',
     source,
     issuer: source,
@@ -231,5 +237,4 @@ function toLoadedKey(record: KeyRecord, source: string): LoadedKey {
     expiresAt: Math.floor(expiresAtMs / 1000),
     ...(record.functions !== undefined ? { functions: Object.freeze([...record.functions]) } : {}),
   });
-  return revokedAtMs === undefined ? { principal, expiresAtMs } : { principal, expiresAtMs, revokedAtMs };
 }

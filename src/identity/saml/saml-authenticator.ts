@@ -139,7 +139,8 @@ function internalFailure(err: unknown): Failure {
   return fail('ERR_INTERNAL', 'the SAML assertion could not be verified', err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 }
 
-function toSamlPrincipal(source: string, assertion: VerifiedAssertion): SamlPrincipal {
+/** The principal a verified assertion stands for (`callguard test` builds a case's SAML caller with it). */
+export function toSamlPrincipal(source: string, assertion: VerifiedAssertion): SamlPrincipal {
   // Own properties only, whatever the attribute names (an attribute named `__proto__` stays an attribute).
   const attributes = Object.freeze(Object.fromEntries(Object.entries(assertion.attributes).map(([name, values]) => [name, Object.freeze([...values])])));
   return Object.freeze({

@@ -1,7 +1,7 @@
 import type { FunctionConfig, McpConfig } from '../../config/types.js';
 import { ConfigError, type ConfigProblem } from '../../errors.js';
 import { compilePolicy, type Policy, type SourceKinds } from '../../functions/compile-policy.js';
-import type { CompiledInput, SchemaCompiler } from '../compile-input.js';
+import type { CompiledInput, SchemaCompiler } from '../json/compile-input.js';
 import { nameSkeleton } from './name-skeleton.js';
 import { createToolSelector, type ToolSelection } from './select-tool.js';
 

@@ -49,6 +49,19 @@ describe('callguard_decisions_total', () => {
     );
   });
 
+  it("gives a reload's new functions their allow series at 0 and keeps what was counted", async () => {
+    const registry = new Registry();
+    const meter = createDecisionMetrics(registry, ['orders.get']);
+    meter.decided(allow('orders.get'), 10);
+    meter.declare(['orders.get', 'invoices.create']);
+    expect(await series(registry, 'callguard_decisions_total')).toEqual(
+      new Map([
+        ['callguard_decisions_total{function="orders.get",outcome="allow",code=""}', 1],
+        ['callguard_decisions_total{function="invoices.create",outcome="allow",code=""}', 0],
+      ]),
+    );
+  });
+
   it.each([
     { name: 'an allow', record: { decision: allow('orders.create') }, labels: 'function="orders.create",outcome="allow",code=""' },
     {

@@ -55,6 +55,16 @@ describe('parseConfig: valid', () => {
     expect(config.functions[0]?.input?.schema).toBe(join(dir, 'schemas/orders.json'));
     expect(config.decisionLog.destination).toBe(join(dir, 'logs/decisions.log'));
   });
+  it('resolves a gRPC descriptor set and fills the grpc defaults', () => {
+    const grpc = parseConfig(
+      VALID.replace(
+        'input: { schema: schemas/orders.json',
+        'input: { contentType: application/grpc, grpc: { descriptorSet: protos/orders.binpb, method: a.B/C }, schema: schemas/orders.json',
+      ),
+      FILE,
+    );
+    expect(grpc.functions[0]?.input?.grpc).toEqual({ descriptorSet: join(dir, 'protos/orders.binpb'), method: 'a.B/C', unknownFields: 'deny', maxMessages: 1 });
+  });
   it('is deeply frozen', () => {
     expect(Object.isFrozen(config.functions[0]?.allow)).toBe(true);
     expect(Object.isFrozen(config.identity.issuers[0])).toBe(true);

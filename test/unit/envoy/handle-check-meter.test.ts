@@ -74,7 +74,7 @@ describe('createCheckHandler: the meter sees every answer once, as answered', ()
     const meter = recordingMeter();
     const handle = createCheckHandler({
       decide: decide as never,
-      audit: createAuditGate(log, createRequestFacts([])),
+      audit: createAuditGate(log, () => createRequestFacts([])),
       admission: createAdmission({ maxInFlight: 10, log }),
       headerPrefix: 'x-callguard-',
       newDecisionId: () => 'd',
@@ -89,7 +89,7 @@ describe('createCheckHandler: the meter sees every answer once, as answered', ()
     const meter = recordingMeter();
     const handle = createCheckHandler({
       decide: (() => allow) as never,
-      audit: createAuditGate(log, createRequestFacts([])),
+      audit: createAuditGate(log, () => createRequestFacts([])),
       admission: createAdmission({ maxInFlight: 10, log }),
       headerPrefix: 'x-callguard-',
       newDecisionId: () => 'd',

@@ -41,7 +41,7 @@ function memoryLog(accept: () => boolean = () => true): DecisionLog & { records:
 
 const parts = (decide: unknown, log: DecisionLog, newDecisionId = () => 'd-1') => ({
   decide: decide as never,
-  audit: createAuditGate(log, createRequestFacts([])),
+  audit: createAuditGate(log, () => createRequestFacts([])),
   admission: createAdmission({ maxInFlight: 10, log }),
   headerPrefix: 'x-callguard-',
   newDecisionId,

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestBody } from '../../../src/call-attempt.js';
-import { type CompiledInput, createSchemaCompiler } from '../../../src/payload/compile-input.js';
 import { inspectPayload, MAX_VIOLATIONS } from '../../../src/payload/inspect-payload.js';
+import type { PayloadInspector } from '../../../src/payload/payload-inspector.js';
+import { createPayloadCompiler } from '../../../src/payload/payload-kinds.js';
 
 const SECRET = 'hunter2-secret';
 const JSON_TYPE = 'application/json';
@@ -13,7 +14,7 @@ const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const whole = (text: string | undefined): RequestBody => ({ bytes: text === undefined ? undefined : utf8(text), partial: false });
 
 let dir: string;
-let login: CompiledInput;
+let login: PayloadInspector;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'callguard-inspect-'));
@@ -33,10 +34,9 @@ beforeAll(() => {
       },
     }),
   );
-  login = createSchemaCompiler().compile(
+  login = createPayloadCompiler('/etc/callguard.yaml')(
     { contentType: JSON_TYPE, schema, sensitive: ['/password'], logFields: ['/user', '/password', '/mode'] },
-    '/etc/callguard.yaml',
-    '/functions/0/input/schema',
+    '/functions/0/input',
   );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -139,13 +139,11 @@ describe('inspectPayload: violation pointers under a sensitive field', () => {
     { name: 'wildcard sensitive pattern', pointer: '/items/3/token/abc', want: '/items/3/token' },
     { name: 'elsewhere unchanged', pointer: '/name', want: '/name' },
   ])('$name', ({ pointer, want }) => {
-    const input = {
-      contentType: 'application/json' as const,
-      schemaFile: 'x.json',
+    // The JSON kind's own steps, with a schema result chosen by the row: violations come from any kind.
+    const input: PayloadInspector = {
+      ...login,
       validate: () => [{ pointer, keyword: 'type', detail: 'must be string' }],
       sensitive: ['/secrets', '/items/*/token'],
-      logFields: [],
-      schemaDigest: 'test',
     };
     const result = inspectPayload(input, { bytes: new TextEncoder().encode('{}'), partial: false }, 'application/json', { maxDepth: 8 });
     expect(result.ok ? undefined : result.code).toBe('ERR_BODY_SCHEMA');

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InputConfig } from '../../../src/config/types.js';
-import { ConfigError } from '../../../src/errors.js';
-import { createSchemaCompiler } from '../../../src/payload/compile-input.js';
+import type { InputConfig } from '../../../../src/config/types.js';
+import { ConfigError } from '../../../../src/errors.js';
+import { createSchemaCompiler } from '../../../../src/payload/json/compile-input.js';
 
 const CONFIG = '/etc/callguard/callguard.yaml';
 const PATH = '/functions/2/input/schema';

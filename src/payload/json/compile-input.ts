@@ -2,15 +2,15 @@ import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type AnySchema, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsPlugin from 'ajv-formats';
-import type { InputConfig } from '../config/types.js';
-import { ConfigError, type ConfigProblem } from '../errors.js';
-import { parsePointer } from './json-pointer.js';
-import { createRe2Engine } from './regexp-engine.js';
-import { parseStrictJson } from './strict-json.js';
+import type { InputConfig } from '../../config/types.js';
+import { ConfigError, type ConfigProblem } from '../../errors.js';
+import { parsePointer } from '../json-pointer.js';
+import { createRe2Engine } from '../regexp-engine.js';
+import { parseStrictJson } from '../strict-json.js';
 
 /** A function's `input` block, ready for requests: the schema compiled once at load. */
 export interface CompiledInput {
-  readonly contentType: 'application/json';
+  readonly contentType: InputConfig['contentType'];
   readonly schemaFile: string;
   /** SHA-256 (base64url) of the schema file's bytes as compiled: part of the digest a decision line names. */
   readonly schemaDigest: string;

@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionConfig, McpConfig } from '../../../../src/config/types.js';
 import { ConfigError } from '../../../../src/errors.js';
-import { createSchemaCompiler } from '../../../../src/payload/compile-input.js';
-import { compileMcpEndpoint, type McpEndpoint } from '../../../../src/payload/jsonrpc/compile-mcp-endpoint.js';
-import { inspectMcpCall } from '../../../../src/payload/jsonrpc/inspect-mcp-call.js';
+import { functionMethods } from '../../../../src/functions/function-registry.js';
+import { inspectPayload } from '../../../../src/payload/inspect-payload.js';
+import { createSchemaCompiler } from '../../../../src/payload/json/compile-input.js';
+import { compileMcpEndpoint } from '../../../../src/payload/jsonrpc/compile-mcp-endpoint.js';
+import type { PayloadInspector } from '../../../../src/payload/payload-inspector.js';
+import { createFunctionPayloadCompiler } from '../../../../src/payload/payload-kinds.js';
 import type { Caller } from '../../../../src/principal.js';
 import { jwtPrincipal } from '../../../helpers/principals.js';
 
@@ -17,7 +20,7 @@ const alice: Caller = { credential: jwtPrincipal('corp', 'alice', ['agents']) };
 const bob: Caller = { credential: jwtPrincipal('corp', 'bob', ['agents']) };
 
 let dir: string;
-let endpoint: McpEndpoint;
+let endpoint: PayloadInspector;
 
 function mcpFunction(tools: McpConfig['tools'], methods = ['initialize', 'notifications/initialized', 'tools/list']): FunctionConfig & { mcp: McpConfig } {
   return {
@@ -43,7 +46,7 @@ beforeAll(() => {
     }),
   );
   writeFileSync(join(dir, 'send_email.json'), JSON.stringify({ type: 'object', required: ['to'], properties: { to: { type: 'string' } } }));
-  endpoint = compileMcpEndpoint(
+  const compiled = createFunctionPayloadCompiler('/etc/callguard.yaml', SOURCES)(
     mcpFunction([
       {
         name: 'get_weather',
@@ -54,11 +57,10 @@ beforeAll(() => {
       },
       { name: 'send_email', allow: [{ issuer: 'corp', subjects: ['alice'] }], schema: join(dir, 'send_email.json'), sensitive: [], logFields: [] },
     ]),
-    createSchemaCompiler(),
-    SOURCES,
-    '/etc/callguard.yaml',
-    '/functions/0/mcp',
+    '/functions/0',
   );
+  if (compiled === undefined) throw new Error('an MCP function compiles to an inspector');
+  endpoint = compiled;
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -67,9 +69,21 @@ const rpc = (method: string, params?: unknown, id: unknown = 1): string =>
   JSON.stringify({ jsonrpc: '2.0', ...(id === NO_ID ? {} : { id }), method, ...(params === undefined ? {} : { params }) });
 const call = (name: string, args?: unknown): string => rpc('tools/call', args === undefined ? { name } : { name, arguments: args });
 const post = (body: string, caller: Caller = alice, contentType = 'application/json') =>
-  inspectMcpCall(endpoint, { method: 'POST', body: { bytes: new TextEncoder().encode(body), partial: false }, contentType }, caller, LIMITS);
+  inspectPayload(endpoint, { bytes: new TextEncoder().encode(body), partial: false }, contentType, LIMITS, undefined, { method: 'POST', caller });
+const bodiless = (method: string, body?: string) =>
+  inspectPayload(
+    endpoint,
+    { bytes: body === undefined ? undefined : new TextEncoder().encode(body), partial: false },
+    body && 'application/json',
+    LIMITS,
+    undefined,
+    {
+      method,
+      caller: alice,
+    },
+  );
 
-describe('inspectMcpCall: allowed', () => {
+describe('MCP kind: allowed', () => {
   it.each([
     {
       name: 'initialize',
@@ -96,11 +110,11 @@ describe('inspectMcpCall: allowed', () => {
   });
 
   it('DELETE without a body ends a session', () => {
-    expect(inspectMcpCall(endpoint, { method: 'DELETE', body: { bytes: undefined, partial: false } }, alice, LIMITS)).toMatchObject({ ok: true });
+    expect(bodiless('DELETE')).toMatchObject({ ok: true });
   });
 });
 
-describe('inspectMcpCall: denied', () => {
+describe('MCP kind: denied', () => {
   it.each([
     { name: 'a batch', body: `[${call('get_weather', { city: 'Oslo' })}]`, code: 'ERR_JSONRPC_BATCH' },
     { name: 'jsonrpc "1.0"', body: JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'tools/list' }), code: 'ERR_JSONRPC_INVALID' },
@@ -143,26 +157,27 @@ describe('inspectMcpCall: denied', () => {
     expect(result.ok ? undefined : result.code).toBe(code);
   });
 
-  it('GET (a server stream) and other HTTP methods → ERR_MCP_HTTP_METHOD (405)', () => {
-    for (const method of ['GET', 'PUT', 'PATCH']) {
-      expect(inspectMcpCall(endpoint, { method, body: { bytes: undefined, partial: false } }, alice, LIMITS)).toMatchObject({
-        ok: false,
-        code: 'ERR_MCP_HTTP_METHOD',
-      });
-    }
+  it('GET (a server stream) → ERR_MCP_HTTP_METHOD (405); other methods never route here (functionMethods)', () => {
+    expect(bodiless('GET')).toMatchObject({ ok: false, code: 'ERR_MCP_HTTP_METHOD' });
+  });
+
+  it('the HTTP methods it judges are the ones its route adds (functionMethods)', () => {
+    const added = functionMethods(mcpFunction([])).filter((m) => m !== 'POST');
+    expect([...(endpoint.otherMethods?.keys() ?? [])].sort()).toEqual(added.sort());
   });
 
   it('DELETE with a body → ERR_CONTENT_TYPE', () => {
-    const body = { bytes: new TextEncoder().encode(rpc('tools/list')), partial: false };
-    expect(inspectMcpCall(endpoint, { method: 'DELETE', body, contentType: 'application/json' }, alice, LIMITS)).toMatchObject({
-      ok: false,
-      code: 'ERR_CONTENT_TYPE',
-    });
+    expect(bodiless('DELETE', rpc('tools/list'))).toMatchObject({ ok: false, code: 'ERR_CONTENT_TYPE' });
+  });
+
+  it('without the call (no caller to match a tool rule against) a tool call is refused', () => {
+    const bytes = new TextEncoder().encode(call('get_weather', { city: 'Oslo' }));
+    expect(inspectPayload(endpoint, { bytes, partial: false }, 'application/json', LIMITS)).toMatchObject({ ok: false, code: 'ERR_NOT_PERMITTED' });
   });
 
   it('schema violations point into params.arguments, cut at sensitive pointers, no values', () => {
     const result = post(call('get_weather', { city: SECRET.repeat(10), apiKey: 5 }));
-    expect(result).toMatchObject({ ok: false, code: 'ERR_BODY_SCHEMA', detail: 'params.arguments does not match the schema (2 violations)' });
+    expect(result).toMatchObject({ ok: false, code: 'ERR_BODY_SCHEMA', detail: 'the request body does not match the schema (2 violations)' });
     if (result.ok) return;
     expect(result.violations.map((v) => v.pointer).sort()).toEqual(['/params/arguments/apiKey', '/params/arguments/city']);
     expect(result.summary).toEqual({ contentType: 'application/json', bytes: expect.any(Number), jsonrpc: { method: 'tools/call', tool: 'get_weather' } });
@@ -184,6 +199,23 @@ describe('inspectMcpCall: denied', () => {
     const result = post(body);
     expect(result.summary.jsonrpc).toEqual(jsonrpc);
     expect(JSON.stringify(result.summary)).not.toContain(SECRET);
+  });
+});
+
+describe('MCP kind: digest (part of the policy digest)', () => {
+  const compileWith = (name: string, schema: string): PayloadInspector | undefined =>
+    createFunctionPayloadCompiler('/etc/callguard.yaml', SOURCES)(
+      mcpFunction([{ name, allow: [{ issuer: 'corp', groups: ['agents'] }], schema: join(dir, schema), sensitive: [], logFields: [] }]),
+      '/functions/0',
+    );
+
+  it('changes with a tool schema file and a tool name, not with a recompile', () => {
+    writeFileSync(join(dir, 'digest.json'), JSON.stringify({ type: 'object' }));
+    const first = compileWith('lookup', 'digest.json')?.digest;
+    expect(compileWith('lookup', 'digest.json')?.digest).toBe(first);
+    expect(compileWith('lookup2', 'digest.json')?.digest).not.toBe(first);
+    writeFileSync(join(dir, 'digest.json'), JSON.stringify({ type: 'object', maxProperties: 3 }));
+    expect(compileWith('lookup', 'digest.json')?.digest).not.toBe(first);
   });
 });
 
