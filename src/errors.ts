@@ -53,6 +53,7 @@ export type ReasonCode =
   | 'ERR_BODY_SCHEMA'
   | 'ERR_BODY_GRPC_FRAME'
   | 'ERR_BODY_GRPC_MESSAGE'
+  | 'ERR_BODY_SCHEMA_FAULT'
   // payload: JSON-RPC / MCP
   | 'ERR_JSONRPC_INVALID'
   | 'ERR_JSONRPC_BATCH'
@@ -124,6 +125,7 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_BODY_SCHEMA: { status: 400, title: "The request body does not match the function's schema" },
   ERR_BODY_GRPC_FRAME: { status: 400, title: 'The request body is not the gRPC messages this method takes (framing, count or compression)' },
   ERR_BODY_GRPC_MESSAGE: { status: 400, title: "The gRPC request message does not decode as the method's input type" },
+  ERR_BODY_SCHEMA_FAULT: { status: 500, title: "The function's schema could not be evaluated on this body" },
   ERR_JSONRPC_INVALID: { status: 400, title: 'The body is not one valid JSON-RPC 2.0 request or notification as MCP defines them' },
   ERR_JSONRPC_BATCH: { status: 400, title: 'JSON-RPC batches are not accepted; send one message per request' },
   ERR_MCP_HTTP_METHOD: { status: 405, title: 'This MCP endpoint takes POST (JSON-RPC) and DELETE (end of session); it offers no GET stream' },

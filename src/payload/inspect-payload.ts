@@ -1,7 +1,8 @@
 import type { RequestBody } from '../call-attempt.js';
 import type { PayloadSummary, Violation } from '../decision.js';
-import type { ReasonCode } from '../errors.js';
+import { REASONS, type ReasonCode } from '../errors.js';
 import type { Caller } from '../principal.js';
+import type { SchemaViolation } from './json/compile-input.js';
 import { formatPointer, isAtOrUnder, parsePointer } from './json-pointer.js';
 import { parseMediaType } from './media-type.js';
 import type { PayloadDenial, PayloadInspector, PayloadLimits } from './payload-inspector.js';
@@ -70,7 +71,14 @@ export function inspectPayload(
     if (refused !== undefined) return deny(refused.code, refused.detail, [], refused.internal);
   }
 
-  const found = input.validate(parsed.value);
+  let found: readonly SchemaViolation[];
+  try {
+    found = input.validate(parsed.value);
+  } catch (err) {
+    // A schema that throws on this body (e.g. recursion without end) denies the call, named for the log, never a crash.
+    const internal = `schema ${input.schemaFile}: ${err instanceof Error ? err.message : String(err)}`;
+    return { ok: false, code: 'ERR_BODY_SCHEMA_FAULT', detail: REASONS.ERR_BODY_SCHEMA_FAULT.title, violations: [], summary, internal };
+  }
   if (found.length === 0) {
     // logFields are recorded only for a body that matched the schema: a rejected body may carry
     // anything (a caller can put a secret in a logged field), so it is summarized by size alone.

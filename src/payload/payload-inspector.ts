@@ -42,6 +42,8 @@ import type { MediaType } from './media-type.js';
 export interface PayloadInspector extends FieldRules {
   /** The media type (essence) the function accepts, as configured; named in ERR_CONTENT_TYPE details. */
   readonly contentType: string;
+  /** The function's JSON Schema file (as configured, resolved): named in the operator's detail of ERR_BODY_SCHEMA_FAULT. */
+  readonly schemaFile: string;
   /** SHA-256 (base64url) over every file the inspector was compiled from: part of the policy digest. */
   readonly digest: string;
   /** Whether the request's media type is this kind's: undefined when accepted, else the public detail of ERR_CONTENT_TYPE. */

@@ -58,6 +58,7 @@ export const grpcKind: PayloadKind = {
     const inspector: PayloadInspector = {
       contentType: GRPC_TYPE,
       digest: createHash('sha256').update(`${compiled.schemaDigest}\n${loaded.digest}`).digest('base64url'),
+      schemaFile: compiled.schemaFile,
       sensitive: compiled.sensitive,
       logFields: compiled.logFields,
       recognize: (media) => (PROTO_TYPES.has(media.essence) ? undefined : `the content type must be ${GRPC_TYPE} (protobuf messages)`),

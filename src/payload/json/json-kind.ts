@@ -13,6 +13,7 @@ export const jsonKind: PayloadKind = {
     const inspector: PayloadInspector = {
       contentType: JSON_TYPE,
       digest: compiled.schemaDigest,
+      schemaFile: compiled.schemaFile,
       sensitive: compiled.sensitive,
       logFields: compiled.logFields,
       recognize: recognizeJson,

@@ -43,6 +43,8 @@ export const mcpKind: EndpointKind = {
     const inspector: PayloadInspector = {
       contentType: 'application/json',
       digest: digest.digest('base64url'),
+      // Named in ERR_BODY_SCHEMA_FAULT's log detail; validate adds which tool's schema threw.
+      schemaFile: [...new Set(tools.map((t) => t.schema))].join(', '),
       sensitive: Object.freeze([...new Set(tools.flatMap((t) => under(t.sensitive)))]),
       logFields: Object.freeze([...new Set(tools.flatMap((t) => under(t.logFields)))]),
       recognize: recognizeJson,
@@ -57,8 +59,16 @@ export const mcpKind: EndpointKind = {
       },
       validate(value) {
         const message = value as McpMessage;
-        if (message.tool === undefined) return [];
-        return message.tool.input.validate(message.args).map((v) => ({ ...v, pointer: ARGUMENTS + v.pointer }));
+        const { tool } = message;
+        if (tool === undefined) return [];
+        let found: ReturnType<typeof tool.input.validate>;
+        try {
+          found = tool.input.validate(message.args);
+        } catch (err) {
+          // The shared step turns this into ERR_BODY_SCHEMA_FAULT; the log names the tool and its file.
+          throw new Error(`tool "${tool.name}" (${tool.input.schemaFile}): ${err instanceof Error ? err.message : String(err)}`);
+        }
+        return found.map((v) => ({ ...v, pointer: ARGUMENTS + v.pointer }));
       },
       summarize(value) {
         const message = value as McpMessage;

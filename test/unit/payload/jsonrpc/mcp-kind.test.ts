@@ -219,6 +219,27 @@ describe('MCP kind: digest (part of the policy digest)', () => {
   });
 });
 
+describe('MCP kind: a tool schema that throws on a body', () => {
+  it('denies with ERR_BODY_SCHEMA_FAULT, the log detail naming the tool and its file (never a crash)', () => {
+    // A cycle through an `$id` reference: not followed at load, ajv compiles it, every `x` overflows the stack.
+    const cycle = {
+      type: 'object',
+      properties: { x: { $ref: 'https://loop.test/a' } },
+      $defs: { a: { $id: 'https://loop.test/a', type: 'integer', allOf: [{ $ref: 'https://loop.test/a' }] } },
+    };
+    writeFileSync(join(dir, 'cycle.json'), JSON.stringify(cycle));
+    const inspector = createFunctionPayloadCompiler('/etc/callguard.yaml', SOURCES)(
+      mcpFunction([{ name: 'loop', allow: [{ issuer: 'corp', groups: ['agents'] }], schema: join(dir, 'cycle.json'), sensitive: [], logFields: [] }]),
+      '/functions/0',
+    );
+    if (inspector === undefined) throw new Error('an MCP function compiles to an inspector');
+    const bytes = new TextEncoder().encode(call('loop', { x: 1 }));
+    const result = inspectPayload(inspector, { bytes, partial: false }, 'application/json', LIMITS, undefined, { method: 'POST', caller: alice });
+    expect(result).toMatchObject({ ok: false, code: 'ERR_BODY_SCHEMA_FAULT', summary: { jsonrpc: { method: 'tools/call', tool: 'loop' } } });
+    expect(result.ok ? '' : result.internal).toMatch(/tool "loop" \(.*cycle\.json\): Maximum call stack size exceeded/);
+  });
+});
+
 describe('compileMcpEndpoint', () => {
   it('lists every problem at once: tools confusable with each other, bad schema files, bad pointers', () => {
     const schema = join(dir, 'send_email.json');
