@@ -28,7 +28,12 @@ export interface BenchConfigSpec {
   readonly grpc?: { readonly descriptorSet: string; readonly method: string };
   /** Other identity sections (`apiKeys`, `saml`) and the rule that admits their callers. */
   readonly credential?: { readonly identity: Record<string, unknown>; readonly rule: Record<string, unknown> };
+  /** Every function an MCP endpoint with one tool, `create_order`, taking the same schema as `arguments` (issue 12). */
+  readonly mcp?: boolean;
 }
+
+/** The tool of an MCP bench function (`spec.mcp`). */
+export const MCP_TOOL = 'create_order';
 
 /**
  * Whether the callguard build being benched has the `admin` section. It is on by default at a fixed port, and
@@ -52,6 +57,8 @@ export function functionPath(index: number): string {
 export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchConfigSpec): string {
   const schemaDir = join(fixtures.dir, `schemas-${spec.functions}`);
   mkdirSync(schemaDir, { recursive: true });
+  const allow = [{ issuer: 'bench', groups: [GROUP] }, ...(spec.credential ? [spec.credential.rule] : [])];
+  const fieldRules = { sensitive: ['/customer/email'], logFields: ['/orderId'] };
   const functions = Array.from({ length: spec.functions }, (_, i) => {
     const schemaFile = join(schemaDir, `fn-${i}.schema.json`);
     writeFileSync(schemaFile, JSON.stringify(orderSchema(`fn-${i} input`)));
@@ -60,13 +67,18 @@ export function writeBenchConfig(fixtures: Fixtures, name: string, spec: BenchCo
       match: { method: 'POST', path: functionPath(i) },
       requireMtls: true,
       ...(spec.singleUse === true ? { singleUse: true } : {}),
-      allow: [{ issuer: 'bench', groups: [GROUP] }, ...(spec.credential ? [spec.credential.rule] : [])],
-      input: {
-        ...(spec.grpc === undefined ? {} : { contentType: 'application/grpc', grpc: { descriptorSet: spec.grpc.descriptorSet, method: spec.grpc.method } }),
-        schema: schemaFile,
-        sensitive: ['/customer/email'],
-        logFields: ['/orderId'],
-      },
+      allow,
+      ...(spec.mcp === true
+        ? { mcp: { tools: [{ name: MCP_TOOL, allow, schema: schemaFile, ...fieldRules }] } }
+        : {
+            input: {
+              ...(spec.grpc === undefined
+                ? {}
+                : { contentType: 'application/grpc', grpc: { descriptorSet: spec.grpc.descriptorSet, method: spec.grpc.method } }),
+              schema: schemaFile,
+              ...fieldRules,
+            },
+          }),
     };
   });
   const config = {

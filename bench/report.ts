@@ -64,6 +64,8 @@ export interface Targets {
   readonly dpop?: RelativeCost;
   /** Issue 12, no target: the same order as a gRPC message (decoded with a descriptor set) against JSON (`cached`). */
   readonly grpcPayload?: RelativeCost;
+  /** Issue 12, no target: the cached call as an MCP tools/call (same schema on `arguments`) against the JSON call. */
+  readonly mcp?: RelativeCost;
 }
 
 export interface RelativeCost {
@@ -137,6 +139,7 @@ export function evaluateTargets(scenarios: readonly ScenarioResult[]): Targets {
       : { singleUse: { vsCached: relativeCost(byId, 'single-use-redis', 'cached'), vsCacheMiss: relativeCost(byId, 'single-use-redis', 'cache-miss') } }),
     ...(byId('dpop') === undefined ? {} : { dpop: relativeCost(byId, 'dpop', 'cached') }),
     ...(byId('grpc-payload') === undefined ? {} : { grpcPayload: relativeCost(byId, 'grpc-payload', 'cached') }),
+    ...(byId('mcp-tool-call') === undefined ? {} : { mcp: relativeCost(byId, 'mcp-tool-call', 'cached') }),
     ...(byId('log-buffered') === undefined ? {} : { durability: { written: durabilityCost(byId, 'log-written'), fsync: durabilityCost(byId, 'log-fsync') } }),
   };
 }
@@ -209,6 +212,7 @@ export function renderMarkdown(results: BenchResults): string {
     `| single-use token vs a new token every request (\`cache-miss\`): the claim's own price (no target) | ${fmt(t?.singleUse?.vsCacheMiss.cpuPerCallRatio)}× CPU, ${fmt(t?.singleUse?.vsCacheMiss.saturationRatio)}× throughput | |`,
     `| DPoP proof every request (token cached) vs cached token (no target) | ${fmt(t?.dpop?.cpuPerCallRatio)}× CPU, ${fmt(t?.dpop?.saturationRatio)}× throughput | |`,
     `| the order as a gRPC message vs as JSON (\`grpc-payload\` vs \`cached\`, no target) | ${fmt(t?.grpcPayload?.cpuPerCallRatio)}× CPU, ${fmt(t?.grpcPayload?.saturationRatio)}× throughput | |`,
+    `| MCP tools/call vs the same JSON call (cached token, no target) | ${fmt(t?.mcp?.cpuPerCallRatio)}× CPU, ${fmt(t?.mcp?.saturationRatio)}× throughput | |`,
     `| decision log \`fsync\` vs \`buffered\` (no target) | ${fmt(t?.durability?.fsync.saturationRatio)}×, ${fmt(t?.durability?.fsync.p50DeltaMsAt2k, ' ms')} | |`,
     '',
     'Every callguard scenario but the `log-*` ones logs to /dev/null with the default durability, `written`.',

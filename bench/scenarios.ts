@@ -3,7 +3,7 @@
  * which load points. Each scenario is measured against the same request stream as its baseline.
  */
 import { join } from 'node:path';
-import { functionPath, writeBenchConfig } from './configs.js';
+import { functionPath, MCP_TOOL, writeBenchConfig } from './configs.js';
 import { type Fixtures, GROUP } from './fixtures.js';
 import { grpcOrder } from './grpc-order.js';
 import { dpopScenario, singleUseRedisScenario } from './replay-scenarios.js';
@@ -88,6 +88,8 @@ function callguardScenario(
     credential?: 'apiKey' | 'saml';
     /** `false`: no admin listener, so no metrics (issue 11). */
     admin?: boolean;
+    /** The same call as an MCP `tools/call` whose `arguments` are the body (issue 12). */
+    mcp?: boolean;
     /** The same order as a gRPC call (bench/order.proto) to gRPC functions (issue 12). */
     grpc?: boolean;
   },
@@ -110,14 +112,22 @@ function callguardScenario(
         ...(options.credential === undefined ? {} : { credential: credentialSection(fixtures, options.credential) }),
         ...(options.admin === undefined ? {} : { admin: options.admin }),
         ...(grpc === undefined ? {} : { grpc }),
+        ...(options.mcp === true ? { mcp: true } : {}),
       });
-      const body = grpc?.body ?? (options.violating === true ? fixtures.violatingBody : fixtures.validBody);
+      const plain = options.violating === true ? fixtures.violatingBody : fixtures.validBody;
+      const body = grpc?.body ?? (options.mcp === true ? toolCall(plain) : plain);
       const authorization =
         options.credential === 'apiKey' ? `ApiKey ${fixtures.apiKey.key}` : options.credential === 'saml' ? `SAML ${fixtures.saml.credential}` : undefined;
       const requests = requestsTo(fixtures, functions, body, 64, authorization, grpc === undefined ? undefined : 'application/grpc');
       return { config, dataFile: await dataFile(fixtures, id, requests, options.tokens ?? 1) };
     },
   };
+}
+
+/** `arguments` wrapped in a JSON-RPC `tools/call` of the MCP bench tool: the JSON body plus its envelope. */
+function toolCall(args: Uint8Array): Uint8Array {
+  const envelope = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"${MCP_TOOL}","arguments":`;
+  return new TextEncoder().encode(`${envelope}${new TextDecoder().decode(args)}}}`);
 }
 
 /** The identity section and rule for an API key or SAML scenario (issue 9). */
@@ -172,6 +182,8 @@ export function buildMatrix(options: MatrixOptions): Scenario[] {
     callguardScenario('no-admin', 'cached token, 10 functions, allow, admin.enabled false (no metrics)', 10, pair, { admin: false }),
     // Issue 12: the same order as a gRPC call (protobuf, decoded with a descriptor set), against `cached` (JSON).
     callguardScenario('grpc-payload', 'cached token, 10 gRPC functions, the order as a protobuf message, allow', 10, pair, { grpc: true }),
+    // Issue 12: the cached call as an MCP tools/call (JSON-RPC checks, tool selection, tool rules, the same schema on `arguments`).
+    callguardScenario('mcp-tool-call', 'cached token, 10 MCP endpoints, tools/call with the same arguments, allow', 10, pair, { mcp: true }),
     callguardScenario('schema-violation', 'cached token, body violates the schema, deny 400', 10, pair, { violating: true }),
     callguardScenario('functions-100', 'cached token, 100 functions', 100, pair, {}),
     callguardScenario('functions-1000', 'cached token, 1000 functions (memory measured here)', 1000, pair, {}),

@@ -17,9 +17,10 @@ import { ConfigError, type ConfigProblem } from './errors.js';
 import { createFunctionRegistry } from './functions/function-registry.js';
 import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
+import { sourceKinds } from './identity/identity-sources.js';
 import type { KeySourceStatus } from './identity/key-source-status.js';
 import type { PayloadInspector } from './payload/payload-inspector.js';
-import { createPayloadCompiler } from './payload/payload-kinds.js';
+import { createFunctionPayloadCompiler } from './payload/payload-kinds.js';
 import { restartOnlyChanges } from './reload/restart-only.js';
 import { createReplayStore } from './replay/create-replay-store.js';
 import type { ReplayStore } from './replay/replay-store.js';
@@ -260,15 +261,15 @@ function relpProblemsOf(config: Config): ConfigProblem[] {
   return judged.ok ? [] : judged.problems;
 }
 
-/** Compiles every function's input (its payload inspector) once; problems are listed, not thrown. */
+/** Compiles every function's payload inspector (its `input`, or its `mcp` endpoint) once; problems are listed, not thrown. */
 export function compileInputs(config: Config): { inputs: Map<string, PayloadInspector>; problems: ConfigProblem[] } {
-  const compile = createPayloadCompiler(config.file);
+  const compile = createFunctionPayloadCompiler(config.file, sourceKinds(config.identity));
   const inputs = new Map<string, PayloadInspector>();
   const problems: ConfigProblem[] = [];
   config.functions.forEach((fn, i) => {
-    if (fn.input === undefined) return;
     try {
-      inputs.set(fn.name, compile(fn.input, `/functions/${i}/input`));
+      const inspector = compile(fn, `/functions/${i}`);
+      if (inspector !== undefined) inputs.set(fn.name, inspector);
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.problems);
       else throw err;

@@ -155,10 +155,14 @@ export function createDecide(parts: DecideParts): Decide {
     if (!policy.permits(caller)) return deny('ERR_NOT_PERMITTED', { functionName, caller, internal: policy.explain(caller) });
 
     // 6. Payload, inline, against the function's schema.
-    const payload = inspectPayload(inputs.get(fn.name), attempt.body, attempt.headers['content-type'], { maxDepth }, attempt.headers['content-encoding']);
+    //    The HTTP method and caller are for endpoint kinds (MCP: DELETE and GET, per-tool rules).
+    const payload = inspectPayload(inputs.get(fn.name), attempt.body, attempt.headers['content-type'], { maxDepth }, attempt.headers['content-encoding'], {
+      method: attempt.method,
+      caller,
+    });
     if (!payload.ok) {
-      const internal = payload.internal === undefined ? {} : { internal: payload.internal };
-      return deny(payload.code, { functionName, caller, detail: payload.detail, violations: payload.violations, payload: payload.summary, ...internal });
+      const { code, detail, violations, summary, internal } = payload;
+      return deny(code, { functionName, caller, detail, violations, payload: summary, ...(internal === undefined ? {} : { internal }) });
     }
     // 7. Nothing replayable upstream: a credential in the query string is removed, or refused if Envoy could not remove it.
     const query = cleanQuery(attempt.path, queryNames);

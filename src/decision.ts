@@ -65,4 +65,6 @@ export interface PayloadSummary {
   readonly bytes: number;
   /** Values of the function's `input.logFields`, with `input.sensitive` fields masked. */
   readonly fields?: Readonly<Record<string, unknown>>;
+  /** A JSON-RPC / MCP call: its method and tool, as plain names or `[redacted]`. */
+  readonly jsonrpc?: { readonly method: string; readonly tool?: string };
 }

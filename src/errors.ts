@@ -54,6 +54,14 @@ export type ReasonCode =
   | 'ERR_BODY_GRPC_FRAME'
   | 'ERR_BODY_GRPC_MESSAGE'
   | 'ERR_BODY_SCHEMA_FAULT'
+  // payload: JSON-RPC / MCP
+  | 'ERR_JSONRPC_INVALID'
+  | 'ERR_JSONRPC_BATCH'
+  | 'ERR_MCP_HTTP_METHOD'
+  | 'ERR_MCP_METHOD'
+  | 'ERR_MCP_METHOD_CASE'
+  | 'ERR_MCP_TOOL_UNKNOWN'
+  | 'ERR_MCP_TOOL_CONFUSABLE'
   // adapter / internal
   | 'ERR_CALLER_UNTRUSTED'
   | 'ERR_DECISION_LOG_UNAVAILABLE'
@@ -118,6 +126,13 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_BODY_GRPC_FRAME: { status: 400, title: 'The request body is not the gRPC messages this method takes (framing, count or compression)' },
   ERR_BODY_GRPC_MESSAGE: { status: 400, title: "The gRPC request message does not decode as the method's input type" },
   ERR_BODY_SCHEMA_FAULT: { status: 500, title: "The function's schema could not be evaluated on this body" },
+  ERR_JSONRPC_INVALID: { status: 400, title: 'The body is not one valid JSON-RPC 2.0 request or notification as MCP defines them' },
+  ERR_JSONRPC_BATCH: { status: 400, title: 'JSON-RPC batches are not accepted; send one message per request' },
+  ERR_MCP_HTTP_METHOD: { status: 405, title: 'This MCP endpoint takes POST (JSON-RPC) and DELETE (end of session); it offers no GET stream' },
+  ERR_MCP_METHOD: { status: 403, title: 'This MCP method is not allowed at this endpoint' },
+  ERR_MCP_METHOD_CASE: { status: 400, title: 'The method name differs from an MCP method only by case or look-alike characters' },
+  ERR_MCP_TOOL_UNKNOWN: { status: 400, title: 'This MCP endpoint has no tool of this name' },
+  ERR_MCP_TOOL_CONFUSABLE: { status: 400, title: 'The tool name is not ASCII or imitates a configured tool (case, look-alike characters)' },
   ERR_CALLER_UNTRUSTED: { status: 403, title: 'The authorization request did not come from the trusted proxy' },
   ERR_DECISION_LOG_UNAVAILABLE: { status: 503, title: 'Decisions cannot be recorded; calls are refused until they can' },
   ERR_OVERLOADED: { status: 503, title: 'callguard is at capacity; retry shortly' },

@@ -73,7 +73,10 @@ async function runOnce(configFile: string, casesFiles: readonly string[]): Promi
     process.stderr.write(formatProblems('invalid configuration', err.problems));
     return { code: 2, files: watched };
   }
-  for (const fn of config.functions) if (fn.input !== undefined) watched.push(fn.input.schema);
+  for (const fn of config.functions) {
+    if (fn.input !== undefined) watched.push(fn.input.schema);
+    for (const tool of fn.mcp?.tools ?? []) watched.push(tool.schema);
+  }
   const { inputs, problems } = compileInputs(config);
   if (problems.length > 0) {
     process.stderr.write(formatProblems('invalid configuration', problems));

@@ -1,5 +1,6 @@
 import { isLoopbackHost, splitListen } from '../admin/admin-address.js';
 import type { ConfigProblem } from '../errors.js';
+import { functionMethods } from '../functions/function-registry.js';
 import { parsePathTemplate, templateParamNames } from '../functions/path-template.js';
 import { identitySources } from '../identity/identity-sources.js';
 import { claimNameProblem } from '../identity/read-claim.js';
@@ -76,28 +77,37 @@ export function checkSemantics(config: Config): ConfigProblem[] {
         fn.match.logParams.forEach((name, p) => {
           if (!params.has(name)) add(`${at}/match/logParams/${p}`, `"${name}" is not a {param} of "${fn.match?.path}"`);
         });
-        const key = `${fn.match.method} ${template.template.shape}`;
-        const other = routes.get(key);
-        if (other !== undefined) add(`${at}/match`, `same method and path shape as function "${other}"`);
-        routes.set(key, fn.name);
+        for (const method of functionMethods(fn)) {
+          const key = `${method} ${template.template.shape}`;
+          const other = routes.get(key);
+          if (other !== undefined) add(`${at}/match`, `same method and path shape as function "${other}"`);
+          routes.set(key, fn.name);
+        }
       }
     }
     if (fn.allow.length === 0) add(`${at}/allow`, 'no rule: nobody could call this function (remove it instead)');
-    fn.allow.forEach((rule, r) => {
+    if (fn.mcp !== undefined && fn.input !== undefined) add(`${at}/mcp`, 'an MCP endpoint takes JSON-RPC: remove `input` (each tool has its schema)');
+    if (fn.mcp !== undefined && fn.match !== undefined && fn.match.method !== 'POST')
+      add(`${at}/match/method`, 'an MCP endpoint is POSTed to (streamable HTTP)');
+    const rules = [
+      ...fn.allow.map((rule, r) => [rule, `${at}/allow/${r}`] as const),
+      ...(fn.mcp?.tools ?? []).flatMap((tool, t) => tool.allow.map((rule, r) => [rule, `${at}/mcp/tools/${t}/allow/${r}`] as const)),
+    ];
+    rules.forEach(([rule, ruleAt]) => {
       if ('issuer' in rule && !sources.has(rule.issuer)) {
-        add(`${at}/allow/${r}/issuer`, `unknown identity source "${rule.issuer}" (known: ${[...sources.keys()].join(', ') || 'none'})`);
+        add(`${ruleAt}/issuer`, `unknown identity source "${rule.issuer}" (known: ${[...sources.keys()].join(', ') || 'none'})`);
       }
       if ('issuer' in rule && rule.claims !== undefined) {
         for (const name of Object.keys(rule.claims)) {
           const problem = claimNameProblem(name);
-          if (problem !== undefined) add(`${at}/allow/${r}/claims/${escapePointer(name)}`, problem);
+          if (problem !== undefined) add(`${ruleAt}/claims/${escapePointer(name)}`, problem);
         }
       }
       if ('spiffeIds' in rule) {
         rule.spiffeIds.forEach((id, s) => {
           const domain = /^spiffe:\/\/([^/]+)\//.exec(id)?.[1];
           if (domain === undefined || !config.identity.spiffe.trustDomains.includes(domain)) {
-            add(`${at}/allow/${r}/spiffeIds/${s}`, `"${id}" is not in a configured identity.spiffe.trustDomains entry`);
+            add(`${ruleAt}/spiffeIds/${s}`, `"${id}" is not in a configured identity.spiffe.trustDomains entry`);
           }
         });
       }

@@ -90,7 +90,10 @@ function resolvePaths(config: Config, file: string): Config {
       saml: config.identity.saml.map((idp) => (idp.metadataFile ? { ...idp, metadataFile: abs(idp.metadataFile) } : idp)),
       ...(config.identity.apiKeys ? { apiKeys: { ...config.identity.apiKeys, file: abs(config.identity.apiKeys.file) } } : {}),
     },
-    functions: config.functions.map((f) => (f.input ? { ...f, input: resolveInputFiles(f.input, abs) } : f)),
+    functions: config.functions.map((f) => {
+      const input = f.input ? { ...f, input: resolveInputFiles(f.input, abs) } : f;
+      return f.mcp ? { ...input, mcp: { ...f.mcp, tools: f.mcp.tools.map((t) => ({ ...t, schema: abs(t.schema) })) } } : input;
+    }),
     decisionLog: {
       ...config.decisionLog,
       ...(config.decisionLog.checkpoint ? { checkpoint: { ...config.decisionLog.checkpoint, keyFile: abs(config.decisionLog.checkpoint.keyFile) } } : {}),

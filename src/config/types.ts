@@ -146,6 +146,24 @@ export interface FunctionConfig {
   readonly senderConstrained?: 'mtls' | 'dpop' | 'either';
   readonly allow: readonly AllowRule[];
   readonly input?: InputConfig;
+  /** The function is an MCP server endpoint (see schema.json `mcp`); exclusive with `input`. */
+  readonly mcp?: McpConfig;
+}
+
+export interface McpConfig {
+  /** JSON-RPC methods allowed besides `tools/call` (which `tools` governs). */
+  readonly methods: readonly string[];
+  readonly tools: readonly McpToolConfig[];
+}
+
+export interface McpToolConfig {
+  readonly name: string;
+  /** Who may call this tool (default deny), on top of the function's `allow`. */
+  readonly allow: readonly AllowRule[];
+  /** Absolute path of the JSON Schema file for `params.arguments`. */
+  readonly schema: string;
+  readonly sensitive: readonly string[];
+  readonly logFields: readonly string[];
 }
 
 export type ClaimValue = string | number | boolean;

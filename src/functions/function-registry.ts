@@ -31,13 +31,15 @@ export function createFunctionRegistry(functions: readonly FunctionConfig[]): Fu
     if (!parsed.ok) throw new TypeError(`unvalidated path template for ${fn.name}`);
     const { template } = parsed;
     ownTemplate.set(fn.name, template);
-    if (template.literal) {
-      exact.set(`${fn.match.method} /${template.segments.join('/')}`, fn);
-    } else {
-      const key = `${fn.match.method} ${template.segments.length}`;
-      const list = templates.get(key) ?? [];
-      list.push({ template, fn });
-      templates.set(key, list);
+    for (const method of functionMethods(fn)) {
+      if (template.literal) {
+        exact.set(`${method} /${template.segments.join('/')}`, fn);
+      } else {
+        const key = `${method} ${template.segments.length}`;
+        const list = templates.get(key) ?? [];
+        list.push({ template, fn });
+        templates.set(key, list);
+      }
     }
   }
   return {
@@ -48,7 +50,7 @@ export function createFunctionRegistry(functions: readonly FunctionConfig[]): Fu
       if (segments === undefined) return false;
       const template = ownTemplate.get(fn.name);
       if (fn.match === undefined || template === undefined) return true;
-      return fn.match.method === method && template.segments.length === segments.length && matches(template, segments);
+      return functionMethods(fn).includes(method) && template.segments.length === segments.length && matches(template, segments);
     },
     match(method, path) {
       const segments = requestPathSegments(path);
@@ -79,4 +81,13 @@ function matches(template: PathTemplate, segments: readonly string[]): boolean {
     if (want !== null && want !== segments[i]) return false;
   }
   return true;
+}
+
+/**
+ * The HTTP methods that reach a function at its `match.path`: its `match.method`, and for an MCP
+ * endpoint also GET and DELETE (the streamable HTTP transport's other two), which its payload stage judges.
+ */
+export function functionMethods(fn: FunctionConfig): readonly string[] {
+  const method = fn.match?.method ?? 'POST';
+  return fn.mcp === undefined ? [method] : [...new Set([method, 'GET', 'DELETE'])];
 }

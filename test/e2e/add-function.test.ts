@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../../scripts/lib/stack-config.js';
+import { readmeBlocks } from '../helpers/readme-blocks.js';
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import { startTestStack, type TestStack } from '../helpers/stack-harness.js';
 import { decisionsFor, send } from '../helpers/stack-http.js';
@@ -12,10 +13,7 @@ type Json = Record<string, unknown>;
 
 /** README "Adding a function", read as an operator would: its schema, its config entry, its call. */
 function readmeSteps(): { schema: string; entry: Json; body: string; groups: string; path: string } {
-  const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Adding a function\n');
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map(([, lang, text]) => ({ lang, text: (text ?? '').replace(/^ {3}/gm, '') }));
+  const blocks = readmeBlocks('Adding a function');
   const json = blocks.find((b) => b.lang === 'json');
   const yaml = blocks.find((b) => b.lang === 'yaml');
   const call = blocks.filter((b) => b.lang === 'sh').find((b) => b.text.includes('curl'));

@@ -155,14 +155,15 @@ describe('callguard test: the README', SLOW, () => {
     return work;
   }
 
-  it('"Adding a function": the schema, the entry, then step 5 verbatim → every case passes, the new ones included', async () => {
-    const steps = blocks(section('## Adding a function\n'), '   ');
+  /** A README section's schema (its json block, saved as `schemaFile`) and function entry added to a copy of examples/, then the sh block naming `casesFile` run. */
+  async function runReadmeSteps(heading: string, schemaFile: string, casesFile: string): Promise<{ step: string; stdout: string }> {
+    const steps = blocks(section(heading), '   ');
     const schema = steps.find((b) => b.lang === 'json');
     const entry = steps.find((b) => b.lang === 'yaml');
-    const step5 = steps.find((b) => b.lang === 'sh' && b.text.includes('callguard.test.yaml'));
-    if (schema === undefined || entry === undefined || step5 === undefined) throw new Error('README "Adding a function" lost a block');
+    const step = steps.find((b) => b.lang === 'sh' && b.text.includes(casesFile));
+    if (schema === undefined || entry === undefined || step === undefined) throw new Error(`README "${heading.trim()}" lost a block`);
     const work = copyOfExamples();
-    writeFileSync(join(work, 'examples/schemas/invoices.create.json'), schema.text);
+    writeFileSync(join(work, 'examples/schemas', schemaFile), schema.text);
     const config = parse(readFileSync(join(work, 'examples/callguard.yaml'), 'utf8')) as { functions: unknown[] };
     config.functions.push(...(parse(entry.text) as unknown[]));
     writeFileSync(join(work, 'examples/callguard.yaml'), stringify(config));
@@ -171,15 +172,27 @@ describe('callguard test: the README', SLOW, () => {
     let stderr = '';
     shell.stdout.on('data', (d: Buffer) => (stdout += d));
     shell.stderr.on('data', (d: Buffer) => (stderr += d));
-    shell.stdin.end(step5.text);
+    shell.stdin.end(step.text);
     const [code] = await once(shell, 'exit');
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const promised = /# … (\d+ passed, 0 failed)/.exec(step5.text)?.[1];
+    const promised = /# … (\d+ passed, 0 failed)/.exec(step.text)?.[1];
     expect(stdout).toContain(`\n${promised}\n`);
+    return { step: step.text, stdout };
+  }
+
+  it('"Adding a function": the schema, the entry, then step 5 verbatim → every case passes, the new ones included', async () => {
+    const { stdout } = await runReadmeSteps('## Adding a function\n', 'invoices.create.json', 'callguard.test.yaml');
     for (const name of ['a billing writer creates an invoice', 'an orders writer may not create an invoice', 'a lower-case IBAN is refused, the field named']) {
       expect(stdout).toContain(`  ok    ${name}\n`);
     }
+  });
+
+  it('"MCP tool calls": the tool schema, the MCP entry, then step 5 verbatim → every case passes', async () => {
+    const { step, stdout } = await runReadmeSteps('## MCP tool calls\n', 'get_weather.json', 'weather-mcp.test.yaml');
+    const names = [...step.matchAll(/^ {2}- name: (.+)$/gm)].map(([, name]) => name);
+    expect(names.length).toBeGreaterThan(3);
+    for (const name of names) expect(stdout).toContain(`  ok    ${name}\n`);
   });
 
   it('"Testing rules and schemas": the format example passes against the bundled example', async () => {

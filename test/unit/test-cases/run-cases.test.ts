@@ -48,6 +48,12 @@ functions:
     match: { method: POST, path: /once }
     singleUse: true
     allow: [{ issuer: corp, groups: [analysts] }]
+  - name: weather.mcp
+    match: { method: POST, path: /mcp }
+    allow: [{ issuer: corp, groups: [analysts, writers] }]
+    mcp:
+      tools:
+        - { name: get_weather, allow: [{ issuer: corp, groups: [analysts] }], schema: weather.json }
 decisionLog: { destination: stdout }
 `;
 
@@ -60,6 +66,7 @@ beforeAll(() => {
     JSON.stringify({ type: 'object', additionalProperties: false, required: ['title'], properties: { title: { type: 'string', maxLength: 5 } } }),
   );
   writeFileSync(join(dir, 'report-body.json'), '{"title":"Q1"}');
+  writeFileSync(join(dir, 'weather.json'), JSON.stringify({ type: 'object', required: ['city'], properties: { city: { type: 'string', maxLength: 8 } } }));
   writeFileSync(join(dir, 'callguard.yaml'), CONFIG);
   config = loadConfig(join(dir, 'callguard.yaml'));
   const compiled = compileInputs(config);
@@ -74,6 +81,12 @@ afterAll(() => certs?.cleanup?.());
 const analyst = { jwt: { iss: 'https://corp.test', sub: 'ann', realm_access: { roles: ['analysts'] } } };
 const read = { method: 'GET', path: '/reports' };
 const mtls = { method: 'POST', path: '/mtls' };
+const writer = { jwt: { iss: 'https://corp.test', sub: 'w', realm_access: { roles: ['writers'] } } };
+const toolCall = (name: string, args: object) => ({
+  method: 'POST',
+  path: '/mcp',
+  body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } },
+});
 
 /** Each case of the table is decided alone; `got` is compared field by field (what the runner reports). */
 const CASES: { name: string; request: object; caller?: object; tls?: boolean; got: object }[] = [
@@ -219,6 +232,23 @@ const CASES: { name: string; request: object; caller?: object; tls?: boolean; go
     caller: analyst,
     got: { outcome: 'deny', code: 'ERR_CREDENTIAL_REUSABLE' },
   },
+  // An MCP endpoint decides through the same decide: the tool's rules and schema, its GET and DELETE.
+  { name: 'mcp: a tool call the tool allows', request: toolCall('get_weather', { city: 'Oslo' }), caller: analyst, got: { outcome: 'allow' } },
+  {
+    name: "mcp: a caller the function allows but not the tool's rules",
+    request: toolCall('get_weather', { city: 'Oslo' }),
+    caller: writer,
+    got: { outcome: 'deny', status: 403, code: 'ERR_NOT_PERMITTED' },
+  },
+  {
+    name: 'mcp: arguments against the tool schema',
+    request: toolCall('get_weather', { city: 'Reykjavik-by-the-sea' }),
+    caller: analyst,
+    got: { outcome: 'deny', status: 400, code: 'ERR_BODY_SCHEMA', violations: [expect.objectContaining({ pointer: '/params/arguments/city' })] },
+  },
+  { name: 'mcp: an unknown tool', request: toolCall('drop_tables', {}), caller: analyst, got: { outcome: 'deny', code: 'ERR_MCP_TOOL_UNKNOWN' } },
+  { name: 'mcp: GET', request: { method: 'GET', path: '/mcp' }, caller: analyst, got: { outcome: 'deny', status: 405, code: 'ERR_MCP_HTTP_METHOD' } },
+  { name: 'mcp: DELETE ends a session', request: { method: 'DELETE', path: '/mcp' }, caller: writer, got: { outcome: 'allow' } },
 ];
 
 describe('runCases: each case decided by the server decide, the caller as given', () => {
