@@ -16,6 +16,7 @@ import { file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy } from '..
 import { file_envoy_extensions_formatter_req_without_query_v3_req_without_query } from '../gen/envoy/extensions/formatter/req_without_query/v3/req_without_query_pb.js';
 import { file_envoy_extensions_resource_monitors_downstream_connections_v3_downstream_connections } from '../gen/envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections_pb.js';
 import { file_envoy_extensions_resource_monitors_fixed_heap_v3_fixed_heap } from '../gen/envoy/extensions/resource_monitors/fixed_heap/v3/fixed_heap_pb.js';
+import { file_envoy_extensions_retry_host_previous_hosts_v3_previous_hosts } from '../gen/envoy/extensions/retry/host/previous_hosts/v3/previous_hosts_pb.js';
 import { file_envoy_extensions_transport_sockets_raw_buffer_v3_raw_buffer } from '../gen/envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer_pb.js';
 import { file_envoy_extensions_transport_sockets_tls_v3_tls } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { file_envoy_extensions_upstreams_http_v3_http_protocol_options } from '../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
@@ -44,6 +45,7 @@ export const ENVOY_REGISTRY: Registry = createRegistry(
     file_envoy_extensions_formatter_req_without_query_v3_req_without_query,
     file_envoy_extensions_resource_monitors_downstream_connections_v3_downstream_connections,
     file_envoy_extensions_resource_monitors_fixed_heap_v3_fixed_heap,
+    file_envoy_extensions_retry_host_previous_hosts_v3_previous_hosts,
     file_envoy_extensions_transport_sockets_raw_buffer_v3_raw_buffer,
     file_envoy_extensions_transport_sockets_tls_v3_tls,
     file_envoy_extensions_upstreams_http_v3_http_protocol_options,

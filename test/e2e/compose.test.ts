@@ -11,11 +11,11 @@ import { startAdminServer } from '../../src/admin/admin-server.js';
 import { ENVOY_VERSION } from '../helpers/stack-envoy.js';
 import { createPki } from '../helpers/stack-harness.js';
 
-// No Docker engine here: these checks keep docker-compose.yml and the Dockerfile aligned with what the
-// e2e tests run (same template, same renderer, same ports, files that exist).
+// Static checks that keep docker-compose.yml and the Dockerfile aligned with what the e2e tests run (same
+// template, same renderer, same ports, files that exist). compose-stack.test.ts runs the stack on an engine.
 interface Service {
   image?: string;
-  build?: string;
+  build?: { context?: string; target?: string; args?: Record<string, string> };
   entrypoint?: string[];
   command?: string[];
   volumes?: string[];
@@ -49,13 +49,22 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services).sort()).toEqual(['callguard', 'envoy', 'function', 'pki']);
   });
 
-  it('pins Envoy to the version the tests run', () => {
-    expect(services['envoy']?.image).toBe('envoyproxy/envoy:v1.40.0');
+  it('pins Envoy to the version the tests run (the default of ENVOY_IMAGE)', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's variable syntax, not a template
+    expect(services['envoy']?.image).toBe('${ENVOY_IMAGE:-envoyproxy/envoy:v1.40.0}');
     if (ENVOY_VERSION !== undefined) expect(ENVOY_VERSION).toContain('/1.40.0/');
   });
 
-  it('builds callguard, function and pki from the repo Dockerfile', () => {
-    for (const name of ['callguard', 'function', 'pki']) expect(services[name]?.build).toBe('.');
+  it('builds callguard (target runtime), function and pki (target tools) from the repo Dockerfile', () => {
+    for (const [name, target] of [
+      ['callguard', 'runtime'],
+      ['function', 'tools'],
+      ['pki', 'tools'],
+    ] as const) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's variable syntax, not a template
+      expect(services[name]?.build).toMatchObject({ context: '.', target, args: { NODE_IMAGE: '${NODE_IMAGE:-node:20-slim}' } });
+      expect(dockerfile).toMatch(new RegExp(`^FROM \\S+ AS ${target}$`, 'm'));
+    }
   });
 
   it('every bind-mounted source exists; every /stack path it names is one the renderer writes', () => {
@@ -137,12 +146,12 @@ describe("callguard's healthcheck: readiness gates Envoy", () => {
 });
 
 describe('Dockerfile', () => {
-  it('copies only paths that exist and runs the CLI', () => {
-    const copies = [...dockerfile.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => (m[1] ?? '').split(/\s+/));
+  it('copies only paths that exist and runs the compiled CLI', () => {
+    const copies = [...dockerfile.matchAll(/^COPY\s+(?!--from)(.+)\s+\S+$/gm)].flatMap((m) => (m[1] ?? '').split(/\s+/));
     expect(copies.length).toBeGreaterThan(0);
     for (const source of copies) expect(existsSync(path.join(REPO_ROOT, source)), source).toBe(true);
-    expect(dockerfile).toMatch(/^FROM node:20-slim$/m);
-    expect(dockerfile).toContain('"src/cli/main.ts"');
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-slim$/m);
+    expect(dockerfile).toContain('ENTRYPOINT ["node", "dist/cli/main.js"]');
     expect(existsSync(path.join(REPO_ROOT, 'src/cli/main.ts'))).toBe(true);
   });
 
