@@ -77,6 +77,14 @@ describeWithEnvoy('e2e: MCP tool calls (functions[].mcp) with the MCP SDK client
         (config['functions'] as Json[]).push(entry);
       },
     });
+    // The harness warms up on /orders; the MCP route's first decision and upstream connection come cold. On a
+    // loaded machine that first call can pass Envoy's 200 ms ext_authz timeout (503): pay for it here, bounded.
+    const token = await stack.issuer.mint({ subject: 'warm-up', groups: ['warm-up'] });
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'tools/list' });
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const res = await send(stack, { method: 'POST', path: '/mcp', token, body: ping, headers: { accept: 'application/json, text/event-stream' } });
+      if (res.status !== 503) break;
+    }
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
