@@ -28,12 +28,14 @@ export function toCallguardFacts(config: Config): CallguardFacts {
 }
 
 function toFunctionFacts(fn: FunctionConfig): FunctionFacts {
-  const spiffe = fn.allow.some((rule) => 'spiffeIds' in rule);
+  // An MCP endpoint's tools have rules of their own, and its messages are bodies checked like any schema's.
+  const rules = [...fn.allow, ...(fn.mcp?.tools.flatMap((tool) => tool.allow) ?? [])];
+  const spiffe = rules.some((rule) => 'spiffeIds' in rule);
   return {
     name: fn.name,
     ...(fn.match !== undefined ? { match: { method: fn.match.method, path: fn.match.path } } : {}),
-    needsClientCertificate: fn.requireMtls || spiffe || fn.senderConstrained === 'mtls',
-    hasSchema: fn.input !== undefined,
+    needsClientCertificate: fn.requireMtls || spiffe || fn.senderConstrained === 'mtls' || fn.senderConstrained === 'either',
+    hasSchema: fn.input !== undefined || fn.mcp !== undefined,
   };
 }
 

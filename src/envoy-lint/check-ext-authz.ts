@@ -47,6 +47,7 @@ function checkFilter(config: ExtAuthz, filterPath: JsonPath, callguard: Callguar
   if (service !== undefined && ms === 0) findings.push(finding('ext-authz-no-timeout', service.timeoutPath, 'timeout 0s: none'));
   if (service !== undefined && ms !== undefined && ms > MAX_TIMEOUT_MS)
     findings.push(finding('ext-authz-timeout-long', service.timeoutPath, `timeout ${ms} ms`));
+  findings.push(...checkRetries(config, path, ms));
   findings.push(...checkStatusOnError(config, path));
   const body = config.withRequestBody;
   if (body?.allowPartialMessage)
@@ -62,6 +63,36 @@ function checkFilter(config: ExtAuthz, filterPath: JsonPath, callguard: Callguar
     );
   }
   findings.push(...checkHeaders(config, path, callguard ?? DEFAULT_FACTS));
+  return findings;
+}
+
+/** Retry conditions that only fire before a Check reached callguard (or on an answer callguard gives only undecided). */
+const RETRY_BEFORE_SENDING = new Set(['connect-failure', 'refused-stream', 'reset-before-request', 'unavailable', 'http3-post-connect-failure']);
+/** Envoy's default retry back-off base interval (25 ms); the maximum defaults to ten times the base. */
+const DEFAULT_BASE_MS = 25;
+
+/**
+ * grpc_service.retry_policy: Envoy uses retry_back_off.max_interval as the per-try timeout
+ * (Http::Utility::convertCoreToRouteRetryPolicy), so a per-try timeout under the Check timeout, or a retry
+ * condition that can fire after the Check was sent (`reset`, `5xx`, a status code), may decide one call twice.
+ */
+function checkRetries(config: ExtAuthz, path: JsonPath, timeoutMs: number | undefined): Finding[] {
+  if (config.services.case !== 'grpcService') return [];
+  const policy = config.services.value.retryPolicy;
+  if (policy === undefined || policy.numRetries === 0) return [];
+  const findings: Finding[] = [];
+  const policyPath = at(path, 'grpc_service', 'retry_policy');
+  const unsafe = policy.retryOn
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '' && !RETRY_BEFORE_SENDING.has(c));
+  if (unsafe.length > 0) findings.push(finding('ext-authz-retry-unsafe', at(policyPath, 'retry_on'), `retries on ${unsafe.join(', ')}`));
+  const backOff = policy.retryBackOff;
+  const baseMs = backOff?.baseInterval !== undefined ? toMillis(backOff.baseInterval) : DEFAULT_BASE_MS;
+  const perTryMs = backOff?.maxInterval !== undefined ? toMillis(backOff.maxInterval) : baseMs * 10;
+  if (timeoutMs !== undefined && timeoutMs > 0 && perTryMs < timeoutMs) {
+    findings.push(finding('ext-authz-retry-unsafe', at(policyPath, 'retry_back_off'), `per-try timeout ${perTryMs} ms < Check timeout ${timeoutMs} ms`));
+  }
   return findings;
 }
 

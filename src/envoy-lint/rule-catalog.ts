@@ -70,6 +70,12 @@ export const RULES = Object.freeze({
     summary: 'The ext_authz call has no timeout (0s): a hung callguard holds every request.',
     fix: 'Set grpc_service.timeout (e.g. 0.2s).',
   },
+  'ext-authz-retry-unsafe': {
+    severity: 'error',
+    summary:
+      'The Check retry policy can send a Check callguard may already have decided (retry_on beyond failures before sending, or a per-try timeout, max_interval, below the Check timeout): two decisions for one call, a single-use token seen twice.',
+    fix: 'retry_on: connect-failure,refused-stream,reset-before-request,unavailable, and retry_back_off.max_interval equal to grpc_service.timeout.',
+  },
   'ext-authz-timeout-long': {
     severity: 'warning',
     summary: 'The ext_authz timeout is above 1 s: a slow callguard stalls callers for that long before the outage shows.',

@@ -92,9 +92,15 @@ describeStack('e2e: single-use tokens across three replicas sharing Redis', () =
       if (i === 12) stack.callguards[1]?.child.kill('SIGKILL');
       firstUse.push(await record(token, await call(token)));
     }
-    // After the kill, a Check sent to the dead endpoint meets a refused connection: Envoy's retry policy sends
-    // it to a survivor and ejects the dead one (envoy/envoy.yaml, cluster callguard), so no call fails.
-    expect(firstUse).toEqual(Array(24).fill('200'));
+    // After the kill, a Check Envoy sends on its open connection to the dead replica is reset after it was sent:
+    // Envoy cannot tell that from a replica that decided and then died, so it is not retried (retry_on has
+    // reset-before-request, not reset: a retry could decide a single-use token twice) and that call gets 503.
+    // A new connection to the dead endpoint is refused, retried on a survivor, and the endpoint ejected.
+    // So: before the kill every call is allowed; after it at most a couple of 503s, the rest allowed.
+    expect(firstUse.slice(0, 12)).toEqual(Array(12).fill('200'));
+    const afterKill = firstUse.slice(12);
+    expect(afterKill.filter((o) => o !== '200' && o !== '503')).toEqual([]);
+    expect(afterKill.filter((o) => o === '503').length).toBeLessThanOrEqual(2);
     expect([...allowedBy.entries()].filter(([t]) => tokens.indexOf(t) < 12).map(([, r]) => r)).toEqual(expect.arrayContaining([0, 1, 2]));
 
     // Every token again, through the two survivors (a 503 from the dead endpoint is retried, bounded): what was

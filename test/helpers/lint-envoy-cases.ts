@@ -160,7 +160,11 @@ export const LINT_CASES: LintCase[] = [
     name: 'timeout 5s',
     rule: 'ext-authz-timeout-long',
     path: `${EXT_AUTHZ}.grpc_service.timeout`,
-    breakIt: (c) => (extAuthz(c).grpc_service.timeout = '5s'),
+    breakIt: (c) => {
+      // The per-try timeout (max_interval) follows the Check timeout, or ext-authz-retry-unsafe fires too.
+      extAuthz(c).grpc_service.timeout = '5s';
+      extAuthz(c).grpc_service.retry_policy.retry_back_off.max_interval = '5s';
+    },
   },
   {
     name: 'status_on_error 200',
@@ -252,6 +256,18 @@ export const LINT_CASES: LintCase[] = [
     rule: 'cluster-no-ca',
     path: `${CALLGUARD_CLUSTER}.transport_socket.typed_config.common_tls_context.validation_context`,
     breakIt: (c) => (upstreamTls(c, 'callguard').common_tls_context.validation_context.trust_chain_verification = 'ACCEPT_UNTRUSTED'),
+  },
+  {
+    name: 'Check retries on any reset (also after the Check was sent)',
+    rule: 'ext-authz-retry-unsafe',
+    path: `${EXT_AUTHZ}.grpc_service.retry_policy.retry_on`,
+    breakIt: (c) => (extAuthz(c).grpc_service.retry_policy.retry_on = 'connect-failure,reset'),
+  },
+  {
+    name: 'Check per-try timeout below the Check timeout',
+    rule: 'ext-authz-retry-unsafe',
+    path: `${EXT_AUTHZ}.grpc_service.retry_policy.retry_back_off`,
+    breakIt: (c) => (extAuthz(c).grpc_service.retry_policy.retry_back_off.max_interval = '0.020s'),
   },
   {
     name: 'function cluster without a CRL',
