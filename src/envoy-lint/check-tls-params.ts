@@ -1,5 +1,6 @@
 import { type CertificateValidationContext, TlsParameters_TlsProtocol } from '../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 import type { CommonTlsContext } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
+import { TLS_PROFILE } from '../transport/tls-profile.js';
 import { at, type JsonPath } from './json-path.js';
 import { type Finding, finding } from './rule-catalog.js';
 
@@ -26,6 +27,10 @@ export function checkTlsParams(common: CommonTlsContext | undefined, path: JsonP
       finding('tls-min-version', at(paramsPath, 'tls_maximum_protocol_version'), `maximum ${TlsParameters_TlsProtocol[params.tlsMaximumProtocolVersion]}`),
     );
   }
+  for (const [i, algorithm] of params.signatureAlgorithms.entries()) {
+    // TLS 1.2 signature schemes by SHA-1 (rsa_pkcs1_sha1, ecdsa_sha1): collisions are practical (SHAttered, 2017).
+    if (/sha1$/i.test(algorithm)) findings.push(finding('tls-signature-sha1', at(paramsPath, 'signature_algorithms', i), algorithm));
+  }
   for (const [i, entry] of params.cipherSuites.entries()) {
     // BoringSSL syntax: `[A|B]` is an equal-preference group (Envoy's default list uses it).
     const weak = entry
@@ -37,8 +42,9 @@ export function checkTlsParams(common: CommonTlsContext | undefined, path: JsonP
   return findings;
 }
 
+/** The TLS profile's suites (ECDHE with AEAD: forward secrecy, no CBC), or a TLS 1.3 suite name (all AEAD). */
 function isAead(suite: string): boolean {
-  return /-GCM-|CHACHA20-POLY1305|^TLS_AES_|^TLS_CHACHA20_/.test(suite);
+  return TLS_PROFILE.envoyAeadSuites.includes(suite) || /^TLS_(AES_(128|256)_GCM|CHACHA20_POLY1305)_SHA(256|384)$/.test(suite);
 }
 
 /** The validation context of a TLS context, wherever it is given; `sds` when it comes from SDS (not in the file). */

@@ -30,8 +30,14 @@ export const RULES = Object.freeze({
   },
   'tls-cipher-not-aead': {
     severity: 'error',
-    summary: 'An explicit tls_params.cipher_suites list offers a suite without AEAD (CBC: LUCKY13-class attacks).',
-    fix: 'List only ECDHE AEAD suites (…-GCM-…, …-CHACHA20-POLY1305).',
+    summary:
+      'An explicit tls_params.cipher_suites list offers a TLS 1.2 suite outside the TLS profile: without AEAD (CBC: LUCKY13-class attacks; CCM8, ARIA) or without ECDHE (RSA key exchange: no forward secrecy).',
+    fix: 'List only ECDHE AEAD suites (ECDHE-ECDSA/RSA-AES128-GCM-SHA256, …-AES256-GCM-SHA384, …-CHACHA20-POLY1305).',
+  },
+  'tls-signature-sha1': {
+    severity: 'error',
+    summary: 'tls_params.signature_algorithms offers a SHA-1 signature scheme (rsa_pkcs1_sha1, ecdsa_sha1) for the handshake.',
+    fix: 'Remove the *_sha1 entries (see the TLS profile: ECDSA/RSA-PSS/PKCS#1 with SHA-256 or stronger).',
   },
   'client-cert-unverified': {
     severity: 'error',

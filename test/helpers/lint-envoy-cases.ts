@@ -67,6 +67,18 @@ export const LINT_CASES: LintCase[] = [
     },
   },
   {
+    name: 'an RSA key-exchange suite (AEAD, but no forward secrecy)',
+    rule: 'tls-cipher-not-aead',
+    path: `${DOWNSTREAM_TLS}.common_tls_context.tls_params.cipher_suites[1]`,
+    breakIt: (c) => (downstreamTls(c).tls_params.cipher_suites = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'AES128-GCM-SHA256']),
+  },
+  {
+    name: 'a SHA-1 handshake signature',
+    rule: 'tls-signature-sha1',
+    path: `${DOWNSTREAM_TLS}.common_tls_context.tls_params.signature_algorithms[2]`,
+    breakIt: (c) => (downstreamTls(c).tls_params.signature_algorithms = ['ecdsa_secp256r1_sha256', 'rsa_pss_rsae_sha256', 'rsa_pkcs1_sha1']),
+  },
+  {
     name: 'ACCEPT_UNTRUSTED client certificates',
     rule: 'client-cert-unverified',
     path: `${DOWNSTREAM_TLS}.common_tls_context.validation_context.trust_chain_verification`,
