@@ -32,7 +32,7 @@ import { createJwtAuthenticator, type JwtAuthenticator } from '../../src/identit
 import { type KeySet, loadJwksFile } from '../../src/identity/jwt/key-set.js';
 import { toReason } from '../../src/identity/jwt/to-reason.js';
 import { inspectToken } from '../../src/identity/jwt/token-shape.js';
-import { conformanceDir, missingConformanceData, readWycheproofJose, type WycheproofJoseGroup, type WycheproofJoseTest } from '../helpers/conformance.js';
+import { conformanceDir, readWycheproofJose, testMissingConformanceData, type WycheproofJoseGroup, type WycheproofJoseTest } from '../helpers/conformance.js';
 import { testIdentityConfig, testIssuerConfig } from '../helpers/jwt-config.js';
 
 const FILES = ['json_web_key_test.json', 'json_web_signature_test.json', 'json_web_crypto_test.json'] as const;
@@ -304,17 +304,8 @@ interface GroupRun {
 const FOUND = conformanceDir();
 /** The conformance directory, if it holds the vectors (a copy without wycheproof/ counts as missing). */
 const CONFORMANCE = FOUND !== undefined && existsSync(join(FOUND, 'wycheproof', 'testvectors_v1', FILES[0])) ? FOUND : undefined;
-const missing = missingConformanceData('Wycheproof JOSE vectors (wycheproof/testvectors_v1/json_web_*_test.json)');
-
 if (CONFORMANCE === undefined) {
-  if (missing.fail) {
-    it('finds the Wycheproof JOSE vectors', () => {
-      throw new Error(missing.reason);
-    });
-  } else {
-    console.warn(`wycheproof-jose skipped: ${missing.reason}`);
-    it.skip(`skipped: ${missing.reason}`, () => {});
-  }
+  testMissingConformanceData('Wycheproof JOSE vectors', 'Wycheproof JOSE vectors (wycheproof/testvectors_v1/json_web_*_test.json)');
 }
 
 describe.runIf(CONFORMANCE !== undefined)('Wycheproof JOSE vectors through callguard', () => {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { it } from 'vitest';
 
 /** `<repo root>/../shared/conformance`; this file is `<repo root>/test/helpers/conformance.ts`. */
 const BESIDE_REPO = fileURLToPath(new URL('../../../shared/conformance', import.meta.url));
@@ -23,6 +24,22 @@ export function conformanceDir(): string | undefined {
 export function missingConformanceData(what: string): { readonly fail: boolean; readonly reason: string } {
   const reason = `${what} not found: set CONFORMANCE_DIR, or put the shared conformance data at ../shared/conformance (see its README)`;
   return { fail: process.env['CI'] !== undefined && process.env['CI'] !== '', reason };
+}
+
+/**
+ * Registers what a suite whose data is missing runs instead of its tests: on CI a test named `finds …`
+ * that fails with the reason (a skipped suite would pass silently), elsewhere a skip naming the reason.
+ */
+export function testMissingConformanceData(what: string, data: string): void {
+  const missing = missingConformanceData(data);
+  if (missing.fail) {
+    it(`finds the ${what}`, () => {
+      throw new Error(missing.reason);
+    });
+  } else {
+    console.warn(`${what} skipped: ${missing.reason}`);
+    it.skip(`skipped: ${missing.reason}`, () => {});
+  }
 }
 
 /** One Wycheproof JOSE test (`json_web_*_test.json`, schema `json_web_*_schema_v1.json`). */
