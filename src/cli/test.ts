@@ -75,7 +75,7 @@ async function runOnce(configFile: string, casesFiles: readonly string[]): Promi
   }
   for (const fn of config.functions) {
     if (fn.input !== undefined) watched.push(fn.input.schema);
-    for (const tool of fn.mcp?.tools ?? []) watched.push(tool.schema);
+    for (const tool of fn.mcp?.tools ?? []) if (tool.schema !== undefined) watched.push(tool.schema);
   }
   const { inputs, problems } = compileInputs(config);
   if (problems.length > 0) {

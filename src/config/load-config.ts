@@ -7,7 +7,7 @@ import { isRelpDestination } from '../decision-log/relp-destination.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { checkSemantics } from './check-semantics.js';
 import configSchema from './schema.json' with { type: 'json' };
-import type { Config, InputConfig, RedisReplayConfig, RelpConfig } from './types.js';
+import type { Config, InputConfig, McpConfig, RedisReplayConfig, RelpConfig } from './types.js';
 
 const validateShape = new Ajv2020({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
 
@@ -92,7 +92,7 @@ function resolvePaths(config: Config, file: string): Config {
     },
     functions: config.functions.map((f) => {
       const input = f.input ? { ...f, input: resolveInputFiles(f.input, abs) } : f;
-      return f.mcp ? { ...input, mcp: { ...f.mcp, tools: f.mcp.tools.map((t) => ({ ...t, schema: abs(t.schema) })) } } : input;
+      return f.mcp ? { ...input, mcp: resolveMcpFiles(f.mcp, abs) } : input;
     }),
     decisionLog: {
       ...config.decisionLog,
@@ -112,6 +112,24 @@ function resolveRedisFiles(redis: RedisReplayConfig, abs: (p: string) => string)
     ...redis,
     ...(redis.passwordFile !== undefined ? { passwordFile: abs(redis.passwordFile) } : {}),
     ...(redis.caFile !== undefined ? { caFile: abs(redis.caFile) } : {}),
+  };
+}
+
+function resolveMcpFiles(mcp: McpConfig, abs: (p: string) => string): McpConfig {
+  const server = mcp.server;
+  return {
+    ...mcp,
+    tools: mcp.tools.map((t) => (t.schema === undefined ? t : { ...t, schema: abs(t.schema) })),
+    ...(server !== undefined
+      ? {
+          server: {
+            ...server,
+            ca: abs(server.ca),
+            ...(server.cert !== undefined ? { cert: abs(server.cert) } : {}),
+            ...(server.key !== undefined ? { key: abs(server.key) } : {}),
+          },
+        }
+      : {}),
   };
 }
 

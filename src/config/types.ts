@@ -154,14 +154,32 @@ export interface McpConfig {
   /** JSON-RPC methods allowed besides `tools/call` (which `tools` governs). */
   readonly methods: readonly string[];
   readonly tools: readonly McpToolConfig[];
+  /** Where the tools' input schemas are listed (`tools/list`), for tools without a `schema` file. */
+  readonly server?: McpServerConfig;
+}
+
+/** An MCP server callguard asks for `tools/list` directly, over TLS (paths resolved, absolute). */
+export interface McpServerConfig {
+  /** `https://HOST:PORT/PATH`: the server's MCP endpoint. */
+  readonly url: string;
+  /** PEM CA file the server's certificate must chain to. */
+  readonly ca: string;
+  readonly cert?: string;
+  readonly key?: string;
+  /** Name the server's certificate must carry (and SNI); default the URL's host. */
+  readonly serverName?: string;
+  /** Bound on the whole listing. */
+  readonly timeoutMs: number;
+  /** First retry after a failed listing at start (doubling, at most 60 s). */
+  readonly retryMs: number;
 }
 
 export interface McpToolConfig {
   readonly name: string;
   /** Who may call this tool (default deny), on top of the function's `allow`. */
   readonly allow: readonly AllowRule[];
-  /** Absolute path of the JSON Schema file for `params.arguments`. */
-  readonly schema: string;
+  /** Absolute path of the JSON Schema file for `params.arguments`; absent: the schema `server` lists. */
+  readonly schema?: string;
   readonly sensitive: readonly string[];
   readonly logFields: readonly string[];
 }

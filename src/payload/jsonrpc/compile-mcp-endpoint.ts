@@ -40,8 +40,13 @@ export function compileMcpEndpoint(
     const twin = skeletons.get(skeleton);
     if (twin !== undefined) problems.push({ file: configFile, path: `${at}/tools/${i}/name`, message: `"${tool.name}" is confusable with tool "${twin}"` });
     skeletons.set(skeleton, tool.name);
+    const schema = tool.schema;
+    if (schema === undefined) {
+      problems.push({ file: configFile, path: `${at}/tools/${i}`, message: 'needs "schema" (a file), or "server" on the mcp block to list it' });
+      return;
+    }
     try {
-      const input = compiler.compile({ contentType: 'application/json', ...tool }, configFile, `${at}/tools/${i}/schema`);
+      const input = compiler.compile({ contentType: 'application/json', ...tool, schema }, configFile, `${at}/tools/${i}/schema`);
       tools.push({ name: tool.name, policy: compilePolicy({ ...fn, allow: tool.allow }, sources), input });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
