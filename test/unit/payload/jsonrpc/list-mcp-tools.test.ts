@@ -149,11 +149,11 @@ const json = (res: ServerResponse, payload: unknown, status = 200) =>
 const WEATHER = { name: 'get_weather', inputSchema: { type: 'object' } };
 type Rpc = { id?: number; method?: string; params?: { cursor?: string } };
 
-/** A hand-rolled MCP peer: a correct initialize and initialized; `answers` replaces any step. */
+/** A hand-rolled MCP peer: a correct initialize and initialized; `answers` replaces any step (by JSON-RPC method, or HTTP method without a body). */
 function scripted(answers: { [method: string]: (res: ServerResponse, rpc: Rpc) => void }): PeerHandler {
-  return (_req, res, body) => {
+  return (req, res, body) => {
     const rpc = (body ?? {}) as Rpc;
-    const custom = answers[rpc.method ?? ''];
+    const custom = answers[rpc.method ?? req.method ?? ''];
     if (custom !== undefined) return custom(res, rpc);
     if (rpc.method === 'initialize') {
       return json(res, {
@@ -348,6 +348,17 @@ const FAILURES: readonly FailureRow[] = [
     fragment: 'the event stream ended without the response',
   },
   {
+    name: 'a session id that is not visible ASCII',
+    handler: scripted({
+      initialize: (res, rpc) =>
+        void res
+          .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'a b' })
+          .end(JSON.stringify({ jsonrpc: '2.0', id: rpc.id, result: { protocolVersion: MCP_PROTOCOL_VERSION, capabilities: { tools: {} } } })),
+    }),
+    step: 'initialize',
+    fragment: 'the mcp-session-id header is not visible ASCII',
+  },
+  {
     name: 'a server that never answers',
     handler: () => new Promise<void>(() => {}),
     config: () => ({ timeoutMs: 300 }),
@@ -434,6 +445,27 @@ describe('listMcpTools refusals', () => {
     const p = await peer((_req, res) => void res.writeHead(307, { location: target.url }).end());
     await expect(listMcpTools(configFor(p))).rejects.toThrow('initialize: HTTP 307 (redirects are not followed)');
     expect(target.seen).toEqual([]);
+  });
+
+  it.each([
+    { name: 'answers 405', answer: (res: ServerResponse) => void res.writeHead(405).end() },
+    { name: 'never answers (the timeout ends it)', answer: () => {} },
+  ])('keeps the listing when the DELETE of the session $name', async ({ answer }) => {
+    const p = await peer(
+      scripted({
+        initialize: (res, rpc) =>
+          void res
+            .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'session-1' })
+            .end(JSON.stringify({ jsonrpc: '2.0', id: rpc.id, result: { protocolVersion: '2025-06-18', capabilities: { tools: {} } } })),
+        DELETE: answer,
+      }),
+    );
+    const tools = await listMcpTools(configFor(p, { timeoutMs: 300 }));
+    expect([...tools.keys()]).toEqual(['get_weather']);
+    const deleted = p.seen.at(-1);
+    expect(deleted?.method).toBe('DELETE');
+    expect(deleted?.headers).toMatchObject({ 'mcp-session-id': 'session-1', 'mcp-protocol-version': '2025-06-18' });
+    await p.allSocketsClosed();
   });
 
   it('reads an event stream with CRLF line ends, comments and multi-line data', async () => {
