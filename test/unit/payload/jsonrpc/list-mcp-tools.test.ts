@@ -361,9 +361,10 @@ const FAILURES: readonly FailureRow[] = [
   {
     name: 'a server that never answers',
     handler: () => new Promise<void>(() => {}),
-    config: () => ({ timeoutMs: 300 }),
+    // Long enough for a TLS handshake on a loaded machine: the step is initialize, not connect.
+    config: () => ({ timeoutMs: 500 }),
     step: 'initialize',
-    fragment: 'timed out after 300 ms',
+    fragment: 'timed out after 500 ms',
   },
 ];
 
@@ -388,6 +389,8 @@ function streamForever(res: ServerResponse): void {
 }
 
 describe('listMcpTools refusals', () => {
+  let controller = new AbortController();
+
   it.each(FAILURES)('$name: $step', async (row) => {
     const p = await peer(row.handler ?? scripted({}), row.tls?.() ?? serverTls);
     const error = await listMcpTools(configFor(p, row.config?.(p))).catch((err: unknown) => err);
@@ -449,8 +452,10 @@ describe('listMcpTools refusals', () => {
 
   it.each([
     { name: 'answers 405', answer: (res: ServerResponse) => void res.writeHead(405).end() },
-    { name: 'never answers (the timeout ends it)', answer: () => {} },
+    // The listing is done by then: the abort (as a timeout would) only ends the wait for the DELETE.
+    { name: 'never answers (until the signal aborts)', answer: () => controller.abort() },
   ])('keeps the listing when the DELETE of the session $name', async ({ answer }) => {
+    controller = new AbortController();
     const p = await peer(
       scripted({
         initialize: (res, rpc) =>
@@ -460,7 +465,7 @@ describe('listMcpTools refusals', () => {
         DELETE: answer,
       }),
     );
-    const tools = await listMcpTools(configFor(p, { timeoutMs: 300 }));
+    const tools = await listMcpTools(configFor(p), { signal: controller.signal });
     expect([...tools.keys()]).toEqual(['get_weather']);
     const deleted = p.seen.at(-1);
     expect(deleted?.method).toBe('DELETE');
