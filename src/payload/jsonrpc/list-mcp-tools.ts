@@ -24,11 +24,15 @@ import { drainCapped, isObject, Refusal, readJsonRpcResult, refuseStatus } from 
  * CA only (mcp-https-peer.ts). The whole listing is bounded by `timeoutMs`, and no socket outlives it.
  * Every failure is one ListToolsError whose message is safe to log: the URL, the step and why,
  * never a body (only a JSON-RPC error's code and its message cut to 200 printable ASCII characters).
+ *
+ * Taken as the spec's schema.ts has it, as the SDK's client does: a tool's `inputSchema` must be an
+ * object with `type: "object"`; a `nextCursor` of null ends the list like an absent one (serializers
+ * that keep nulls exist); a server must declare the `tools` capability in `initialize`.
  */
 
 export interface ListedTool {
   readonly name: string;
-  /** The tool's `inputSchema` as listed (parsed strictly: duplicate keys refused). */
+  /** The tool's `inputSchema` as listed (parsed strictly: duplicate keys refused). Not frozen: never mutate it, `digest` names it. */
   readonly inputSchema: unknown;
   /** SHA-256 (base64url) of JSON.stringify(inputSchema): names the schema in the policy digest. */
   readonly digest: string;
