@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { compileInputs } from '../../../../src/build-callguard.js';
+import { parseConfig } from '../../../../src/config/load-config.js';
 import { DRAFT_2020_12, fromDraft07 } from '../../../../src/payload/json/from-draft-07.js';
 import { SCHEMA_PATH, useSchemaFiles } from '../../../helpers/schema-files.js';
 
@@ -202,11 +208,48 @@ describe('draft-07 constructs whose meaning differs are refused at load, each wi
     for (const p of problems) expect(p).toMatchObject({ path: SCHEMA_PATH, file: expect.stringMatching(/\.json$/) });
   });
 
-  it('lists the refusals of every schema file, each under its own file', () => {
-    const a = problemsOf({ $schema: D7, type: 'array', items: [true] });
-    const b = problemsOf({ $schema: D7, type: 'array', additionalItems: true });
-    expect([...a, ...b].map((p) => p.message)).toEqual([expect.stringMatching(/^schema \/items: /), expect.stringMatching(/^schema \/additionalItems: /)]);
-    expect(a[0]?.file).not.toBe(b[0]?.file);
+  it('lists the refusals of every schema of a config at once, functions and MCP tools alike', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'callguard-draft07-config-'));
+    try {
+      const file = (name: string, schema: unknown): string => {
+        writeFileSync(join(dir, name), JSON.stringify(schema));
+        return name;
+      };
+      const allow = [{ spiffeIds: ['spiffe://example.org/caller'] }];
+      const config = parseConfig(
+        stringify({
+          server: { listen: '127.0.0.1:0' },
+          identity: { spiffe: { trustDomains: ['example.org'] } },
+          functions: [
+            { name: 'tuple', allow, input: { schema: file('tuple.json', { $schema: D7, type: 'array', items: [true] }) } },
+            { name: 'draft04', allow, input: { schema: file('draft04.json', { $schema: 'http://json-schema.org/draft-04/schema#', type: 'string' }) } },
+            { name: 'sdk', allow, input: { schema: file('sdk.json', SDK_TOOL) } },
+            {
+              name: 'tools',
+              match: { method: 'POST', path: '/mcp' },
+              allow,
+              mcp: {
+                tools: [{ name: 't', allow, schema: file('tool.json', { $schema: D7, type: 'object', properties: { a: { $ref: '#', type: 'object' } } }) }],
+              },
+            },
+          ],
+        }),
+        join(dir, 'callguard.yaml'),
+      );
+      expect(compileInputs(config).problems.map(({ path, message }) => ({ path, message }))).toEqual([
+        { path: '/functions/0/input/schema', message: expect.stringMatching(/^schema \/items: items as an array is a draft-07 tuple/) },
+        {
+          path: '/functions/1/input/schema',
+          message: expect.stringMatching(/^schema \/\$schema: \$schema "http:\/\/json-schema.org\/draft-04\/schema#" is not supported/),
+        },
+        {
+          path: expect.stringMatching(/^\/functions\/3\/mcp\/tools\/0\/schema$/),
+          message: expect.stringMatching(/^schema \/properties\/a\/\$ref: "type" beside \$ref/),
+        },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
