@@ -1,11 +1,13 @@
 /**
  * draft-07 schemas against a draft-07 reference: the JSON-Schema-Test-Suite's draft 2020-12 groups
  * relabelled `"$schema": "http://json-schema.org/draft-07/schema#"` (as shipped and with a root type, as
- * json-schema-suite.test.ts runs them), every one callguard loads compiled by callguard (fromDraft07,
+ * json-schema-suite.test.ts runs them, and those using `$defs` once more in draft-07's spelling,
+ * `definitions`), every one callguard loads compiled by callguard (fromDraft07,
  * then the 2020-12 path) and by @hyperjump/json-schema's own draft-07 dialect (formats asserted, as
  * callguard does), and every test datum judged by both. The suite's expectations are for 2020-12, so
  * the reference here is hyperjump, not the suite.
- * - Nothing hyperjump holds invalid as draft-07 is allowed by callguard (fail-open: zero).
+ * - Nothing hyperjump holds invalid as draft-07 is allowed by callguard (fail-open: zero), but where
+ *   hyperjump is wrong by the suite and the spec (REFERENCE_ERRORS).
  * - Every datum callguard denies and hyperjump allows is listed below with its reason (STRICTER).
  * - Every group hyperjump cannot compile is listed with its reason (UNJUDGED), so the corpus is known.
  */
@@ -47,8 +49,8 @@ interface Outcome {
   readonly unjudged: Map<string, string>;
 }
 
-/** Of the 449 groups as shipped and 724 root-type variants, relabelled draft-07 (boolean schemas left out). */
-const CORPUS = { loaded: 375, data: 1421, refusedDraft07: 369, refusedOther: 427 };
+/** Of the 449 groups as shipped, 724 root-type variants and 234 `definitions` variants, relabelled draft-07 (2 boolean schemas left out). */
+const CORPUS = { loaded: 397, data: 1459, refusedDraft07: 480, refusedOther: 452 };
 
 const AJV_FORMATS = 'ajv-formats; json-schema-suite.test.ts lists it too';
 
@@ -76,7 +78,7 @@ const STRICTER: readonly Listed[] = [
 
 /**
  * Data hyperjump holds invalid and callguard allows, where the reference is wrong: the suite holds it
- * valid, in its draft7 tests too. A datum here that the suite holds invalid is a fail-open all the same.
+ * valid, for a reason draft-07 shares. A datum here that the suite holds invalid is a fail-open all the same.
  */
 const REFERENCE_ERRORS: readonly Listed[] = [
   {
@@ -84,14 +86,21 @@ const REFERENCE_ERRORS: readonly Listed[] = [
     match: /^optional\/format\/time\.json #0 \+type:string: .*leap second/,
     count: 6,
   },
+  {
+    why:
+      'hyperjump takes an $id inside enum/const for an identifier (a limitation its Bowtie harness skips: it cannot tell which locations are schemas), ' +
+      'so its $ref lands on the const; the suite holds these valid',
+    match: /^optional\/id\.json #0 (\+type:\w+ )?\+definitions: /,
+    count: 4,
+  },
 ];
 
 /** Loaded groups hyperjump cannot compile as draft-07, with the reason. */
 const UNJUDGED: readonly Listed[] = [
   {
     why: 'hyperjump ignores every keyword beside a draft-07 $ref, $defs and examples too, so a pointer into them does not resolve (callguard and ajv resolve it: JSON-Schema-Test-Suite#198)',
-    match: /^(ref\.json #(4|9|10)|optional\/refOfUnknownKeyword\.json #3)$/,
-    count: 4,
+    match: /^(ref\.json #(4|9|10)|optional\/refOfUnknownKeyword\.json #3)( \+definitions)?$/,
+    count: 7,
   },
 ];
 
@@ -102,7 +111,8 @@ if (CONFORMANCE === undefined) {
   const shipped = readDraft2020Groups(join(CONFORMANCE, 'JSON-Schema-Test-Suite'));
   let outcome: Outcome;
   beforeAll(async () => {
-    outcome = await judge([...shipped, ...withRootType(shipped)]);
+    const groups = [...shipped, ...withRootType(shipped)];
+    outcome = await judge([...groups, ...withDefinitions(groups)]);
   }, 180_000);
 
   describe('draft-07 relabelled suite: callguard against @hyperjump/json-schema draft-07', () => {
@@ -140,6 +150,18 @@ if (CONFORMANCE === undefined) {
       const counts = UNJUDGED.map((l) => ({ why: l.why, count: [...outcome.unjudged.keys()].filter((id) => l.match.test(id)).length }));
       expect(counts).toEqual(UNJUDGED.map(({ why, count }) => ({ why, count })));
     });
+  });
+}
+
+/**
+ * The groups whose schema uses `$defs`, again with draft-07's `definitions` instead (every `"$defs"`
+ * of the schema's text, so `$ref`s to `#/$defs/…` follow; both judges read the same schema).
+ */
+function withDefinitions(groups: readonly SuiteGroup[]): SuiteGroup[] {
+  return groups.flatMap((g) => {
+    const text = JSON.stringify(g.schema);
+    if (!text.includes('$defs')) return [];
+    return [{ ...g, id: `${g.id} +definitions`, schema: JSON.parse(text.replaceAll('"$defs"', '"definitions"').replaceAll('#/$defs/', '#/definitions/')) }];
   });
 }
 
