@@ -7,7 +7,8 @@ import { ConfigError, type ConfigProblem } from '../../errors.js';
 import { parsePointer } from '../json-pointer.js';
 import { createRe2Engine } from '../regexp-engine.js';
 import { parseStrictJson } from '../strict-json.js';
-import { findRefusedConstructs } from './schema-constructs.js';
+import { fromDraft07 } from './from-draft-07.js';
+import { findRefusedConstructs, type RefusedConstruct } from './schema-constructs.js';
 import { addStricterFormats } from './strict-formats.js';
 
 /** A function's `input` block, ready for requests: the schema compiled once at load. */
@@ -43,8 +44,9 @@ const SUMMARY_KEYWORDS = new Set(['anyOf', 'oneOf', 'if']);
 const PROBES: readonly unknown[] = [null, true, 0, 0.5, '', [], {}];
 
 /**
- * Compiles function body schemas (JSON Schema 2020-12) with ajv, strict (unknown keywords and formats,
- * keywords whose type is not declared beside them are load errors), patterns on RE2 (see
+ * Compiles function body schemas (JSON Schema 2020-12, or draft-07 where it means the same: see
+ * fromDraft07) with ajv, strict (unknown keywords and formats, keywords whose type is not declared
+ * beside them are load errors), patterns on RE2 (see
  * createRe2Engine), constructs ajv gets wrong refused (findRefusedConstructs) and some formats
  * tightened (addStricterFormats). No option that changes data (`useDefaults`, `coerceTypes`,
  * `removeAdditional`): what is validated is what the function receives. Every problem of a schema is
@@ -85,14 +87,20 @@ export function createSchemaCompiler(): SchemaCompiler {
       let validate: ValidateFunction | undefined;
       if (schema.ok) {
         const problem = (message: string): void => void problems.push({ file, path: configPath, message });
-        if (!validSchema(schema.value, problem)) {
+        const refuse = (r: RefusedConstruct): void => problem(`schema ${r.pointer || '(root)'}: ${r.message}`);
+        // A draft-07 schema is compiled as the 2020-12 schema that means the same, or refused before the meta check.
+        const dialect = fromDraft07(schema.value);
+        const value = dialect.schema as AnySchema;
+        if (dialect.refused.length > 0) {
+          for (const r of dialect.refused) refuse(r);
+        } else if (!validSchema(value, problem)) {
           for (const e of metaErrors(ajv.errors ?? [])) problem(`schema ${e.instancePath || '(root)'}: ${e.message ?? e.keyword}`);
         } else {
-          const refused = findRefusedConstructs(schema.value, known);
-          for (const r of refused) problem(`schema ${r.pointer || '(root)'}: ${r.message}`);
+          const refused = findRefusedConstructs(value, known);
+          for (const r of refused) refuse(r);
           // ajv's own "unknown keyword" lines carry no pointer: dropped when the walk named that keyword already.
           const named = new Set(refused.map((r) => /^unknown keyword: ("[^"]*")/.exec(r.message)?.[1]).filter((k) => k !== undefined));
-          const compiled = compileLogged(withBaseId(schema.value, ++compiledCount), refused.length > 0, named, problem);
+          const compiled = compileLogged(withBaseId(value, ++compiledCount), refused.length > 0, named, problem);
           if (refused.length === 0) validate = compiled;
         }
       }

@@ -53,7 +53,7 @@ describe('createSchemaCompiler refuses bad schemas with ConfigError', () => {
     },
     {
       name: 'foreign $schema',
-      content: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'string' },
+      content: { $schema: 'http://example.com/my-meta-schema', type: 'string' },
       inConfigFile: false,
       messages: [/invalid schema: no schema with key or ref/],
     },

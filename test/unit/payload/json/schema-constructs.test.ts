@@ -1,35 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../../src/errors.js';
-import { type CompiledInput, createSchemaCompiler } from '../../../../src/payload/json/compile-input.js';
+import { describe, expect, it } from 'vitest';
+import { useSchemaFiles } from '../../../helpers/schema-files.js';
 
-const CONFIG = '/etc/callguard/callguard.yaml';
-const PATH = '/functions/0/input/schema';
-let dir: string;
-let serial = 0;
-const compiler = createSchemaCompiler();
-
-function compile(schema: unknown): CompiledInput {
-  const file = join(dir, `s${serial++}.json`);
-  writeFileSync(file, JSON.stringify(schema));
-  return compiler.compile({ contentType: 'application/json', schema: file, sensitive: [], logFields: [] }, CONFIG, PATH);
-}
-function problemsOf(schema: unknown): string[] {
-  try {
-    compile(schema);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map((p) => p.message);
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'callguard-constructs-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const schemas = useSchemaFiles('callguard-constructs-');
+const compile = schemas.compile;
+const problemsOf = (schema: unknown): string[] => schemas.problemsOf(schema).map((p) => p.message);
 
 // The two ajv 8.20 fail-opens of issue 12 (JSON-Schema-Test-Suite draft 2020-12, with a root type added).
 const UNEVALUATED_ITEMS_ANYOF = { type: 'array', unevaluatedItems: { type: 'boolean' }, anyOf: [{ items: { type: 'string' } }, true] };
