@@ -19,6 +19,7 @@ import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
 import { sourceKinds } from './identity/identity-sources.js';
 import type { KeySourceStatus } from './identity/key-source-status.js';
+import { listToolServers, type ToolListings, type ToolServerStatus, unlistedProblems, unlistedServers } from './payload/jsonrpc/list-tool-servers.js';
 import type { PayloadInspector } from './payload/payload-inspector.js';
 import { createFunctionPayloadCompiler } from './payload/payload-kinds.js';
 import { restartOnlyChanges } from './reload/restart-only.js';
@@ -50,6 +51,8 @@ export interface Callguard {
   readonly admission: Admission;
   /** Every remote key source (JWKS and SAML metadata URLs), now: readiness and metrics read these. */
   keySources(): KeySourceStatus[];
+  /** Every function whose tool schemas its MCP server lists, now: readiness and metrics read these. */
+  toolServers(): ToolServerStatus[];
   /** Hits and misses of each cache of verified credentials, by credential kind. */
   credentialCaches(): { readonly kind: string; readonly hits: number; readonly misses: number }[];
   /** The digest of the config and schemas deciding calls now (the decision lines' `config`). */
@@ -78,7 +81,16 @@ export interface ReloadResult {
  * opens the log last, and refuses with that problem alone.
  */
 export async function buildCallguard(config: Config, options: BuildOptions = {}): Promise<Callguard> {
-  const { inputs, problems } = compileInputs(config);
+  // An MCP server that cannot be listed at start does not stop it: its tools are refused until a retry lists them.
+  const listings = await listToolServers(config);
+  for (const u of unlistedServers(listings)) {
+    options.onEvent?.({
+      level: 'warn',
+      msg: `function "${u.function}": cannot list the tools of ${u.why}; its tools without a schema file are refused (ERR_MCP_TOOLS_UNAVAILABLE) until a retry lists them`,
+      issuer: '',
+    });
+  }
+  const { inputs, problems } = compileInputs(config, listings);
   // When a stream stands in for the configured log (`callguard check`), judge the configured one without
   // opening it, so check refuses what serve would; serve itself opens it below, which decides.
   const relp = isRelpDestination(config.decisionLog.destination);
@@ -96,7 +108,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   const newDecisionId = randomUUID;
   let core: Core;
   try {
-    core = await buildCore(config, inputs, problems, replay, newDecisionId, options);
+    core = await buildCore(config, listings, inputs, problems, replay, newDecisionId, options);
   } catch (err) {
     replay.close();
     throw err;
@@ -143,11 +155,16 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   let running = config;
   let reloading: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const reload = async (next: Config): Promise<ReloadResult> => {
+  let retryTimer: NodeJS.Timeout | undefined;
+  // `listed`: a retry's listings, when it found every server up (the log line then says so).
+  const reload = async (next: Config, listed?: ToolListings): Promise<ReloadResult> => {
     const restart = restartOnlyChanges(running, next);
     if (restart.length > 0) throw new ConfigError(restart);
-    const compiled = compileInputs(next);
-    const fresh = await buildCore(next, compiled.inputs, compiled.problems, replay, newDecisionId, options);
+    // A reload needs every listing: one that fails keeps the running config (as an unfetched key source does).
+    const listings = listed ?? (await listToolServers(next));
+    const unlisted = unlistedProblems(next, listings, '; the running config keeps serving');
+    const compiled = compileInputs(next, listings);
+    const fresh = await buildCore(next, listings, compiled.inputs, [...unlisted, ...compiled.problems], replay, newDecisionId, options);
     const unfetched = await untilKeysFetched(fresh, options.reloadKeyWaitMs ?? 10_000);
     if (closed || unfetched.length > 0) {
       closeCore(fresh);
@@ -174,9 +191,47 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
       addCacheStats(carried, old);
       closeCore(old);
     }, RETIRE_AFTER_MS).unref();
-    if (changed) log.noteConfig(fresh.digest);
+    if (changed) log.noteConfig(fresh.digest, listed === undefined ? 'reload' : 'mcp-tools-listed');
+    // Every server is listed now (a reload refuses otherwise): nothing left to retry.
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
     return { digest: fresh.digest, functions: next.functions.length, changed };
   };
+  // One at a time, in order: two SIGHUPs in a row apply the file as it is at the second.
+  const serialized = <T>(step: () => Promise<T>): Promise<T> => {
+    const result = reloading.then(step);
+    reloading = result.catch(() => undefined);
+    return result;
+  };
+  // Start-up left servers unlisted: list them again (backing off), and once all answer, rebuild the same
+  // config with their schemas, as a reload does. An operator's reload in between supersedes this.
+  const retryListing = (delayMs: number): void => {
+    retryTimer = setTimeout(() => {
+      const target = running;
+      void listToolServers(target).then(async (listings) => {
+        if (closed || running !== target) return;
+        const failed = unlistedServers(listings);
+        const next = Math.min(delayMs * 2, MAX_LISTING_RETRY_MS);
+        if (failed.length > 0) return retryListing(next);
+        try {
+          const result = await serialized(() => (running === target ? reload(target, listings) : Promise.resolve(undefined)));
+          if (result !== undefined) {
+            const names = [...listings.keys()].map((name) => `"${name}"`).join(', ');
+            options.onEvent?.({ level: 'info', msg: `listed the tools of ${names}: their tools are callable (config ${result.digest})`, issuer: '' });
+          }
+        } catch (err) {
+          const why = err instanceof ConfigError ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ') : String(err);
+          options.onEvent?.({ level: 'warn', msg: `listed the MCP tools again, but the config cannot be rebuilt: ${why}`, issuer: '' });
+          if (!closed && running === target) retryListing(next);
+        }
+      });
+    }, delayMs);
+    retryTimer.unref();
+  };
+  const firstUnlisted = core.unlisted;
+  if (firstUnlisted.length > 0) {
+    retryListing(Math.min(...firstUnlisted.map((u) => config.functions.find((fn) => fn.name === u.function)?.mcp?.server?.retryMs ?? 1000)));
+  }
   const handleCheck = createCheckHandler({
     decide,
     audit,
@@ -191,6 +246,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     log,
     admission,
     keySources: () => core.authenticators.flatMap((a) => a.keySources?.() ?? []),
+    toolServers: () => [...core.listings].map(([name, l]) => ({ function: name, url: l.url, listed: l.ok, ...(l.ok ? {} : { why: l.why }) })),
     credentialCaches: () => {
       // Counters over the process's life: a reload's fresh caches add to what the retired ones counted.
       const totals = new Map(carried);
@@ -199,13 +255,11 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     },
     policyDigest: () => core.digest,
     reload(next) {
-      // One at a time, in order: two SIGHUPs in a row apply the file as it is at the second.
-      const result = reloading.then(() => reload(next));
-      reloading = result.catch(() => undefined);
-      return result;
+      return serialized(() => reload(next));
     },
     async close() {
       closed = true;
+      clearTimeout(retryTimer);
       closeAuthenticators();
       for (const old of retiring) closeCore(old);
       retiring.clear();
@@ -261,9 +315,12 @@ function relpProblemsOf(config: Config): ConfigProblem[] {
   return judged.ok ? [] : judged.problems;
 }
 
-/** Compiles every function's payload inspector (its `input`, or its `mcp` endpoint) once; problems are listed, not thrown. */
-export function compileInputs(config: Config): { inputs: Map<string, PayloadInspector>; problems: ConfigProblem[] } {
-  const compile = createFunctionPayloadCompiler(config.file, sourceKinds(config.identity));
+/**
+ * Compiles every function's payload inspector (its `input`, or its `mcp` endpoint, with the schemas its
+ * server listed) once; problems are listed, not thrown.
+ */
+export function compileInputs(config: Config, listings?: ToolListings): { inputs: Map<string, PayloadInspector>; problems: ConfigProblem[] } {
+  const compile = createFunctionPayloadCompiler(config.file, sourceKinds(config.identity), listings);
   const inputs = new Map<string, PayloadInspector>();
   const problems: ConfigProblem[] = [];
   config.functions.forEach((fn, i) => {
@@ -281,6 +338,9 @@ export function compileInputs(config: Config): { inputs: Map<string, PayloadInsp
 /** Everything one config decides with: rebuilt on reload, while the log, admission and replay store stay. */
 interface Core {
   readonly digest: string;
+  /** What the MCP servers listed for this core (tools without a schema file take theirs). */
+  readonly listings: ToolListings;
+  readonly unlisted: ReturnType<typeof unlistedServers>;
   readonly decide: Decide;
   readonly facts: ReturnType<typeof createRequestFacts>;
   readonly authenticators: readonly Authenticator[];
@@ -288,10 +348,13 @@ interface Core {
 
 /** A reload retires the old core's authenticators (key refreshes) this long after the swap. */
 const RETIRE_AFTER_MS = 30_000;
+/** The longest wait between two listings of MCP servers that failed at start. */
+const MAX_LISTING_RETRY_MS = 60_000;
 
 /** Identity sources and the decide function for `config`; throws ConfigError with `problems` and any of its own. */
 async function buildCore(
   config: Config,
+  listings: ToolListings,
   inputs: Map<string, PayloadInspector>,
   problems: ConfigProblem[],
   replay: ReplayStore,
@@ -316,7 +379,14 @@ async function buildCore(
   }
   const parts = configParts(config, inputs);
   const decide = createDecide({ ...parts, authenticators, replay, newDecisionId, ...(options.now ? { now: options.now } : {}) });
-  return { digest: parts.policyDigest, decide, facts: createRequestFacts(config.functions), authenticators };
+  return {
+    digest: parts.policyDigest,
+    listings,
+    unlisted: unlistedServers(listings),
+    decide,
+    facts: createRequestFacts(config.functions),
+    authenticators,
+  };
 }
 
 /**

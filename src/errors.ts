@@ -62,6 +62,7 @@ export type ReasonCode =
   | 'ERR_MCP_METHOD_CASE'
   | 'ERR_MCP_TOOL_UNKNOWN'
   | 'ERR_MCP_TOOL_CONFUSABLE'
+  | 'ERR_MCP_TOOLS_UNAVAILABLE'
   // adapter / internal
   | 'ERR_CALLER_UNTRUSTED'
   | 'ERR_DECISION_LOG_UNAVAILABLE'
@@ -133,6 +134,7 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
   ERR_MCP_METHOD_CASE: { status: 400, title: 'The method name differs from an MCP method only by case or look-alike characters' },
   ERR_MCP_TOOL_UNKNOWN: { status: 400, title: 'This MCP endpoint has no tool of this name' },
   ERR_MCP_TOOL_CONFUSABLE: { status: 400, title: 'The tool name is not ASCII or imitates a configured tool (case, look-alike characters)' },
+  ERR_MCP_TOOLS_UNAVAILABLE: { status: 503, title: "This tool's input schema could not be listed from its MCP server yet; retry shortly" },
   ERR_CALLER_UNTRUSTED: { status: 403, title: 'The authorization request did not come from the trusted proxy' },
   ERR_DECISION_LOG_UNAVAILABLE: { status: 503, title: 'Decisions cannot be recorded; calls are refused until they can' },
   ERR_OVERLOADED: { status: 503, title: 'callguard is at capacity; retry shortly' },

@@ -2,10 +2,12 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Admission } from '../admission.js';
 import type { DecisionLog, DecisionLogStats } from '../decision-log/create-decision-log.js';
 import type { KeySourceStatus } from '../identity/key-source-status.js';
+import type { ToolServerStatus } from '../payload/jsonrpc/list-tool-servers.js';
 
 /** What the state metrics read, at scrape time: the running Callguard provides each. */
 export interface MetricSources {
   keySources(): readonly KeySourceStatus[];
+  toolServers(): readonly ToolServerStatus[];
   credentialCaches(): readonly { readonly kind: string; readonly hits: number; readonly misses: number }[];
   readonly log: Pick<DecisionLog, 'stats'>;
   readonly admission: Pick<Admission, 'inFlight'>;
@@ -35,6 +37,16 @@ export function registerStateMetrics(registry: Registry, sources: MetricSources)
     collect() {
       this.reset();
       for (const source of sources.keySources()) if (source.ageSeconds !== undefined) this.set({ issuer: source.name }, source.ageSeconds);
+    },
+  });
+  new Gauge({
+    name: 'callguard_mcp_tools_listed',
+    help: 'Per function whose MCP server supplies tool schemas (mcp.server): 1 when the running config has its listing, 0 while its tools are refused (ERR_MCP_TOOLS_UNAVAILABLE).',
+    labelNames: ['function'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const server of sources.toolServers()) this.set({ function: server.function }, server.listed ? 1 : 0);
     },
   });
   for (const [name, key, what] of [

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { compileInputs } from '../build-callguard.js';
 import { loadConfig } from '../config/load-config.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { listToolServers, unlistedProblems } from '../payload/jsonrpc/list-tool-servers.js';
 import { formatProblems, formatResults, formatSummary } from '../test-cases/format-report.js';
 import { type CasesFile, loadCases } from '../test-cases/load-cases.js';
 import { type CaseResult, runCases } from '../test-cases/run-cases.js';
@@ -77,7 +78,10 @@ async function runOnce(configFile: string, casesFiles: readonly string[]): Promi
     if (fn.input !== undefined) watched.push(fn.input.schema);
     for (const tool of fn.mcp?.tools ?? []) if (tool.schema !== undefined) watched.push(tool.schema);
   }
-  const { inputs, problems } = compileInputs(config);
+  // Cases of tools whose schema the server lists need that listing: without it they cannot be judged.
+  const listings = await listToolServers(config);
+  const { inputs, problems } = compileInputs(config, listings);
+  problems.unshift(...unlistedProblems(config, listings));
   if (problems.length > 0) {
     process.stderr.write(formatProblems('invalid configuration', problems));
     return { code: 2, files: watched };

@@ -68,9 +68,10 @@ export interface DecisionLog {
   reopen(): void;
   /**
    * A reload put another config in charge: a `decision-log-config` line names its digest (the `config`
-   * of the decision lines after it), and later start lines (rotation, reopen) name it too.
+   * of the decision lines after it) and why (`reload`; `mcp-tools-listed`: a retry listed MCP tool
+   * schemas missing at start), and later start lines (rotation, reopen) name it too.
    */
-  noteConfig(configDigest: string): void;
+  noteConfig(configDigest: string, reason?: 'reload' | 'mcp-tools-listed'): void;
   /**
    * Writes every pending line (a last summary and checkpoint included), waiting up to 2 s, and
    * closes the sink (shutdown; on process exit what can be written synchronously is, at once).
@@ -461,9 +462,9 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
       failures,
       rotations,
     }),
-    noteConfig(digest) {
+    noteConfig(digest, reason = 'reload') {
       configDigest = digest;
-      if (!closed) enqueue(event('info', 'decision-log-config', { reason: 'reload', configDigest: digest }));
+      if (!closed) enqueue(event('info', 'decision-log-config', { reason, configDigest: digest }));
     },
     reopen() {
       if (failure !== undefined || closed) {

@@ -4,6 +4,7 @@ import type { ReasonCode } from '../errors.js';
 import type { SourceKinds } from '../functions/compile-policy.js';
 import type { Caller } from '../principal.js';
 import type { SchemaCompiler, SchemaViolation } from './json/compile-input.js';
+import type { ToolListings } from './jsonrpc/list-tool-servers.js';
 import type { FieldRules } from './mask-fields.js';
 import type { MediaType } from './media-type.js';
 
@@ -93,6 +94,8 @@ export interface CompileContext {
   readonly schemas: SchemaCompiler;
   /** Identity sources by name, for a kind with caller rules of its own ({@link PayloadInspector.authorize}). */
   readonly sources: SourceKinds;
+  /** What MCP servers listed at this load (schemas of tools without a file), by function name. */
+  readonly listings?: ToolListings;
 }
 
 export interface PayloadKind {

@@ -4,6 +4,7 @@ import type { SourceKinds } from '../functions/compile-policy.js';
 import { grpcKind } from './grpc/grpc-kind.js';
 import { createSchemaCompiler } from './json/compile-input.js';
 import { jsonKind } from './json/json-kind.js';
+import type { ToolListings } from './jsonrpc/list-tool-servers.js';
 import { mcpKind } from './jsonrpc/mcp-kind.js';
 import type { CompileContext, EndpointKind, PayloadInspector, PayloadKind } from './payload-inspector.js';
 
@@ -24,11 +25,14 @@ export function createPayloadCompiler(configFile: string, sources: SourceKinds =
 export function createFunctionPayloadCompiler(
   configFile: string,
   sources: SourceKinds,
+  listings?: ToolListings,
 ): (fn: FunctionConfig, functionPath: string) => PayloadInspector | undefined {
   const { input, context } = createCompilers(configFile, sources);
   return (fn, functionPath) => {
     for (const kind of ENDPOINT_KINDS) {
-      if (fn[kind.key] !== undefined) return kind.compile(fn, { ...context, inputPath: `${functionPath}/${kind.key}` });
+      if (fn[kind.key] !== undefined) {
+        return kind.compile(fn, { ...context, inputPath: `${functionPath}/${kind.key}`, ...(listings !== undefined ? { listings } : {}) });
+      }
     }
     return fn.input === undefined ? undefined : input(fn.input, `${functionPath}/input`);
   };

@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Exchange, envoyFetch, GET_WEATHER_SCHEMA, startWeatherServer, type WeatherServer } from '../helpers/mcp-weather.js';
+import { connectAgent, type Exchange, GET_WEATHER_SCHEMA, routeMcp, startWeatherServer, type WeatherServer } from '../helpers/mcp-weather.js';
 import { readmeBlocks } from '../helpers/readme-blocks.js';
 import { describeWithEnvoy } from '../helpers/stack-envoy.js';
 import { startTestStack, type TestStack } from '../helpers/stack-harness.js';
@@ -33,26 +33,6 @@ function readmeExample(): { schema: string; entry: Json; subject: string; groups
   }));
   if (entry === undefined || minted === null || calls.length < 2) throw new Error('README "MCP tool calls": cannot read the entry or the calls');
   return { schema: json.text, entry, subject: minted[1] ?? '', groups: minted[2] ?? '', calls };
-}
-
-/** Envoy routes /mcp to the MCP server (plain HTTP on loopback) through the same ext_authz filter. */
-function routeMcp(mcpPort: number) {
-  return (config: Json): void => {
-    const resources = config['static_resources'] as { listeners: Json[]; clusters: Json[] };
-    const listener = resources.listeners[0] as { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: Json[] }[] } } }[] }[] };
-    const routes = listener.filter_chains[0]?.filters[0]?.typed_config.route_config.virtual_hosts[0]?.routes;
-    if (routes === undefined) throw new Error('the rendered Envoy config has no routes');
-    routes.unshift({ match: { path: '/mcp' }, route: { cluster: 'mcp', timeout: '10s' } });
-    resources.clusters.push({
-      name: 'mcp',
-      type: 'STATIC',
-      connect_timeout: '1s',
-      load_assignment: {
-        cluster_name: 'mcp',
-        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: mcpPort } } } }] }],
-      },
-    });
-  };
 }
 
 /**
@@ -91,17 +71,7 @@ describeWithEnvoy('e2e: MCP tool calls (functions[].mcp) with the MCP SDK client
     await weather?.close();
   });
 
-  async function connect(subject: string, groups: string[]): Promise<{ client: Client; exchanges: Exchange[]; transport: StreamableHTTPClientTransport }> {
-    const token = await stack.issuer.mint({ subject, groups });
-    const exchanges: Exchange[] = [];
-    const transport = new StreamableHTTPClientTransport(new URL(`https://127.0.0.1:${stack.envoyPort}/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-      fetch: envoyFetch(stack.pkiDir, exchanges),
-    });
-    const client = new Client({ name: 'e2e-agent', version: '1.0.0' });
-    await client.connect(transport);
-    return { client, exchanges, transport };
-  }
+  const connect = (subject: string, groups: string[]) => connectAgent(stack, subject, groups);
 
   /**
    * The decision lines of the exchanges since `from` with this HTTP method (the client's GET stream

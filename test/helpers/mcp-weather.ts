@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { request } from 'node:https';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -29,9 +31,11 @@ export interface WeatherServer {
 
 /**
  * A real MCP server (the SDK's McpServer on StreamableHTTPServerTransport, sessions on) on node:http,
- * loopback, port 0: tools `get_weather` and `delete_city`.
+ * or node:https with `tls`, loopback, port 0 unless `port`: tools `get_weather` and `delete_city`.
  */
-export async function startWeatherServer(): Promise<WeatherServer> {
+export async function startWeatherServer(
+  options: { readonly tls?: { readonly cert: Buffer; readonly key: Buffer }; readonly port?: number } = {},
+): Promise<WeatherServer> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const toolCalls: WeatherServer['toolCalls'] = [];
   const httpMethods: string[] = [];
@@ -68,7 +72,7 @@ export async function startWeatherServer(): Promise<WeatherServer> {
     await newServer().connect(created);
     return created;
   };
-  const http: Server = createServer((req: IncomingMessage, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     httpMethods.push(req.method ?? '');
     const handle = async (): Promise<void> => {
       const chunks: Buffer[] = [];
@@ -80,8 +84,12 @@ export async function startWeatherServer(): Promise<WeatherServer> {
     handle().catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
     });
+  };
+  const http: Server = options.tls === undefined ? createServer(handler) : createHttpsServer(options.tls, handler);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {
     port: (http.address() as AddressInfo).port,
     toolCalls,
@@ -133,4 +141,51 @@ export function envoyFetch(pkiDir: string, exchanges: Exchange[]): FetchLike {
       req.on('error', reject);
       req.end(typeof init?.body === 'string' ? init.body : undefined);
     });
+}
+
+/**
+ * Changes a rendered Envoy config: `/mcp` routed (before the catch-all) to the MCP server on loopback
+ * `port`, through the same ext_authz filter; with `tls`, over TLS verified as the function is (the
+ * function cluster's transport socket: the stack's CA, SAN `function`).
+ */
+export function routeMcp(port: number, options: { readonly tls?: boolean } = {}) {
+  return (config: Record<string, unknown>): void => {
+    type Json = Record<string, unknown>;
+    const resources = config['static_resources'] as { listeners: Json[]; clusters: Json[] };
+    const listener = resources.listeners[0] as { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: Json[] }[] } } }[] }[] };
+    const routes = listener.filter_chains[0]?.filters[0]?.typed_config.route_config.virtual_hosts[0]?.routes;
+    const fn = resources.clusters.find((c) => c['name'] === 'function');
+    if (routes === undefined || fn === undefined) throw new Error('the rendered Envoy config has no routes or no function cluster');
+    routes.unshift({ match: { path: '/mcp' }, route: { cluster: 'mcp', timeout: '10s' } });
+    resources.clusters.push({
+      name: 'mcp',
+      type: 'STATIC',
+      connect_timeout: '1s',
+      ...(options.tls === true ? { transport_socket: fn['transport_socket'] } : {}),
+      load_assignment: {
+        cluster_name: 'mcp',
+        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }],
+      },
+    });
+  };
+}
+
+/**
+ * The SDK's MCP client, connected as an agent through Envoy's listener (`/mcp`) with a token the stack's
+ * issuer minted for `subject` and `groups`; every HTTP exchange is recorded in `exchanges`.
+ */
+export async function connectAgent(
+  stack: { readonly envoyPort: number; readonly pkiDir: string; readonly issuer: { mint(o: { subject: string; groups: string[] }): Promise<string> } },
+  subject: string,
+  groups: string[],
+): Promise<{ client: Client; exchanges: Exchange[]; transport: StreamableHTTPClientTransport }> {
+  const token = await stack.issuer.mint({ subject, groups });
+  const exchanges: Exchange[] = [];
+  const transport = new StreamableHTTPClientTransport(new URL(`https://127.0.0.1:${stack.envoyPort}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+    fetch: envoyFetch(stack.pkiDir, exchanges),
+  });
+  const client = new Client({ name: 'e2e-agent', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, exchanges, transport };
 }

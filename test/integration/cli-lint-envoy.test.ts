@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderCallguardConfig } from '../../scripts/lib/stack-config.js';
 import { RULES } from '../../src/envoy-lint/rule-catalog.js';
+import { runCli } from '../helpers/run-cli.js';
 import { extAuthz, hcm, type Json, SHIPPED_LAYOUTS, shippedEnvoy } from '../helpers/shipped-envoy.js';
 
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'callguard-lint-envoy-'));
 const file = (name: string) => join(dir, name);
 
@@ -18,13 +16,8 @@ const lineContaining = (text: string) =>
     .split('\n')
     .findIndex((l) => l.includes(text)) + 1;
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'lint-envoy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+function run(args: string[]): ReturnType<typeof runCli> {
+  return runCli(['lint-envoy', ...args]);
 }
 
 beforeAll(() => {

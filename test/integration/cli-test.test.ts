@@ -5,20 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { CLI, runCli } from '../helpers/run-cli.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const EXAMPLE = join(ROOT, 'examples/callguard.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'callguard-cli-test-'));
 
-async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'test', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  const [code] = await once(child, 'exit');
-  return { code: code as number | null, stdout, stderr };
+function run(args: string[]): ReturnType<typeof runCli> {
+  return runCli(['test', ...args], { cwd: ROOT });
 }
 
 /** The example config, to be written elsewhere: its schemas where they are. */

@@ -32,8 +32,19 @@ export interface SchemaViolation {
 }
 
 export interface SchemaCompiler {
-  /** Throws {@link ConfigError} listing every problem found with this input block and its schema. */
-  compile(input: InputConfig, configFile: string, configPath: string): CompiledInput;
+  /**
+   * Throws {@link ConfigError} listing every problem found with this input block and its schema: the file
+   * `input.schema`, or `listed` (a schema received from elsewhere, e.g. an MCP server's `tools/list`;
+   * `input.schema` then names where it came from).
+   */
+  compile(input: InputConfig, configFile: string, configPath: string, listed?: ListedSchema): CompiledInput;
+}
+
+/** A schema callguard received rather than read from a file: its JSON value, parsed strictly (no duplicate keys). */
+export interface ListedSchema {
+  readonly value: unknown;
+  /** SHA-256 (base64url) naming it in the policy digest. */
+  readonly digest: string;
 }
 
 // Schemas are config, not request data: deep nesting is fine, numbers need not be exact integers.
@@ -72,7 +83,7 @@ export function createSchemaCompiler(): SchemaCompiler {
   const known = { keywords: new Set(Object.keys(ajv.RULES.keywords)), formats: new Set(Object.keys(ajv.formats)) };
 
   return {
-    compile(input, configFile, configPath) {
+    compile(input, configFile, configPath, listed) {
       const file = input.schema;
       const problems: ConfigProblem[] = [];
       const inputPath = configPath.replace(/\/schema$/, '');
@@ -83,7 +94,10 @@ export function createSchemaCompiler(): SchemaCompiler {
           }
         });
       }
-      const schema = readSchema(file, configFile, configPath, problems);
+      const schema =
+        listed === undefined
+          ? readSchema(file, configFile, configPath, problems)
+          : { ok: true as const, value: listed.value as AnySchema, digest: listed.digest };
       let validate: ValidateFunction | undefined;
       if (schema.ok) {
         const problem = (message: string): void => void problems.push({ file, path: configPath, message });

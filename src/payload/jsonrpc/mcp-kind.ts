@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FunctionConfig } from '../../config/types.js';
+import type { CompiledInput } from '../json/compile-input.js';
 import { parseJson, recognizeJson } from '../json/json-kind.js';
 import { maskFields } from '../mask-fields.js';
 import type { EndpointKind, ParsedPayload, PayloadDenial, PayloadInspector, PayloadNote } from '../payload-inspector.js';
@@ -20,7 +21,9 @@ const OTHER_METHODS = new Map<string, 'no-body' | PayloadDenial>([
 ]);
 
 /** A parsed MCP message: the tool and its arguments for `tools/call`, nothing more for other methods. */
-type McpMessage = { readonly tool: McpTool; readonly args: Readonly<Record<string, unknown>> } | { readonly tool?: undefined };
+type McpMessage = { readonly tool: ListedTool; readonly args: Readonly<Record<string, unknown>> } | { readonly tool?: undefined };
+/** A tool whose schema is there (parse refuses the others). */
+type ListedTool = Extract<McpTool, { readonly input: CompiledInput }>;
 
 /**
  * `functions[].mcp`: an MCP server endpoint (streamable HTTP transport). POST carries one JSON-RPC
@@ -31,10 +34,18 @@ type McpMessage = { readonly tool: McpTool; readonly args: Readonly<Record<strin
  */
 export const mcpKind: EndpointKind = {
   key: 'mcp',
-  compile(fn, { configFile, inputPath, schemas, sources }) {
-    const endpoint = compileMcpEndpoint(fn as FunctionConfig & { mcp: NonNullable<FunctionConfig['mcp']> }, schemas, sources, configFile, inputPath);
+  compile(fn, { configFile, inputPath, schemas, sources, listings }) {
+    const endpoint = compileMcpEndpoint(
+      fn as FunctionConfig & { mcp: NonNullable<FunctionConfig['mcp']> },
+      schemas,
+      sources,
+      configFile,
+      inputPath,
+      listings?.get(fn.name),
+    );
+    // A tool whose listed schema is not there yet digests as such: the digest changes when a retry lists it.
     const digest = createHash('sha256');
-    for (const [tool, schemaDigest] of endpoint.schemaDigests) digest.update(`${tool}\n${schemaDigest}\n`);
+    for (const t of endpoint.tools) digest.update(`${t.name}\n${t.input?.schemaDigest ?? 'unavailable'}\n`);
     const tools = fn.mcp?.tools ?? [];
     // Every tool's pointers, under `arguments`: the shared step cuts violation pointers at `sensitive`
     // (one tool's sensitive name also cuts another's pointer: more masked, never less); a non-empty
@@ -44,7 +55,7 @@ export const mcpKind: EndpointKind = {
       contentType: 'application/json',
       digest: digest.digest('base64url'),
       // Named in ERR_BODY_SCHEMA_FAULT's log detail; validate adds which tool's schema threw.
-      schemaFile: [...new Set(tools.map((t) => t.schema))].join(', '),
+      schemaFile: [...new Set(endpoint.tools.flatMap((t) => (t.input === undefined ? [] : [t.input.schemaFile])))].join(', '),
       sensitive: Object.freeze([...new Set(tools.flatMap((t) => under(t.sensitive)))]),
       logFields: Object.freeze([...new Set(tools.flatMap((t) => under(t.logFields)))]),
       recognize: recognizeJson,
@@ -106,7 +117,10 @@ function readMessage(endpoint: McpEndpoint, body: unknown): ParsedPayload {
   note = { jsonrpc: { method, tool: logSafe(name) } };
   const selected = endpoint.selectTool(name);
   if (!selected.ok) return refuse(selected.code, selected.detail, selected.internal);
-  return { ok: true, value: { tool: selected.tool, args } satisfies McpMessage, note };
+  const { tool } = selected;
+  if (tool.input === undefined)
+    return refuse('ERR_MCP_TOOLS_UNAVAILABLE', 'the input schema of this tool is not listed yet', `tool "${tool.name}": ${tool.unavailable}`);
+  return { ok: true, value: { tool, args } satisfies McpMessage, note };
 }
 
 /** A caller-chosen name as the decision log may hold it: plain characters only. */

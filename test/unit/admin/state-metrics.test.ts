@@ -3,11 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { type MetricSources, registerStateMetrics } from '../../../src/admin/state-metrics.js';
 import type { DecisionLogStats } from '../../../src/decision-log/create-decision-log.js';
 import type { KeySourceStatus } from '../../../src/identity/key-source-status.js';
+import type { ToolServerStatus } from '../../../src/payload/jsonrpc/list-tool-servers.js';
 
 /** Sources whose state a test changes between scrapes. */
 function mutableSources() {
   const state = {
     keys: [] as KeySourceStatus[],
+    tools: [] as ToolServerStatus[],
     caches: [] as { kind: string; hits: number; misses: number }[],
     log: {
       durability: 'written',
@@ -23,6 +25,7 @@ function mutableSources() {
   };
   const sources: MetricSources = {
     keySources: () => state.keys,
+    toolServers: () => state.tools,
     credentialCaches: () => state.caches,
     log: { stats: () => state.log },
     admission: {
@@ -55,6 +58,16 @@ describe('state metrics: read at scrape time', () => {
         s.keys = [{ name: 'adfs', loaded: false, lastFetchOk: false, ageSeconds: undefined }];
       },
       expected: { 'callguard_key_fetch_ok{issuer="adfs"}': 0, 'callguard_key_age_seconds{issuer="adfs"}': undefined },
+    },
+    {
+      name: 'MCP servers: one listed, one not yet',
+      change: (s: ReturnType<typeof mutableSources>['state']) => {
+        s.tools = [
+          { function: 'weather', url: 'https://weather:8443/mcp', listed: true },
+          { function: 'files', url: 'https://files:8443/mcp', listed: false },
+        ];
+      },
+      expected: { 'callguard_mcp_tools_listed{function="weather"}': 1, 'callguard_mcp_tools_listed{function="files"}': 0 },
     },
     {
       name: 'credential caches',

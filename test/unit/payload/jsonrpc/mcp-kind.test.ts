@@ -11,6 +11,7 @@ import { compileMcpEndpoint } from '../../../../src/payload/jsonrpc/compile-mcp-
 import type { PayloadInspector } from '../../../../src/payload/payload-inspector.js';
 import { createFunctionPayloadCompiler } from '../../../../src/payload/payload-kinds.js';
 import type { Caller } from '../../../../src/principal.js';
+import { mcpFunctionConfig } from '../../../helpers/mcp-function.js';
 import { jwtPrincipal } from '../../../helpers/principals.js';
 
 const SECRET = 'hunter2-secret';
@@ -22,16 +23,8 @@ const bob: Caller = { credential: jwtPrincipal('corp', 'bob', ['agents']) };
 let dir: string;
 let endpoint: PayloadInspector;
 
-function mcpFunction(tools: McpConfig['tools'], methods = ['initialize', 'notifications/initialized', 'tools/list']): FunctionConfig & { mcp: McpConfig } {
-  return {
-    name: 'weather-mcp',
-    match: { method: 'POST', path: '/mcp', logParams: [] },
-    requireMtls: false,
-    mode: 'enforce',
-    singleUse: false,
-    allow: [{ issuer: 'corp', groups: ['agents'] }],
-    mcp: { methods, tools },
-  };
+function mcpFunction(tools: McpConfig['tools'], methods?: string[]): FunctionConfig & { mcp: McpConfig } {
+  return mcpFunctionConfig({ tools, ...(methods !== undefined ? { methods } : {}) });
 }
 
 beforeAll(() => {
