@@ -1,31 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { type Admission, createAdmission } from './admission.js';
 import { createAuditGate } from './audit-gate.js';
-import { policyDigest } from './config/policy-digest.js';
 import type { Config } from './config/types.js';
-import { createDecide, type Decide, type DecideParts } from './decide.js';
+import type { Decide } from './decide.js';
+import { addCacheStats, buildCore, type CoreDeps, closeCore, compileInputs, type DecisionCore, untilKeysFetched, withListings } from './decision-core.js';
 import { type CheckpointSigner, loadCheckpointSigner } from './decision-log/checkpoint-signer.js';
 import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
 import { destinationProblem } from './decision-log/destination-problem.js';
 import { type LineStream, type LogSink, openLogSink, streamSink } from './decision-log/log-sink.js';
 import { openRelpDestination, relpSinkOptions } from './decision-log/open-relp-destination.js';
 import { isRelpDestination } from './decision-log/relp-destination.js';
-import { createRequestFacts } from './decision-log/request-facts.js';
 import type { DecisionMeter } from './decision-meter.js';
 import { createCheckHandler } from './envoy/handle-check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { createFunctionRegistry } from './functions/function-registry.js';
-import type { Authenticator } from './identity/authenticator.js';
-import { createAuthenticators } from './identity/create-authenticators.js';
-import { sourceKinds } from './identity/identity-sources.js';
 import type { KeySourceStatus } from './identity/key-source-status.js';
-import { listToolServers, type ToolListings, type ToolServerStatus, unlistedProblems, unlistedServers } from './payload/jsonrpc/list-tool-servers.js';
-import type { PayloadInspector } from './payload/payload-inspector.js';
-import { createFunctionPayloadCompiler } from './payload/payload-kinds.js';
+import {
+  carryListings,
+  listToolServers,
+  type ToolListings,
+  type ToolServerStatus,
+  unlistedProblems,
+  unlistedServers,
+} from './payload/jsonrpc/list-tool-servers.js';
+import { createToolListingRetry } from './payload/jsonrpc/tool-listing-retry.js';
 import { restartOnlyChanges } from './reload/restart-only.js';
 import { createReplayStore } from './replay/create-replay-store.js';
-import type { ReplayStore } from './replay/replay-store.js';
-import { createPeerVerifier } from './transport/verify-peer.js';
+
+export { compileInputs, configParts } from './decision-core.js';
 
 export interface BuildOptions {
   /** Overrides `config.decisionLog.destination` (tests pass an in-memory stream, `check` a discarding one). */
@@ -81,16 +82,21 @@ export interface ReloadResult {
  * opens the log last, and refuses with that problem alone.
  */
 export async function buildCallguard(config: Config, options: BuildOptions = {}): Promise<Callguard> {
-  // An MCP server that cannot be listed at start does not stop it: its tools are refused until a retry lists them.
-  const listings = await listToolServers(config);
-  for (const u of unlistedServers(listings)) {
-    options.onEvent?.({
-      level: 'warn',
-      msg: `function "${u.function}": cannot list the tools of ${u.why}; its tools without a schema file are refused (ERR_MCP_TOOLS_UNAVAILABLE) until a retry lists them`,
-      issuer: '',
-    });
-  }
+  const emit = (level: 'warn' | 'info', msg: string): void => {
+    try {
+      options.onEvent?.({ level, msg, issuer: '' });
+    } catch {
+      // An event sink that throws must not turn a background step into an unhandled rejection.
+    }
+  };
+  // Ends any MCP listing in flight when callguard closes.
+  const closing = new AbortController();
+  // An MCP server that cannot be reached at start does not stop it (its tools are refused until a retry
+  // lists them); TLS files it cannot read are config problems like any other.
+  const listings = await listToolServers(config, { signal: closing.signal });
+  for (const u of unlistedServers(listings).filter((u) => !u.config)) emit('warn', unlistedMessage(u));
   const { inputs, problems } = compileInputs(config, listings);
+  problems.unshift(...unlistedProblems(config, listings));
   // When a stream stands in for the configured log (`callguard check`), judge the configured one without
   // opening it, so check refuses what serve would; serve itself opens it below, which decides.
   const relp = isRelpDestination(config.decisionLog.destination);
@@ -105,10 +111,16 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   }).catch((err: unknown) => {
     throw err instanceof ConfigError ? new ConfigError([...problems, ...err.problems]) : err;
   });
-  const newDecisionId = randomUUID;
-  let core: Core;
+  const deps: CoreDeps = {
+    replay,
+    newDecisionId: randomUUID,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  };
+  let core: DecisionCore;
   try {
-    core = await buildCore(config, listings, inputs, problems, replay, newDecisionId, options);
+    core = await buildCore(config, listings, inputs, problems, deps);
   } catch (err) {
     replay.close();
     throw err;
@@ -141,7 +153,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     onRefused: ({ code, count, inFlight }) =>
       options.onEvent?.({ level: 'warn', msg: `refused ${count} calls since the last report (${code}; ${inFlight} in flight)`, issuer: '' }),
   });
-  const retiring = new Set<Core>();
+  const retiring = new Set<DecisionCore>();
   // Credential-cache counts of cores retired by reloads (the metrics are counters over the process's life).
   const carried = new Map<string, { hits: number; misses: number }>();
   // A call is described by the routes of the config that decided it (a retiring core's, if it began before a reload).
@@ -155,16 +167,17 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
   let running = config;
   let reloading: Promise<unknown> = Promise.resolve();
   let closed = false;
-  let retryTimer: NodeJS.Timeout | undefined;
-  // `listed`: a retry's listings, when it found every server up (the log line then says so).
-  const reload = async (next: Config, listed?: ToolListings): Promise<ReloadResult> => {
+  // Why each MCP server the running config lacks could not be listed, as of the latest attempt.
+  const unlistedWhy = new Map(core.unlisted.map((u) => [u.function, u.why]));
+  const reload = async (next: Config): Promise<ReloadResult> => {
     const restart = restartOnlyChanges(running, next);
     if (restart.length > 0) throw new ConfigError(restart);
-    // A reload needs every listing: one that fails keeps the running config (as an unfetched key source does).
-    const listings = listed ?? (await listToolServers(next));
-    const unlisted = unlistedProblems(next, listings, '; the running config keeps serving');
+    // A server that cannot be reached now keeps its last listing (same settings) or leaves its tools
+    // refused until a retry lists them: a reload never waits on an MCP server to apply anything else.
+    const listed = await listToolServers(next, { signal: closing.signal });
+    const { listings, carried: kept } = carryListings(next, listed, running, core.listings);
     const compiled = compileInputs(next, listings);
-    const fresh = await buildCore(next, listings, compiled.inputs, [...unlisted, ...compiled.problems], replay, newDecisionId, options);
+    const fresh = await buildCore(next, listings, compiled.inputs, [...unlistedProblems(next, listings), ...compiled.problems], deps);
     const unfetched = await untilKeysFetched(fresh, options.reloadKeyWaitMs ?? 10_000);
     if (closed || unfetched.length > 0) {
       closeCore(fresh);
@@ -184,18 +197,23 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     const changed = fresh.digest !== old.digest;
     core = fresh;
     running = next;
-    // Calls that began on the old core may still be verifying a token: its key refreshes stop a little later.
+    retire(old);
+    if (changed) log.noteConfig(fresh.digest);
+    for (const name of kept) {
+      emit('warn', `function "${name}": cannot list the tools of ${unlistedWhyOf(listed, name)}; the tools it listed at the last load stay in force`);
+    }
+    for (const u of fresh.unlisted) emit('warn', unlistedMessage(u));
+    watchUnlisted(fresh);
+    return { digest: fresh.digest, functions: next.functions.length, changed };
+  };
+  // Calls that began on the old core may still be verifying a token: its key refreshes stop a little later.
+  const retire = (old: DecisionCore): void => {
     retiring.add(old);
     setTimeout(() => {
       retiring.delete(old);
       addCacheStats(carried, old);
       closeCore(old);
     }, RETIRE_AFTER_MS).unref();
-    if (changed) log.noteConfig(fresh.digest, listed === undefined ? 'reload' : 'mcp-tools-listed');
-    // Every server is listed now (a reload refuses otherwise): nothing left to retry.
-    clearTimeout(retryTimer);
-    retryTimer = undefined;
-    return { digest: fresh.digest, functions: next.functions.length, changed };
   };
   // One at a time, in order: two SIGHUPs in a row apply the file as it is at the second.
   const serialized = <T>(step: () => Promise<T>): Promise<T> => {
@@ -203,41 +221,51 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     reloading = result.catch(() => undefined);
     return result;
   };
-  // Start-up left servers unlisted: list them again (backing off), and once all answer, rebuild the same
-  // config with their schemas, as a reload does. An operator's reload in between supersedes this.
-  const retryListing = (delayMs: number): void => {
-    retryTimer = setTimeout(() => {
-      const target = running;
-      void listToolServers(target).then(async (listings) => {
-        if (closed || running !== target) return;
-        const failed = unlistedServers(listings);
-        const next = Math.min(delayMs * 2, MAX_LISTING_RETRY_MS);
-        if (failed.length > 0) return retryListing(next);
-        try {
-          const result = await serialized(() => (running === target ? reload(target, listings) : Promise.resolve(undefined)));
-          if (result !== undefined) {
-            const names = [...listings.keys()].map((name) => `"${name}"`).join(', ');
-            options.onEvent?.({ level: 'info', msg: `listed the tools of ${names}: their tools are callable (config ${result.digest})`, issuer: '' });
-          }
-        } catch (err) {
-          const why = err instanceof ConfigError ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ') : String(err);
-          options.onEvent?.({ level: 'warn', msg: `listed the MCP tools again, but the config cannot be rebuilt: ${why}`, issuer: '' });
-          if (!closed && running === target) retryListing(next);
-        }
-      });
-    }, delayMs);
-    retryTimer.unref();
+  // Lists again the servers the running core lacks; what now answers joins the running core (nothing else
+  // is read anew). True while some server is still unlisted. A reload in between supersedes it.
+  const relist = async (): Promise<boolean> => {
+    const target = core;
+    const waiting = new Set(target.unlisted.map((u) => u.function));
+    const listings = await listToolServers(target.config, { signal: closing.signal, only: waiting });
+    const answered = new Map([...listings].filter(([, l]) => l.ok));
+    for (const u of unlistedServers(listings)) {
+      if (unlistedWhy.get(u.function) !== u.why) emit('warn', `function "${u.function}": still cannot list the tools of ${u.why}`);
+      unlistedWhy.set(u.function, u.why);
+    }
+    if (answered.size === 0) return !closed;
+    return serialized(async () => {
+      if (closed || core !== target) return false;
+      try {
+        const fresh = withListings(target, answered, deps);
+        core = fresh;
+        if (fresh.digest !== target.digest) log.noteConfig(fresh.digest, 'mcp-tools-listed');
+        for (const name of answered.keys()) unlistedWhy.delete(name);
+        const names = [...answered.keys()].map((name) => `"${name}"`).join(', ');
+        emit('info', `listed the tools of ${names}: their tools are callable (config ${fresh.digest})`);
+        return fresh.unlisted.length > 0;
+      } catch (err) {
+        const why = err instanceof ConfigError ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ') : String(err);
+        emit('warn', `listed the MCP tools again, but cannot use what was listed: ${why}`);
+        return true;
+      }
+    });
   };
-  const firstUnlisted = core.unlisted;
-  if (firstUnlisted.length > 0) {
-    retryListing(Math.min(...firstUnlisted.map((u) => config.functions.find((fn) => fn.name === u.function)?.mcp?.server?.retryMs ?? 1000)));
-  }
+  const retry = createToolListingRetry(relist, (err) => emit('warn', `listing MCP tools again failed: ${String(err)}`));
+  const watchUnlisted = (c: DecisionCore): void => {
+    if (c.unlisted.length === 0) {
+      retry.stop();
+      return;
+    }
+    const retryMs = c.unlisted.map((u) => c.config.functions.find((fn) => fn.name === u.function)?.mcp?.server?.retryMs ?? 1000);
+    retry.start(Math.min(...retryMs));
+  };
+  watchUnlisted(core);
   const handleCheck = createCheckHandler({
     decide,
     audit,
     admission,
     headerPrefix: config.upstream.headerPrefix,
-    newDecisionId,
+    newDecisionId: deps.newDecisionId,
     ...(options.meter !== undefined ? { meter: options.meter } : {}),
   });
   return {
@@ -246,7 +274,11 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     log,
     admission,
     keySources: () => core.authenticators.flatMap((a) => a.keySources?.() ?? []),
-    toolServers: () => [...core.listings].map(([name, l]) => ({ function: name, url: l.url, listed: l.ok, ...(l.ok ? {} : { why: l.why }) })),
+    toolServers: () =>
+      [...core.listings].map(([name, l]) => {
+        const why = l.ok ? undefined : (unlistedWhy.get(name) ?? l.why);
+        return { function: name, url: l.url, listed: l.ok, ...(why !== undefined ? { why } : {}) };
+      }),
     credentialCaches: () => {
       // Counters over the process's life: a reload's fresh caches add to what the retired ones counted.
       const totals = new Map(carried);
@@ -259,7 +291,8 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     },
     async close() {
       closed = true;
-      clearTimeout(retryTimer);
+      retry.stop();
+      closing.abort();
       closeAuthenticators();
       for (const old of retiring) closeCore(old);
       retiring.clear();
@@ -315,119 +348,14 @@ function relpProblemsOf(config: Config): ConfigProblem[] {
   return judged.ok ? [] : judged.problems;
 }
 
-/**
- * Compiles every function's payload inspector (its `input`, or its `mcp` endpoint, with the schemas its
- * server listed) once; problems are listed, not thrown.
- */
-export function compileInputs(config: Config, listings?: ToolListings): { inputs: Map<string, PayloadInspector>; problems: ConfigProblem[] } {
-  const compile = createFunctionPayloadCompiler(config.file, sourceKinds(config.identity), listings);
-  const inputs = new Map<string, PayloadInspector>();
-  const problems: ConfigProblem[] = [];
-  config.functions.forEach((fn, i) => {
-    try {
-      const inspector = compile(fn, `/functions/${i}`);
-      if (inspector !== undefined) inputs.set(fn.name, inspector);
-    } catch (err) {
-      if (err instanceof ConfigError) problems.push(...err.problems);
-      else throw err;
-    }
-  });
-  return { inputs, problems };
-}
-
-/** Everything one config decides with: rebuilt on reload, while the log, admission and replay store stay. */
-interface Core {
-  readonly digest: string;
-  /** What the MCP servers listed for this core (tools without a schema file take theirs). */
-  readonly listings: ToolListings;
-  readonly unlisted: ReturnType<typeof unlistedServers>;
-  readonly decide: Decide;
-  readonly facts: ReturnType<typeof createRequestFacts>;
-  readonly authenticators: readonly Authenticator[];
-}
-
 /** A reload retires the old core's authenticators (key refreshes) this long after the swap. */
 const RETIRE_AFTER_MS = 30_000;
-/** The longest wait between two listings of MCP servers that failed at start. */
-const MAX_LISTING_RETRY_MS = 60_000;
 
-/** Identity sources and the decide function for `config`; throws ConfigError with `problems` and any of its own. */
-async function buildCore(
-  config: Config,
-  listings: ToolListings,
-  inputs: Map<string, PayloadInspector>,
-  problems: ConfigProblem[],
-  replay: ReplayStore,
-  newDecisionId: () => string,
-  options: BuildOptions,
-): Promise<Core> {
-  let authenticators: Authenticator[] | undefined;
-  try {
-    authenticators = await createAuthenticators(config, {
-      replay,
-      ...(options.now ? { now: options.now } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
-  if (authenticators === undefined || problems.length > 0) {
-    for (const authenticator of authenticators ?? []) authenticator.close();
-    throw new ConfigError(problems);
-  }
-  const parts = configParts(config, inputs);
-  const decide = createDecide({ ...parts, authenticators, replay, newDecisionId, ...(options.now ? { now: options.now } : {}) });
-  return {
-    digest: parts.policyDigest,
-    listings,
-    unlisted: unlistedServers(listings),
-    decide,
-    facts: createRequestFacts(config.functions),
-    authenticators,
-  };
+function unlistedMessage(u: { readonly function: string; readonly why: string }): string {
+  return `function "${u.function}": cannot list the tools of ${u.why}; its tools without a schema file are refused (ERR_MCP_TOOLS_UNAVAILABLE) until a retry lists them`;
 }
 
-/**
- * The parts of {@link createDecide} that follow from the config and its compiled schemas alone; the
- * server adds the identity sources, the single-use store, ids and the clock (as `callguard test` does its own).
- */
-export function configParts(
-  config: Config,
-  inputs: ReadonlyMap<string, PayloadInspector>,
-): Pick<DecideParts, 'config' | 'registry' | 'peers' | 'inputs' | 'policyDigest'> & { readonly policyDigest: string } {
-  return {
-    config,
-    registry: createFunctionRegistry(config.functions),
-    peers: createPeerVerifier(config.identity.spiffe.trustDomains),
-    inputs,
-    policyDigest: policyDigest(config.digest, inputs),
-  };
-}
-
-function addCacheStats(totals: Map<string, { hits: number; misses: number }>, core: Core): void {
-  for (const a of core.authenticators) {
-    const stats = a.cacheStats?.();
-    if (stats === undefined) continue;
-    const t = totals.get(a.kind) ?? { hits: 0, misses: 0 };
-    totals.set(a.kind, { hits: t.hits + stats.hits, misses: t.misses + stats.misses });
-  }
-}
-
-function closeCore(core: Core): void {
-  for (const authenticator of core.authenticators) authenticator.close();
-}
-
-/** Names of the core's remote key sources still without a first fetch after `waitMs` (readiness signal: their status, polled). */
-async function untilKeysFetched(core: Core, waitMs: number): Promise<string[]> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const missing = core.authenticators
-      .flatMap((a) => a.keySources?.() ?? [])
-      .filter((k) => !k.loaded)
-      .map((k) => k.name);
-    if (missing.length === 0 || Date.now() >= deadline) return missing;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function unlistedWhyOf(listings: ToolListings, name: string): string {
+  const listing = listings.get(name);
+  return listing === undefined || listing.ok ? '' : listing.why;
 }

@@ -49,13 +49,7 @@ export function createAdmin(config: Config): Admin {
       collectDefaultMetrics({ register: registry });
       try {
         return await startAdminServer(config.admin.listen, {
-          readiness: () =>
-            judgeReadiness({
-              keySources: () => callguard.keySources(),
-              toolServers: () => callguard.toolServers(),
-              log: callguard.log,
-              stopping: options.stopping,
-            }),
+          readiness: () => judgeReadiness({ keySources: () => callguard.keySources(), log: callguard.log, stopping: options.stopping }),
           metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
           ...(options.onError !== undefined ? { onError: options.onError } : {}),
         });

@@ -1,11 +1,9 @@
 import type { DecisionLog } from '../decision-log/create-decision-log.js';
 import type { KeySourceStatus } from '../identity/key-source-status.js';
-import type { ToolServerStatus } from '../payload/jsonrpc/list-tool-servers.js';
 
 /** What readiness is judged from: the running Callguard's own state, and whether serve is stopping. */
 export interface ReadinessSources {
   keySources(): readonly KeySourceStatus[];
-  toolServers(): readonly ToolServerStatus[];
   readonly log: Pick<DecisionLog, 'healthy'>;
   /** True once SIGTERM/SIGINT began the drain. */
   stopping(): boolean;
@@ -13,8 +11,8 @@ export interface ReadinessSources {
 
 /** One reason not to send calls here yet; names config entries, never internal detail (that is in the ops log). */
 export interface NotReady {
-  readonly check: 'shutdown' | 'keys' | 'tools' | 'decisionLog';
-  /** The identity source, for `keys`; the function, for `tools`. */
+  readonly check: 'shutdown' | 'keys' | 'decisionLog';
+  /** The identity source, for `keys`. */
   readonly source?: string;
   readonly problem: string;
 }
@@ -25,8 +23,8 @@ export interface Readiness {
 }
 
 /**
- * Ready for calls: not stopping, every remote key source fetched at least once, every MCP server
- * that supplies tool schemas listed, and the decision log writing. A source that fetched once and fails since does not make the process unready: its
+ * Ready for calls: not stopping, every remote key source fetched at least once, and the decision
+ * log writing. A source that fetched once and fails since does not make the process unready: its
  * keys keep serving until `maxStaleSeconds`, and an IdP outage would otherwise take every replica
  * out of the load balancer at once, mTLS and API-key callers with it.
  */
@@ -35,9 +33,6 @@ export function judgeReadiness(sources: ReadinessSources): Readiness {
   if (sources.stopping()) notReady.push({ check: 'shutdown', problem: 'stopping: in-flight calls are draining' });
   for (const key of sources.keySources()) {
     if (!key.loaded) notReady.push({ check: 'keys', source: key.name, problem: 'signing keys not fetched yet' });
-  }
-  for (const server of sources.toolServers()) {
-    if (!server.listed) notReady.push({ check: 'tools', source: server.function, problem: 'tool schemas not listed from its MCP server yet' });
   }
   if (!sources.log.healthy()) notReady.push({ check: 'decisionLog', problem: 'the decision log is failing or stalled: calls are refused' });
   return { ready: notReady.length === 0, notReady };

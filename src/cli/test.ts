@@ -81,7 +81,7 @@ async function runOnce(configFile: string, casesFiles: readonly string[]): Promi
   // Cases of tools whose schema the server lists need that listing: without it they cannot be judged.
   const listings = await listToolServers(config);
   const { inputs, problems } = compileInputs(config, listings);
-  problems.unshift(...unlistedProblems(config, listings));
+  problems.unshift(...unlistedProblems(config, listings, { all: true }));
   if (problems.length > 0) {
     process.stderr.write(formatProblems('invalid configuration', problems));
     return { code: 2, files: watched };

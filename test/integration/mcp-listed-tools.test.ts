@@ -1,5 +1,5 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -41,11 +41,11 @@ afterAll(async () => {
 });
 
 /** The fixture config plus an MCP function whose tools take the schemas the server at `port` lists. */
-function config(port: number, change: (mcp: Json) => void = () => {}): Config {
-  return parseConfig(configYaml(port, change), join(certs.dir, 'callguard.yaml'));
+function config(port: number, change: (mcp: Json) => void = () => {}, changeFunctions: (functions: Json[]) => void = () => {}): Config {
+  return parseConfig(configYaml(port, change, changeFunctions), join(certs.dir, 'callguard.yaml'));
 }
 
-function configYaml(port: number, change: (mcp: Json) => void = () => {}): string {
+function configYaml(port: number, change: (mcp: Json) => void = () => {}, changeFunctions: (functions: Json[]) => void = () => {}): string {
   const parsed = parse(fixtureConfigYaml(issuer.jwksUrl, issuer.url)) as Json;
   const mcp: Json = {
     server: { url: `https://127.0.0.1:${port}/mcp`, ca: join(certs.dir, 'ca.crt'), serverName: 'weather.internal', timeoutMs: 2000, retryMs: 100 },
@@ -56,6 +56,7 @@ function configYaml(port: number, change: (mcp: Json) => void = () => {}): strin
   };
   change(mcp);
   (parsed['functions'] as Json[]).push({ name: 'weather.mcp', match: { method: 'POST', path: '/mcp' }, allow: [{ issuer: 'corp', groups: ['agents'] }], mcp });
+  changeFunctions(parsed['functions'] as Json[]);
   return stringify(parsed);
 }
 
@@ -78,6 +79,12 @@ async function callTool(callguard: Callguard, name: string, args: Json) {
   const bytes = envoyCheckBytes({ method: 'POST', path: '/mcp', headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' }, body });
   return summarize(decodeCheckResponse(await callguard.handleCheck(bytes)));
 }
+
+/** A config change: these `mcp.server` settings. */
+const setServer =
+  (values: Json) =>
+  (mcp: Json): void =>
+    void Object.assign(mcp['server'] as Json, values);
 
 /** A loopback port nothing listens on (bound, then released). */
 async function freePort(): Promise<number> {
@@ -120,6 +127,11 @@ describe('MCP tool schemas listed by the server (mcp.server), a real MCP SDK ser
     const refused = await callTool(callguard, 'get_weather', { city: 'Oslo' });
     expect(refused).toMatchObject({ allow: false, status: 503, problem: { code: 'ERR_MCP_TOOLS_UNAVAILABLE' } });
     // Other functions decide as usual meanwhile.
+    const reader = await issuer.mint({ claims: { sub: 'bob', groups: ['orders-readers'] } });
+    const other = summarize(
+      decodeCheckResponse(await callguard.handleCheck(envoyCheckBytes({ method: 'GET', path: '/orders/7', headers: { authorization: `Bearer ${reader}` } }))),
+    );
+    expect(other).toMatchObject({ allow: true });
     const before = callguard.policyDigest();
     await weather(port);
     await until(
@@ -133,53 +145,141 @@ describe('MCP tool schemas listed by the server (mcp.server), a real MCP SDK ser
     expect(log.all).toContainEqual(expect.objectContaining({ msg: 'decision-log-config', reason: 'mcp-tools-listed', configDigest: callguard.policyDigest() }));
   });
 
-  it('a reload while the server is down is refused, naming the function; the running config keeps serving', async () => {
+  it('a reload while the server is down applies (a revocation elsewhere is not held back); the function keeps the tools it listed, with a warning', async () => {
     const server = await weather();
-    const { callguard } = await start(config(server.port));
+    const { callguard, events } = await start(config(server.port));
     await server.close();
-    const err = await callguard.reload(config(server.port)).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConfigError);
-    const problems = (err as ConfigError).problems;
-    expect(problems).toEqual([
-      expect.objectContaining({
-        path: '/functions/5/mcp/server',
-        message: expect.stringMatching(/^cannot list the tools of .*; the running config keeps serving$/),
-      }),
-    ]);
+    const revoked = config(
+      server.port,
+      () => {},
+      (functions) => {
+        (functions[1] as Json)['allow'] = [{ issuer: 'corp', subjects: ['nobody'] }];
+      },
+    );
+    expect(await callguard.reload(revoked)).toMatchObject({ changed: true });
+    expect(events.at(-1)).toMatchObject({
+      level: 'warn',
+      msg: expect.stringMatching(/^function "weather\.mcp": cannot list the tools of .*; the tools it listed at the last load stay in force$/),
+    });
+    expect(callguard.toolServers()).toMatchObject([{ function: 'weather.mcp', listed: true }]);
     expect(await callTool(callguard, 'get_weather', { city: 'Oslo' })).toMatchObject({ allow: true });
+    expect(await callTool(callguard, 'get_weather', { city: 'Oslo', days: 30 })).toMatchObject({ allow: false, problem: { code: 'ERR_BODY_SCHEMA' } });
   });
 
   it.each([
-    {
-      name: 'a configured tool the server does not list',
-      change: (mcp: Json) => (mcp['tools'] as Json[]).push({ name: 'get_forecast', allow: [] }),
-      path: '/functions/5/mcp/tools/2/name',
-      message: /does not list tool "get_forecast" \(it lists: get_weather, delete_city\)/,
-    },
     {
       name: 'a CA the server certificate does not chain to',
       change: (mcp: Json) => {
         const other = createTestCerts();
         writeFileSync(join(other.dir, 'ca.crt'), other.caPem);
         (mcp['server'] as Json)['ca'] = join(other.dir, 'ca.crt');
+        running.push({ close: async () => rmSync(other.dir, { recursive: true, force: true }) });
       },
-      path: '/functions/5/mcp/server',
-      message: /cannot list the tools of .*certificate/i,
+      why: /certificate/i,
     },
     {
       name: 'a server name its certificate does not carry',
-      change: (mcp: Json) => {
-        (mcp['server'] as Json)['serverName'] = 'impostor.internal';
-      },
-      path: '/functions/5/mcp/server',
-      message: /cannot list the tools of .*impostor\.internal/,
+      change: setServer({ serverName: 'impostor.internal' }),
+      why: /impostor\.internal/,
     },
-  ])('a reload refused: $name', async ({ change, path, message }) => {
+  ])('a reload to server settings that cannot list ($name): applied, those tools 503 until listed, the reason reported', async ({ change, why }) => {
+    const server = await weather();
+    const { callguard, events } = await start(config(server.port));
+    await callguard.reload(config(server.port, change));
+    expect(callguard.toolServers()).toEqual([expect.objectContaining({ function: 'weather.mcp', listed: false, why: expect.stringMatching(why) })]);
+    expect(events.at(-1)).toMatchObject({ level: 'warn', msg: expect.stringContaining('are refused (ERR_MCP_TOOLS_UNAVAILABLE) until a retry lists them') });
+    expect(await callTool(callguard, 'get_weather', { city: 'Oslo' })).toMatchObject({
+      allow: false,
+      status: 503,
+      problem: { code: 'ERR_MCP_TOOLS_UNAVAILABLE' },
+    });
+  });
+
+  it('a reload refused: a configured tool the server does not list (a config error naming the tool)', async () => {
     const server = await weather();
     const { callguard } = await start(config(server.port));
-    const err = await callguard.reload(config(server.port, change)).catch((e: unknown) => e);
+    const err = await callguard
+      .reload(config(server.port, (mcp) => (mcp['tools'] as Json[]).push({ name: 'get_forecast', allow: [] })))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems).toContainEqual(expect.objectContaining({ path, message: expect.stringMatching(message) }));
+    expect((err as ConfigError).problems).toContainEqual(
+      expect.objectContaining({
+        path: '/functions/5/mcp/tools/2/name',
+        message: expect.stringMatching(/does not list tool "get_forecast" \(it lists: get_weather, delete_city\)/),
+      }),
+    );
+  });
+
+  it('TLS files that cannot be read are a config error at start (no retry can fix them)', async () => {
+    const err = await start(config(await freePort(), setServer({ ca: join(certs.dir, 'missing-ca.crt') }))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      expect.objectContaining({
+        path: '/functions/5/mcp/server',
+        message: expect.stringMatching(/^cannot list the tools of .* tls-files: .*missing-ca\.crt.*ENOENT/),
+      }),
+    ]);
+  });
+
+  it('a retry adds what was listed and nothing else: a schema file edited since start is not applied by it', async () => {
+    const port = await freePort();
+    const { callguard } = await start(config(port));
+    const writer = await issuer.mint({ claims: { sub: 'alice', groups: ['orders-writers'] } });
+    const order = JSON.stringify({ orderId: 'ord-1', quantity: 2, card: { number: '4111111111111111' } });
+    const createOrder = async () =>
+      summarize(
+        decodeCheckResponse(
+          await callguard.handleCheck(
+            envoyCheckBytes({
+              method: 'POST',
+              path: '/orders',
+              headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' },
+              body: order,
+            }),
+          ),
+        ),
+      );
+    expect(await createOrder()).toMatchObject({ allow: true });
+    // The operator edits a schema without reloading (yet): only a reload may apply it.
+    writeFileSync(join(certs.dir, 'orders.json'), JSON.stringify({ type: 'object', maxProperties: 0 }));
+    try {
+      await weather(port);
+      await until(
+        'the retry to list the tools',
+        () => callguard.toolServers()[0]?.listed,
+        (listed) => listed === true,
+      );
+      expect(await createOrder()).toMatchObject({ allow: true });
+    } finally {
+      writeFileSync(join(certs.dir, 'orders.json'), JSON.stringify(ORDERS_SCHEMA));
+    }
+  });
+
+  it('close() ends a listing in flight: the hanging server sees its connection closed', async () => {
+    const port = await freePort();
+    // A timeout far beyond the wait below: only close() can end the listing in time.
+    const { callguard } = await start(config(port, setServer({ timeoutMs: 60_000 })));
+    // Now the port accepts connections and never answers: the retry's listing hangs there.
+    const sockets = new Set<Socket>();
+    const hanging: Server = createServer((socket) => {
+      sockets.add(socket);
+      socket.resume(); // read (and drop) the ClientHello, so the client's FIN is seen
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => hanging.listen(port, '127.0.0.1', resolve));
+    running.push({ close: () => new Promise((resolve) => hanging.close(() => resolve())) });
+    await until(
+      'the retry to connect',
+      () => sockets.size,
+      (n) => n > 0,
+    );
+    await callguard.close();
+    await until(
+      'the listing connection to close',
+      () => sockets.size,
+      (n) => n === 0,
+      2000,
+    );
   });
 
   describe('the CLI: check warns, test needs the listing', () => {

@@ -1,6 +1,7 @@
 import type { FunctionConfig, McpConfig, McpToolConfig } from '../../config/types.js';
 import { ConfigError, type ConfigProblem } from '../../errors.js';
 import { compilePolicy, type Policy, type SourceKinds } from '../../functions/compile-policy.js';
+import { printableAscii } from '../../printable-ascii.js';
 import type { CompiledInput, SchemaCompiler } from '../json/compile-input.js';
 import type { ToolListing } from './list-tool-servers.js';
 import { nameSkeleton } from './name-skeleton.js';
@@ -26,6 +27,8 @@ export interface McpEndpoint {
 
 // Tool names a server lists that an error message may quote (the names are the server's, not ours).
 const QUOTED_NAMES = 10;
+// A problem in a listed schema, as shown: long enough for a pointer and ajv's message.
+const MAX_PROBLEM_CHARS = 500;
 
 /**
  * Compiles `fn.mcp`; throws {@link ConfigError} listing every problem of every tool (schemas, pointers,
@@ -60,7 +63,8 @@ export function compileMcpEndpoint(
         });
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        problems.push(...err.problems);
+        // A listed schema's problems quote what the server wrote (keys, `$id`s): made printable, as any peer text.
+        problems.push(...(listed === undefined ? err.problems : err.problems.map((p) => ({ ...p, message: printableAscii(p.message, MAX_PROBLEM_CHARS) }))));
         // The server's schema cannot be edited here: the way out is a reviewed file for this tool.
         if (listed !== undefined) {
           problems.push({

@@ -3,9 +3,11 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { McpServerConfig } from '../../config/types.js';
+import { printableAscii } from '../../printable-ascii.js';
 import { TLS_PROFILE } from '../../transport/tls-profile.js';
-import { createMcpHttpsPeer, describeTransportError, type McpHttpsPeer, printableAscii, TransportFailure } from './mcp-https-peer.js';
-import { drainCapped, isObject, Refusal, readJsonRpcResult, refuseStatus } from './read-jsonrpc-answer.js';
+import { createMcpHttpsPeer, describeTransportError, type McpHttpsPeer, TransportFailure } from './mcp-https-peer.js';
+import { isObject } from './parse-jsonrpc.js';
+import { drainCapped, Refusal, readJsonRpcResult, refuseStatus } from './read-jsonrpc-answer.js';
 
 /**
  * Lists an MCP server's tools with their input schemas (`functions[].mcp.server`): the schemas
@@ -58,7 +60,7 @@ export const MCP_PROTOCOL_VERSION = '2025-11-25';
 /** Revisions a server may answer with (the SDK's SUPPORTED_PROTOCOL_VERSIONS); any other is refused (basic/lifecycle §"Version Negotiation"). */
 export const KNOWN_MCP_PROTOCOL_VERSIONS: readonly string[] = Object.freeze(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
 /** Bounds on one listing. */
-export const LIST_LIMITS = Object.freeze({ pages: 100, tools: 10_000 });
+export const LIST_LIMITS = Object.freeze({ pages: 100, tools: 10_000, schemaBytes: 16 * 1024 * 1024 });
 
 const CLIENT_INFO = Object.freeze({ name: 'callguard', version: '0.1.0' });
 const TIMED_OUT = Symbol('timed out');
@@ -128,6 +130,8 @@ async function notifyInitialized(session: Session): Promise<void> {
 async function listAllTools(session: Session): Promise<ReadonlyMap<string, ListedTool>> {
   const tools = new Map<string, ListedTool>();
   const cursors = new Set<string>();
+  // Each answer is capped; so is what the whole listing keeps (every page's schemas, held in memory).
+  let schemaBytes = 0;
   let cursor: string | undefined;
   for (let page = 1; ; page++) {
     if (page > LIST_LIMITS.pages) throw new Refusal(`more than ${LIST_LIMITS.pages} pages`);
@@ -137,7 +141,9 @@ async function listAllTools(session: Session): Promise<ReadonlyMap<string, Liste
       const tool = toListedTool(entry, `page ${page} tools[${index}]`);
       if (tools.has(tool.name)) throw new Refusal(`tool ${quoted(tool.name)} is listed twice`);
       if (tools.size === LIST_LIMITS.tools) throw new Refusal(`more than ${LIST_LIMITS.tools} tools`);
-      tools.set(tool.name, tool);
+      schemaBytes += tool.bytes;
+      if (schemaBytes > LIST_LIMITS.schemaBytes) throw new Refusal(`the input schemas exceed ${LIST_LIMITS.schemaBytes} bytes in all`);
+      tools.set(tool.name, Object.freeze({ name: tool.name, inputSchema: tool.inputSchema, digest: tool.digest }));
     }
     const next = result.nextCursor;
     if (next === undefined || next === null) return tools;
@@ -149,14 +155,15 @@ async function listAllTools(session: Session): Promise<ReadonlyMap<string, Liste
 }
 
 /** server/tools §"Tool": a unique `name` and an `inputSchema` that is a JSON Schema object of `type: "object"`. */
-function toListedTool(entry: unknown, where: string): ListedTool {
+function toListedTool(entry: unknown, where: string): ListedTool & { readonly bytes: number } {
   if (!isObject(entry)) throw new Refusal(`${where} is not an object`);
   const { name, inputSchema } = entry;
   if (typeof name !== 'string' || name === '') throw new Refusal(`${where} has no name (a non-empty string)`);
   if (!isObject(inputSchema)) throw new Refusal(`tool ${quoted(name)}: inputSchema is not an object`);
   if (inputSchema.type !== 'object') throw new Refusal(`tool ${quoted(name)}: inputSchema.type is not "object"`);
-  const digest = createHash('sha256').update(JSON.stringify(inputSchema)).digest('base64url');
-  return Object.freeze({ name, inputSchema, digest });
+  const text = JSON.stringify(inputSchema);
+  const digest = createHash('sha256').update(text).digest('base64url');
+  return Object.freeze({ name, inputSchema, digest, bytes: Buffer.byteLength(text) });
 }
 
 /** POSTs one request and returns its `result`; `onResponse` sees the response headers first. */

@@ -1,11 +1,16 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Config, McpServerConfig } from '../../config/types.js';
 import type { ConfigProblem } from '../../errors.js';
-import { type ListedTool, listMcpTools } from './list-mcp-tools.js';
+import { type ListedTool, ListToolsError, listMcpTools } from './list-mcp-tools.js';
 
-/** What one function's MCP server listed at this load, or why it could not be listed. */
+/**
+ * What one function's MCP server listed for this load, or why it could not be listed: `config` when
+ * only a config change can fix it (its TLS files cannot be read or do not fit together), else a failure
+ * of the server or the way to it, which a retry may outlive.
+ */
 export type ToolListing =
   | { readonly ok: true; readonly url: string; readonly tools: ReadonlyMap<string, ListedTool> }
-  | { readonly ok: false; readonly url: string; readonly why: string };
+  | { readonly ok: false; readonly url: string; readonly why: string; readonly config: boolean };
 
 /** Function name → its server's listing, for every function with a tool whose schema the server supplies. */
 export type ToolListings = ReadonlyMap<string, ToolListing>;
@@ -16,28 +21,34 @@ export interface ToolServerStatus {
   readonly url: string;
   /** False while its tools without a schema file are refused (ERR_MCP_TOOLS_UNAVAILABLE). */
   readonly listed: boolean;
-  /** Why the last listing this config was built with failed (log-safe). */
+  /** Why the latest listing failed (log-safe). */
   readonly why?: string;
 }
 
-export type ListTools = (server: McpServerConfig) => Promise<ReadonlyMap<string, ListedTool>>;
+export type ListTools = (server: McpServerConfig, options: { readonly signal?: AbortSignal }) => Promise<ReadonlyMap<string, ListedTool>>;
 
 /**
  * Lists, in parallel, the MCP server of every function that has a tool without a `schema` file (a
- * function whose tools all have one is not asked). Never rejects: a failure is a listing with `why`
- * (log-safe), which start tolerates (those tools are refused until a retry lists them) and reload refuses.
+ * function whose tools all have one is not asked), or of the functions in `only`. Never rejects: a
+ * failure is a listing with `why` (log-safe). `signal` aborts every listing (close).
  */
-export async function listToolServers(config: Config, list: ListTools = listMcpTools): Promise<ToolListings> {
+export async function listToolServers(
+  config: Config,
+  options: { readonly signal?: AbortSignal; readonly only?: ReadonlySet<string>; readonly list?: ListTools } = {},
+): Promise<ToolListings> {
+  const { signal, only, list = listMcpTools } = options;
   const needing = config.functions.flatMap((fn) => {
     const server = fn.mcp?.server;
-    return server !== undefined && fn.mcp?.tools.some((t) => t.schema === undefined) ? [{ name: fn.name, server }] : [];
+    const wanted = only === undefined ? fn.mcp?.tools.some((t) => t.schema === undefined) : only.has(fn.name);
+    return server !== undefined && wanted ? [{ name: fn.name, server }] : [];
   });
   const listed = await Promise.all(
     needing.map(async ({ name, server }): Promise<[string, ToolListing]> => {
       try {
-        return [name, { ok: true, url: server.url, tools: await list(server) }];
+        return [name, { ok: true, url: server.url, tools: await list(server, signal === undefined ? {} : { signal }) }];
       } catch (err) {
-        return [name, { ok: false, url: server.url, why: err instanceof Error ? err.message : String(err) }];
+        const why = err instanceof Error ? err.message : String(err);
+        return [name, { ok: false, url: server.url, why, config: err instanceof ListToolsError && err.step === 'tls-files' }];
       }
     }),
   );
@@ -45,15 +56,40 @@ export async function listToolServers(config: Config, list: ListTools = listMcpT
 }
 
 /** The listings that failed, with their functions. */
-export function unlistedServers(listings: ToolListings): { readonly function: string; readonly url: string; readonly why: string }[] {
-  return [...listings].flatMap(([name, l]) => (l.ok ? [] : [{ function: name, url: l.url, why: l.why }]));
+export function unlistedServers(listings: ToolListings): { readonly function: string; readonly url: string; readonly why: string; readonly config: boolean }[] {
+  return [...listings].flatMap(([name, l]) => (l.ok ? [] : [{ function: name, url: l.url, why: l.why, config: l.config }]));
 }
 
-/** A config problem per failed listing, at its function's `mcp/server`; `then` is appended to each message. */
-export function unlistedProblems(config: Config, listings: ToolListings, then = ''): ConfigProblem[] {
-  return unlistedServers(listings).map((u) => ({
-    file: config.file,
-    path: `/functions/${config.functions.findIndex((fn) => fn.name === u.function)}/mcp/server`,
-    message: `cannot list the tools of ${u.why}${then}`,
-  }));
+/** A config problem per listing that only a config change can fix (or per failed listing, with `all`), at its function's `mcp/server`. */
+export function unlistedProblems(config: Config, listings: ToolListings, options: { readonly all?: boolean } = {}): ConfigProblem[] {
+  return unlistedServers(listings)
+    .filter((u) => options.all === true || u.config)
+    .map((u) => ({
+      file: config.file,
+      path: `/functions/${config.functions.findIndex((fn) => fn.name === u.function)}/mcp/server`,
+      message: `cannot list the tools of ${u.why}`,
+    }));
+}
+
+/**
+ * On reload: a function whose server cannot be listed now keeps what it listed for the running config,
+ * when its `mcp.server` settings are unchanged (a reload must not wait on an MCP server to apply, say,
+ * a revocation elsewhere). Returns the listings to build with, and the functions that kept theirs.
+ */
+export function carryListings(
+  next: Config,
+  listings: ToolListings,
+  running: Config,
+  runningListings: ToolListings,
+): { readonly listings: ToolListings; readonly carried: readonly string[] } {
+  const serverOf = (config: Config, name: string) => config.functions.find((fn) => fn.name === name)?.mcp?.server;
+  const result = new Map(listings);
+  const carried: string[] = [];
+  for (const [name, listing] of listings) {
+    const before = runningListings.get(name);
+    if (listing.ok || listing.config || before?.ok !== true || !isDeepStrictEqual(serverOf(next, name), serverOf(running, name))) continue;
+    result.set(name, before);
+    carried.push(name);
+  }
+  return { listings: result, carried };
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
 import { isIP } from 'node:net';
 import { type ConnectionOptions, checkServerIdentity, type PeerCertificate, type SecureContext } from 'node:tls';
+import { printableAscii } from '../../printable-ascii.js';
 
 /**
  * HTTPS exchanges with one MCP server, over sockets that cannot outlive the listing: node:https with a
@@ -107,9 +108,4 @@ export function createMcpHttpsPeer(url: URL, secureContext: SecureContext, name:
 export function describeTransportError(err: NodeJS.ErrnoException): string {
   const message = printableAscii(err.message);
   return err.code === undefined ? message : `${err.code} (${message})`;
-}
-
-/** Text from a peer made safe for a log line: printable ASCII only (others become `?`), at most 200 characters. */
-export function printableAscii(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { printableAscii } from '../../printable-ascii.js';
 import { parseStrictJson } from '../strict-json.js';
-import { printableAscii } from './mcp-https-peer.js';
+import { isObject } from './parse-jsonrpc.js';
 import { createSseParser } from './sse-event-parser.js';
 
 /**
@@ -130,8 +131,4 @@ function checkEncoding(res: IncomingMessage): void {
 function tooLarge(res: IncomingMessage): Refusal {
   res.destroy();
   return new Refusal(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`);
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { judgeReadiness, type NotReady } from '../../../src/admin/readiness.js';
+import { judgeReadiness } from '../../../src/admin/readiness.js';
 import type { KeySourceStatus } from '../../../src/identity/key-source-status.js';
-import type { ToolServerStatus } from '../../../src/payload/jsonrpc/list-tool-servers.js';
 
 const fetched = (name: string, lastFetchOk = true): KeySourceStatus => ({ name, loaded: true, lastFetchOk, ageSeconds: 10 });
 const never = (name: string): KeySourceStatus => ({ name, loaded: false, lastFetchOk: false, ageSeconds: undefined });
@@ -17,17 +16,6 @@ describe('judgeReadiness', () => {
       logHealthy: true,
       stopping: false,
       notReady: [{ check: 'keys', source: 'adfs', problem: 'signing keys not fetched yet' }],
-    },
-    {
-      name: 'an MCP server whose tools are not listed yet (the listed one is fine)',
-      keys: [fetched('corp')],
-      tools: [
-        { function: 'weather', url: 'https://weather:8443/mcp', listed: true },
-        { function: 'files', url: 'https://files:8443/mcp', listed: false },
-      ],
-      logHealthy: true,
-      stopping: false,
-      notReady: [{ check: 'tools', source: 'files', problem: 'tool schemas not listed from its MCP server yet' }],
     },
     {
       name: 'the decision log failing',
@@ -47,11 +35,8 @@ describe('judgeReadiness', () => {
         { check: 'decisionLog', problem: 'the decision log is failing or stalled: calls are refused' },
       ],
     },
-  ] as { name: string; keys: KeySourceStatus[]; tools?: ToolServerStatus[]; logHealthy: boolean; stopping: boolean; notReady: NotReady[] }[])(
-    '$name',
-    ({ keys, tools = [], logHealthy, stopping, notReady }) => {
-      const readiness = judgeReadiness({ keySources: () => keys, toolServers: () => tools, log: { healthy: () => logHealthy }, stopping: () => stopping });
-      expect(readiness).toEqual({ ready: notReady.length === 0, notReady });
-    },
-  );
+  ])('$name', ({ keys, logHealthy, stopping, notReady }) => {
+    const readiness = judgeReadiness({ keySources: () => keys, log: { healthy: () => logHealthy }, stopping: () => stopping });
+    expect(readiness).toEqual({ ready: notReady.length === 0, notReady });
+  });
 });

@@ -43,7 +43,7 @@ const listed = (schemas: Record<string, unknown>): ToolListing => ({
     ]),
   ),
 });
-const failed: ToolListing = { ok: false, url: URL, why: `${URL} connect: ECONNREFUSED` };
+const failed: ToolListing = { ok: false, url: URL, why: `${URL} connect: ECONNREFUSED`, config: false };
 
 function mcpFunction(tools: McpToolConfig[], server = true): FunctionConfig & { mcp: McpConfig } {
   return mcpFunctionConfig({ tools, ...(server ? { server: { url: URL, ca: '/etc/ca.pem', timeoutMs: 5000, retryMs: 1000 } } : {}) });
@@ -167,13 +167,21 @@ describe('MCP tools without a schema file: the schema their server lists (mcp.se
       problems: [{ file: `${URL} tools/list "get_weather" inputSchema`, path: '/functions/2/mcp/tools/0/schema' }],
     },
     {
+      name: 'what the server wrote is quoted in printable ASCII only (no forged lines, no terminal escapes)',
+      tools: [tool('get_weather')],
+      listing: listed({ get_weather: { type: 'object', properties: { 'x\n  /etc/x: /fake: \u001b[31mFORGED': { type: 'strng' } } } }),
+      problems: [{ file: `${URL} tools/list "get_weather" inputSchema`, message: expect.stringMatching(/^[\x20-\x7e]+$/) }],
+      everyMessagePrintable: true,
+    },
+    {
       name: 'names the server lists are quoted only when they are plain tool names',
       tools: [tool('get_weather')],
       listing: listed({ 'evil\u001b[2Jname': { type: 'object' } }),
       problems: [{ path: '/functions/2/mcp/tools/0/name', message: `the MCP server ${URL} does not list tool "get_weather" (it lists: none)` }],
     },
-  ])('a config problem naming the tool: $name', ({ tools, listing, server = true, problems }) => {
+  ])('a config problem naming the tool: $name', ({ tools, listing, server = true, problems, everyMessagePrintable = false }) => {
     const found = problemsOf(tools, listing, server);
+    if (everyMessagePrintable) for (const p of found) expect(p.message).toMatch(/^[\x20-\x7e]+$/);
     expect(found.length).toBeGreaterThanOrEqual(problems.length);
     for (const expected of problems) expect(found).toContainEqual(expect.objectContaining(expected));
   });
