@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { McpServerConfig } from '../../../../src/config/types.js';
 import {
   KNOWN_MCP_PROTOCOL_VERSIONS,
+  LIST_LIMITS,
   ListToolsError,
   type ListToolsStep,
   listMcpTools,
@@ -116,6 +117,25 @@ describe('listMcpTools against the SDK server (StreamableHTTPServerTransport on 
     const tools = await listMcpTools(configFor(p));
     expect([...tools.keys()]).toEqual(['a', 'b', 'c', 'd']);
     expect(p.seen.filter((r) => r.rpcMethod === 'tools/list').map((r) => r.params)).toEqual([undefined, { cursor: '1' }, { cursor: '2' }]);
+    await p.allSocketsClosed();
+  });
+
+  it('refuses a listing whose schemas exceed the total cap, though each page is under the per-answer cap', async () => {
+    // 5 pages, one tool each with a 3.5 MB schema: every answer < 4 MiB, together > 16 MiB.
+    const big = 'x'.repeat(3_500_000);
+    const server = (): Server => {
+      const s = new Server({ name: 'big', version: '1.0.0' }, { capabilities: { tools: {} } });
+      s.setRequestHandler(ListToolsRequestSchema, async (request) => {
+        const index = Number(request.params?.cursor ?? 0);
+        const tools = [{ name: `t${index}`, inputSchema: { type: 'object' as const, description: big } }];
+        return index < 4 ? { tools, nextCursor: String(index + 1) } : { tools };
+      });
+      return s;
+    };
+    const p = await peer(sdkMcpHandler({ json: true, stateful: true, newServer: server }));
+    const err = await listMcpTools(configFor(p, { timeoutMs: 30_000 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ListToolsError);
+    expect(err).toMatchObject({ step: 'tools/list', message: expect.stringContaining(`the input schemas exceed ${LIST_LIMITS.schemaBytes} bytes in all`) });
     await p.allSocketsClosed();
   });
 
