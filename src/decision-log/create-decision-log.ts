@@ -35,6 +35,9 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
   const lines = createFileSequence({ queue, clock, now, configDigest: options.configDigest ?? null, rotateBytes, rotateMs, checkpoint: options.checkpoint });
   const refused = createRefusedCounts(clock);
   let closed = false;
+  // A config change while the sink fails: said once it works again, after its gap line. Queued now, it
+  // would take the chain position the gap line is written at, and the chain would break.
+  let configUnsaid: 'reload' | 'mcp-tools-listed' | undefined;
   const writer = createLogWriter({
     sink,
     queue,
@@ -47,7 +50,14 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
     resumed,
     now,
     clock,
-    notify: (healthy, msg) => options.onStateChange?.({ healthy, msg }),
+    notify: (healthy, msg) => {
+      if (healthy && configUnsaid !== undefined && !writer.failed() && !closed) {
+        lines.configLine(configUnsaid);
+        configUnsaid = undefined;
+        writer.schedule();
+      }
+      options.onStateChange?.({ healthy, msg });
+    },
     isClosed: () => closed,
   });
   const accepting = (): boolean => !closed && writer.ready();
@@ -104,7 +114,9 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
     stats: writer.stats,
     noteConfig(digest, reason = 'reload') {
       lines.setConfigDigest(digest);
-      if (!closed) lines.configLine(reason);
+      if (closed) return;
+      if (writer.failed()) configUnsaid = reason;
+      else lines.configLine(reason);
     },
     reopen() {
       if (writer.failed() || closed) {

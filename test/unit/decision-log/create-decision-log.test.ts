@@ -131,6 +131,37 @@ describe('createDecisionLog: a failed sink refuses only while it fails', () => {
     log.close();
   });
 
+  it('a config change while the sink fails is said after the gap line, on an unbroken chain', async () => {
+    const m = manualSink();
+    const log = createDecisionLog(m.sink, options({ configDigest: 'old' }));
+    await turn();
+    m.complete(); // the start line is written
+    log.append(record(1), () => {});
+    await turn();
+    m.complete(enospc);
+    // A reload (or MCP tools listed at last) while the log cannot write.
+    log.noteConfig('new', 'mcp-tools-listed');
+    await until(() => m.waiting === 1); // the retry: the gap line
+    m.complete();
+    await until(() => m.waiting === 1); // then the config line
+    m.complete();
+    const written = m.writes.filter((_, i) => i !== 1).join(''); // the failed write never reached the file
+    const chain = createChainVerifier();
+    for (const [i, l] of written.split('\n').slice(0, -1).entries()) chain.push({ file: 'manual', line: i + 1 }, Buffer.from(`${l}\n`));
+    expect(chain.end().problem).toBeUndefined();
+    const msgs = written
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l))
+      .map((l) => [l.msg, l.seq, l.configDigest, l.reason]);
+    expect(msgs).toEqual([
+      ['decision-log-start', 0, 'old', 'start'],
+      ['decision-log-gap', 1, undefined, undefined],
+      ['decision-log-config', 2, 'new', 'mcp-tools-listed'],
+    ]);
+    log.close();
+  });
+
   it('a write pending past maxWriteMs stalls the log until it completes', async () => {
     const m = manualSink();
     let t = 0;
