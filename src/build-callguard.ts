@@ -202,7 +202,11 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     for (const name of kept) {
       emit('warn', `function "${name}": cannot list the tools of ${unlistedWhyOf(listed, name)}; the tools it listed at the last load stay in force`);
     }
-    for (const u of fresh.unlisted) emit('warn', unlistedMessage(u));
+    unlistedWhy.clear();
+    for (const u of fresh.unlisted) {
+      unlistedWhy.set(u.function, u.why);
+      emit('warn', unlistedMessage(u));
+    }
     watchUnlisted(fresh);
     return { digest: fresh.digest, functions: next.functions.length, changed };
   };

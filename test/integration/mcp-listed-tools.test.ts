@@ -195,6 +195,15 @@ describe('MCP tool schemas listed by the server (mcp.server), a real MCP SDK ser
     });
   });
 
+  it('the reason reported is the latest: down at start, then a reload to a server name the certificate does not carry', async () => {
+    const port = await freePort();
+    const { callguard } = await start(config(port, setServer({ retryMs: 60_000 })));
+    expect(callguard.toolServers()).toEqual([expect.objectContaining({ listed: false, why: expect.stringContaining('ECONNREFUSED') })]);
+    await weather(port);
+    await callguard.reload(config(port, setServer({ retryMs: 60_000, serverName: 'impostor.internal' })));
+    expect(callguard.toolServers()).toEqual([expect.objectContaining({ listed: false, why: expect.stringMatching(/impostor\.internal/) })]);
+  });
+
   it('a reload refused: a configured tool the server does not list (a config error naming the tool)', async () => {
     const server = await weather();
     const { callguard } = await start(config(server.port));
