@@ -175,7 +175,8 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     // A server that cannot be reached now keeps its last listing (same settings) or leaves its tools
     // refused until a retry lists them: a reload never waits on an MCP server to apply anything else.
     const listed = await listToolServers(next, { signal: closing.signal });
-    const { listings, carried: kept } = carryListings(next, listed, running, core.listings);
+    if (closed) throw new Error('callguard closed during the reload');
+    const { listings, carried: kept } = carryListings(next, listed, core.listings);
     const compiled = compileInputs(next, listings);
     const fresh = await buildCore(next, listings, compiled.inputs, [...unlistedProblems(next, listings), ...compiled.problems], deps);
     const unfetched = await untilKeysFetched(fresh, options.reloadKeyWaitMs ?? 10_000);
@@ -211,13 +212,17 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     return { digest: fresh.digest, functions: next.functions.length, changed };
   };
   // Calls that began on the old core may still be verifying a token: its key refreshes stop a little later.
+  const retireTimers = new Set<NodeJS.Timeout>();
   const retire = (old: DecisionCore): void => {
     retiring.add(old);
-    setTimeout(() => {
+    const timer = setTimeout(() => {
+      retireTimers.delete(timer);
       retiring.delete(old);
       addCacheStats(carried, old);
       closeCore(old);
-    }, RETIRE_AFTER_MS).unref();
+    }, RETIRE_AFTER_MS);
+    timer.unref();
+    retireTimers.add(timer);
   };
   // One at a time, in order: two SIGHUPs in a row apply the file as it is at the second.
   const serialized = <T>(step: () => Promise<T>): Promise<T> => {
@@ -231,6 +236,8 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     const target = core;
     const waiting = new Set(target.unlisted.map((u) => u.function));
     const listings = await listToolServers(target.config, { signal: closing.signal, only: waiting });
+    // A reload in between has its own listings (and retry); close ends it all.
+    if (closed || core !== target) return false;
     const answered = new Map([...listings].filter(([, l]) => l.ok));
     for (const u of unlistedServers(listings)) {
       if (unlistedWhy.get(u.function) !== u.why) emit('warn', `function "${u.function}": still cannot list the tools of ${u.why}`);
@@ -239,19 +246,33 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
     if (answered.size === 0) return !closed;
     return serialized(async () => {
       if (closed || core !== target) return false;
-      try {
-        const fresh = withListings(target, answered, deps);
+      // One function at a time: a listing that cannot be used keeps only its own tools refused.
+      let fresh = target;
+      const used: string[] = [];
+      for (const [name, listing] of answered) {
+        try {
+          fresh = withListings(fresh, new Map([[name, listing]]), deps);
+          used.push(name);
+          unlistedWhy.delete(name);
+        } catch (err) {
+          const why = err instanceof ConfigError ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ') : String(err);
+          const said = `listed, but cannot be used: ${why}`;
+          if (unlistedWhy.get(name) !== said) {
+            emit(
+              'warn',
+              `function "${name}": listed its MCP tools again, but cannot use them (they stay refused; fix the server or give them schema files): ${why}`,
+            );
+          }
+          unlistedWhy.set(name, said);
+        }
+      }
+      if (used.length > 0) {
         core = fresh;
         if (fresh.digest !== target.digest) log.noteConfig(fresh.digest, 'mcp-tools-listed');
-        for (const name of answered.keys()) unlistedWhy.delete(name);
-        const names = [...answered.keys()].map((name) => `"${name}"`).join(', ');
+        const names = used.map((name) => `"${name}"`).join(', ');
         emit('info', `listed the tools of ${names}: their tools are callable (config ${fresh.digest})`);
-        return fresh.unlisted.length > 0;
-      } catch (err) {
-        const why = err instanceof ConfigError ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ') : String(err);
-        emit('warn', `listed the MCP tools again, but cannot use what was listed: ${why}`);
-        return true;
       }
+      return fresh.unlisted.length > 0;
     });
   };
   const retry = createToolListingRetry(relist, (err) => emit('warn', `listing MCP tools again failed: ${String(err)}`));
@@ -297,6 +318,8 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
       closed = true;
       retry.stop();
       closing.abort();
+      for (const timer of retireTimers) clearTimeout(timer);
+      retireTimers.clear();
       closeAuthenticators();
       for (const old of retiring) closeCore(old);
       retiring.clear();

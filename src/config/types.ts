@@ -170,7 +170,7 @@ export interface McpServerConfig {
   readonly serverName?: string;
   /** Bound on the whole listing. */
   readonly timeoutMs: number;
-  /** First retry after a failed listing at start (doubling, at most 60 s). */
+  /** First retry after a failed listing, at start or on reload (doubling, at most 60 s). */
   readonly retryMs: number;
 }
 

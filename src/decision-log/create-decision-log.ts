@@ -35,9 +35,18 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
   const lines = createFileSequence({ queue, clock, now, configDigest: options.configDigest ?? null, rotateBytes, rotateMs, checkpoint: options.checkpoint });
   const refused = createRefusedCounts(clock);
   let closed = false;
-  // A config change while the sink fails: said once it works again, after its gap line. Queued now, it
-  // would take the chain position the gap line is written at, and the chain would break.
+  // A config change not (yet) on the chain: made while the sink fails (queued then, it would take the
+  // position the gap line is written at, and the chain would break), or whose line a failure or stall
+  // dropped. Said once the log works again; `reload` wins over `mcp-tools-listed` when both happened.
   let configUnsaid: 'reload' | 'mcp-tools-listed' | undefined;
+  const unsaid = (reason: 'reload' | 'mcp-tools-listed'): void => {
+    configUnsaid = configUnsaid === 'reload' ? 'reload' : reason;
+  };
+  const sayConfig = (reason: 'reload' | 'mcp-tools-listed'): void => {
+    lines.configLine(reason, (ok) => {
+      if (!ok && !closed) unsaid(reason);
+    });
+  };
   const writer = createLogWriter({
     sink,
     queue,
@@ -52,8 +61,9 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
     clock,
     notify: (healthy, msg) => {
       if (healthy && configUnsaid !== undefined && !writer.failed() && !closed) {
-        lines.configLine(configUnsaid);
+        const reason = configUnsaid;
         configUnsaid = undefined;
+        sayConfig(reason);
         writer.schedule();
       }
       options.onStateChange?.({ healthy, msg });
@@ -78,10 +88,14 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
   ];
   for (const t of timers) t.unref();
 
+  // A checkpoint signs the chain's head: never while the sink fails (the gap line will take that position).
+  const finalCheckpoint = (): void => {
+    if (!writer.failed()) lines.checkpointLine();
+  };
   const onExit = (): void => {
     if (closed) return;
     queueSummary();
-    lines.checkpointLine();
+    finalCheckpoint();
     writer.writeAllNow();
   };
   exitHandlers.add(onExit);
@@ -115,8 +129,11 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
     noteConfig(digest, reason = 'reload') {
       lines.setConfigDigest(digest);
       if (closed) return;
-      if (writer.failed()) configUnsaid = reason;
-      else lines.configLine(reason);
+      if (writer.failed()) unsaid(reason);
+      else {
+        sayConfig(reason);
+        writer.schedule();
+      }
     },
     reopen() {
       if (writer.failed() || closed) {
@@ -134,7 +151,7 @@ export function createDecisionLog(sink: LogSink, options: DecisionLogOptions): D
       // cannot write synchronously (RELP) still gets them; up to 2 s, then whatever is left is written
       // synchronously, or failed if a write is still in flight (it would land after them).
       queueSummary();
-      lines.checkpointLine();
+      finalCheckpoint();
       writer.schedule();
       const deadline = Date.now() + 2000;
       while (writer.busy() && Date.now() < deadline) {

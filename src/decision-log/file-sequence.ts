@@ -33,7 +33,7 @@ export interface FileSequence {
   newFile(how: 'rotate' | 'reopen'): void;
   /** Names another config in later start lines; `configLine` says so on the chain. */
   setConfigDigest(digest: string): void;
-  configLine(reason: 'reload' | 'mcp-tools-listed'): void;
+  configLine(reason: 'reload' | 'mcp-tools-listed', done?: Committed): void;
   /** Checkpoints on time, and rotation on time for a quiet log; skipped while `paused`. */
   startTimers(paused: () => boolean, schedule: () => void): NodeJS.Timeout[];
 }
@@ -88,8 +88,8 @@ export function createFileSequence(options: FileSequenceOptions): FileSequence {
     setConfigDigest(digest) {
       configDigest = digest;
     },
-    configLine(reason) {
-      enqueue(event('info', 'decision-log-config', { reason, configDigest }));
+    configLine(reason, done) {
+      enqueue(event('info', 'decision-log-config', { reason, configDigest }), done);
     },
     startTimers(paused, schedule) {
       const timers: NodeJS.Timeout[] = [];

@@ -195,6 +195,24 @@ describe('MCP tool schemas listed by the server (mcp.server), a real MCP SDK ser
     });
   });
 
+  it('a CA replaced in place and a reload withdraw trust: the old listing is not kept, those tools are 503', async () => {
+    const server = await weather();
+    const caFile = join(certs.dir, 'ca-swapped.crt');
+    writeFileSync(caFile, certs.caPem);
+    const { callguard } = await start(config(server.port, setServer({ ca: caFile })));
+    expect(await callTool(callguard, 'get_weather', { city: 'Oslo' })).toMatchObject({ allow: true });
+    const other = createTestCerts();
+    running.push({ close: async () => rmSync(other.dir, { recursive: true, force: true }) });
+    writeFileSync(caFile, other.caPem); // the server's certificate no longer verifies
+    await callguard.reload(config(server.port, setServer({ ca: caFile })));
+    expect(callguard.toolServers()).toEqual([expect.objectContaining({ listed: false })]);
+    expect(await callTool(callguard, 'get_weather', { city: 'Oslo' })).toMatchObject({
+      allow: false,
+      status: 503,
+      problem: { code: 'ERR_MCP_TOOLS_UNAVAILABLE' },
+    });
+  });
+
   it('the reason reported is the latest: down at start, then a reload to a server name the certificate does not carry', async () => {
     const port = await freePort();
     const { callguard } = await start(config(port, setServer({ retryMs: 60_000 })));

@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config, McpServerConfig } from '../../config/types.js';
 import type { ConfigProblem } from '../../errors.js';
@@ -9,7 +11,13 @@ import { type ListedTool, ListToolsError, listMcpTools } from './list-mcp-tools.
  * of the server or the way to it, which a retry may outlive.
  */
 export type ToolListing =
-  | { readonly ok: true; readonly url: string; readonly tools: ReadonlyMap<string, ListedTool> }
+  | {
+      readonly ok: true;
+      readonly url: string;
+      readonly tools: ReadonlyMap<string, ListedTool>;
+      /** What the listing was trusted by when it was made (see {@link carryListings}). */
+      readonly trust: readonly unknown[];
+    }
   | { readonly ok: false; readonly url: string; readonly why: string; readonly config: boolean };
 
 /** Function name → its server's listing, for every function with a tool whose schema the server supplies. */
@@ -45,7 +53,8 @@ export async function listToolServers(
   const listed = await Promise.all(
     needing.map(async ({ name, server }): Promise<[string, ToolListing]> => {
       try {
-        return [name, { ok: true, url: server.url, tools: await list(server, signal === undefined ? {} : { signal }) }];
+        const trust = trustOf(server);
+        return [name, { ok: true, url: server.url, tools: await list(server, signal === undefined ? {} : { signal }), trust }];
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         return [name, { ok: false, url: server.url, why, config: err instanceof ListToolsError && err.step === 'tls-files' }];
@@ -73,13 +82,12 @@ export function unlistedProblems(config: Config, listings: ToolListings, options
 
 /**
  * On reload: a function whose server cannot be listed now keeps what it listed for the running config,
- * when its `mcp.server` settings are unchanged (a reload must not wait on an MCP server to apply, say,
+ * when what it trusted the server by is unchanged (URL, name, TLS file contents) (a reload must not wait on an MCP server to apply, say,
  * a revocation elsewhere). Returns the listings to build with, and the functions that kept theirs.
  */
 export function carryListings(
   next: Config,
   listings: ToolListings,
-  running: Config,
   runningListings: ToolListings,
 ): { readonly listings: ToolListings; readonly carried: readonly string[] } {
   const serverOf = (config: Config, name: string) => config.functions.find((fn) => fn.name === name)?.mcp?.server;
@@ -87,9 +95,27 @@ export function carryListings(
   const carried: string[] = [];
   for (const [name, listing] of listings) {
     const before = runningListings.get(name);
-    if (listing.ok || listing.config || before?.ok !== true || !isDeepStrictEqual(serverOf(next, name), serverOf(running, name))) continue;
+    if (listing.ok || listing.config || before?.ok !== true) continue;
+    const now = serverOf(next, name);
+    if (now === undefined || !isDeepStrictEqual(before.trust, trustOf(now))) continue;
     result.set(name, before);
     carried.push(name);
   }
   return { listings: result, carried };
+}
+
+/**
+ * What a listing was trusted by: where it came from and the contents of the TLS files (a CA replaced in
+ * place and a SIGHUP withdraw trust from the old server, as a replaced key file does). Timeouts do not count.
+ */
+function trustOf(server: McpServerConfig): readonly unknown[] {
+  const contents = (file: string | undefined): string | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return hash('sha256', readFileSync(file), 'base64url');
+    } catch {
+      return 'unreadable';
+    }
+  };
+  return [server.url, server.serverName, contents(server.ca), contents(server.cert), contents(server.key)];
 }

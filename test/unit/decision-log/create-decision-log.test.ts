@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadCheckpointSigner } from '../../../src/decision-log/checkpoint-signer.js';
 import { createDecisionLog, type DecisionLogOptions, type Durability } from '../../../src/decision-log/create-decision-log.js';
 import type { DecisionRecord } from '../../../src/decision-log/decision-record.js';
 import { type LogSink, openLogSink, streamSink } from '../../../src/decision-log/log-sink.js';
@@ -131,6 +133,75 @@ describe('createDecisionLog: a failed sink refuses only while it fails', () => {
     log.close();
   });
 
+  /** The lines `writes` put on the file (failed writes left out), checked as one chain: [msg, seq, configDigest, reason]. */
+  const chainOf = (writes: readonly string[], failed: readonly number[]) => {
+    const written = writes.filter((_, i) => !failed.includes(i)).join('');
+    const chain = createChainVerifier();
+    for (const [i, l] of written.split('\n').slice(0, -1).entries()) chain.push({ file: 'manual', line: i + 1 }, Buffer.from(`${l}\n`));
+    expect(chain.end().problem).toBeUndefined();
+    return written
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l))
+      .map((l) => [l.msg, l.seq, l.configDigest, l.reason]);
+  };
+
+  it('a config change whose line a failed write took is said again after the gap line', async () => {
+    const m = manualSink();
+    const log = createDecisionLog(m.sink, options({ configDigest: 'old' }));
+    await turn();
+    m.complete(); // the start line
+    log.noteConfig('new');
+    await turn();
+    m.complete(enospc); // the write carrying the config line fails
+    await until(() => m.waiting === 1);
+    m.complete(); // the gap line
+    await until(() => m.waiting === 1);
+    m.complete(); // the config line, again
+    expect(chainOf(m.writes, [1])).toEqual([
+      ['decision-log-start', 0, 'old', 'start'],
+      ['decision-log-gap', 1, undefined, undefined],
+      ['decision-log-config', 2, 'new', 'reload'],
+    ]);
+    log.close();
+  });
+
+  it('two config changes during one failure: one line, the latest digest, `reload` when one of them was a reload', async () => {
+    const m = manualSink();
+    const log = createDecisionLog(m.sink, options({ configDigest: 'a' }));
+    await turn();
+    m.complete(enospc);
+    log.noteConfig('b', 'reload');
+    log.noteConfig('c', 'mcp-tools-listed');
+    await until(() => m.waiting === 1);
+    m.complete();
+    await until(() => m.waiting === 1);
+    m.complete();
+    expect(chainOf(m.writes, [0])).toEqual([
+      ['decision-log-gap', 0, undefined, undefined],
+      ['decision-log-config', 1, 'c', 'reload'],
+    ]);
+    log.close();
+  });
+
+  it('close while the sink fails adds no checkpoint at the position the gap line takes', async () => {
+    const m = manualSink();
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'callguard-key-')), 'key.pem');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const log = createDecisionLog(m.sink, options({ checkpoint: { signer: loadCheckpointSigner(keyFile), everyLines: 1000, everySeconds: 3600 } }));
+    await turn();
+    m.complete(); // the start line
+    log.append(record(1), () => {});
+    await turn();
+    m.complete(enospc);
+    await until(() => m.waiting === 1); // the gap line's write, in flight
+    const closing = log.close();
+    m.complete(); // the gap line lands during close's wait
+    await closing;
+    expect(chainOf(m.writes, [1]).map(([msg]) => msg)).toEqual(['decision-log-start', 'decision-log-gap']);
+  });
+
   it('a config change while the sink fails is said after the gap line, on an unbroken chain', async () => {
     const m = manualSink();
     const log = createDecisionLog(m.sink, options({ configDigest: 'old' }));
@@ -145,16 +216,8 @@ describe('createDecisionLog: a failed sink refuses only while it fails', () => {
     m.complete();
     await until(() => m.waiting === 1); // then the config line
     m.complete();
-    const written = m.writes.filter((_, i) => i !== 1).join(''); // the failed write never reached the file
-    const chain = createChainVerifier();
-    for (const [i, l] of written.split('\n').slice(0, -1).entries()) chain.push({ file: 'manual', line: i + 1 }, Buffer.from(`${l}\n`));
-    expect(chain.end().problem).toBeUndefined();
-    const msgs = written
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l))
-      .map((l) => [l.msg, l.seq, l.configDigest, l.reason]);
-    expect(msgs).toEqual([
+    // The failed write (index 1) never reached the file.
+    expect(chainOf(m.writes, [1])).toEqual([
       ['decision-log-start', 0, 'old', 'start'],
       ['decision-log-gap', 1, undefined, undefined],
       ['decision-log-config', 2, 'new', 'mcp-tools-listed'],

@@ -36,6 +36,7 @@ const tool = (name: string, rest: Partial<McpToolConfig> = {}): McpToolConfig =>
 const listed = (schemas: Record<string, unknown>): ToolListing => ({
   ok: true,
   url: URL,
+  trust: [],
   tools: new Map(
     Object.entries(schemas).map(([name, inputSchema]): [string, ListedTool] => [
       name,
