@@ -1,19 +1,19 @@
 /**
  * In-process CPU cost of the decision log's append path alone (format, queue, group-commit write,
  * commit callbacks), in `written` mode over a discarding stream: what every Check pays to be
- * logged, without the rest of the Check. `tsx bench/decision-log-append.ts [N] [root]`; `root`
- * (default: this checkout) points at another checkout's `src/` to compare a change against it,
- * one process per side, alternated (one process holding both would share their JIT feedback).
+ * logged, without the rest of the Check. `npm run build`, then `tsx bench/decision-log-append.ts [N] [root]`:
+ * it measures the built modules (`dist/`, what the CLI runs), not the TypeScript sources; `root`
+ * (default: this checkout) points at another built checkout to compare a change against it, one
+ * process per side, alternated (one process holding both would share their JIT feedback).
  */
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 
 const N = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 200000);
 const root = process.argv.slice(2).find((arg) => !/^\d+$/.test(arg)) ?? new URL('..', import.meta.url).pathname;
-const { createDecisionLog } = (await import(
-  pathToFileURL(`${root}/src/decision-log/create-decision-log.ts`).href
-)) as typeof import('../src/decision-log/create-decision-log.js');
-const { streamSink } = (await import(pathToFileURL(`${root}/src/decision-log/log-sink.ts`).href)) as typeof import('../src/decision-log/log-sink.js');
+const built = (file: string): string => pathToFileURL(`${root}/dist/decision-log/${file}`).href;
+const { createDecisionLog } = (await import(built('create-decision-log.js'))) as typeof import('../src/decision-log/create-decision-log.js');
+const { streamSink } = (await import(built('log-sink.js'))) as typeof import('../src/decision-log/log-sink.js');
 type DecisionRecord = import('../src/decision-log/decision-record.js').DecisionRecord;
 
 /** Lines a turn of the event loop: calls decided together share one write. */

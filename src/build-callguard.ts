@@ -3,7 +3,7 @@ import { type Admission, createAdmission } from './admission.js';
 import { createAuditGate } from './audit-gate.js';
 import type { Config } from './config/types.js';
 import type { Decide } from './decide.js';
-import { addCacheStats, buildCore, type CoreDeps, closeCore, compileInputs, type DecisionCore, untilKeysFetched, withListings } from './decision-core.js';
+import { addCacheStats, buildCore, type CoreDeps, closeCore, compileInputs, type DecisionCore, untilKeysFetched, withListing } from './decision-core.js';
 import { type CheckpointSigner, loadCheckpointSigner } from './decision-log/checkpoint-signer.js';
 import { createDecisionLog, type DecisionLog } from './decision-log/create-decision-log.js';
 import { destinationProblem } from './decision-log/destination-problem.js';
@@ -25,8 +25,6 @@ import {
 import { createToolListingRetry } from './payload/jsonrpc/tool-listing-retry.js';
 import { restartOnlyChanges } from './reload/restart-only.js';
 import { createReplayStore } from './replay/create-replay-store.js';
-
-export { compileInputs, configParts } from './decision-core.js';
 
 export interface BuildOptions {
   /** Overrides `config.decisionLog.destination` (tests pass an in-memory stream, `check` a discarding one). */
@@ -251,7 +249,7 @@ export async function buildCallguard(config: Config, options: BuildOptions = {})
       const used: string[] = [];
       for (const [name, listing] of answered) {
         try {
-          fresh = withListings(fresh, new Map([[name, listing]]), deps);
+          fresh = withListing(fresh, name, listing, deps);
           used.push(name);
           unlistedWhy.delete(name);
         } catch (err) {

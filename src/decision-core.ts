@@ -7,7 +7,7 @@ import { createFunctionRegistry } from './functions/function-registry.js';
 import type { Authenticator } from './identity/authenticator.js';
 import { createAuthenticators } from './identity/create-authenticators.js';
 import { sourceKinds } from './identity/identity-sources.js';
-import { type ToolListings, unlistedServers } from './payload/jsonrpc/list-tool-servers.js';
+import { type ToolListing, type ToolListings, unlistedServers } from './payload/jsonrpc/list-tool-servers.js';
 import type { PayloadInspector } from './payload/payload-inspector.js';
 import { createFunctionPayloadCompiler } from './payload/payload-kinds.js';
 import type { ReplayStore } from './replay/replay-store.js';
@@ -92,19 +92,18 @@ export async function buildCore(
 }
 
 /**
- * The running core with the MCP tool schemas a retry has now listed (`listings`: the successful ones):
- * only those functions are compiled again; every other inspector, the identity sources (keys as loaded)
- * and the routes are the running core's, so nothing an operator has not reloaded is read anew. Throws
- * ConfigError when a listed schema cannot be used.
+ * The running core with the MCP tool schemas a retry has now listed for function `name`: only that
+ * function is compiled again; every other inspector, the identity sources (keys as loaded) and the
+ * routes are the running core's, so nothing an operator has not reloaded is read anew. Throws
+ * ConfigError when the listed schemas cannot be used.
  */
-export function withListings(core: DecisionCore, listings: ToolListings, deps: CoreDeps): DecisionCore {
-  const merged = new Map(core.listings);
-  for (const [name, listing] of listings) merged.set(name, listing);
-  const compiled = compileInputs(core.config, merged, new Set(listings.keys()));
+export function withListing(core: DecisionCore, name: string, listing: ToolListing, deps: CoreDeps): DecisionCore {
+  const listings = new Map(core.listings).set(name, listing);
+  const compiled = compileInputs(core.config, listings, new Set([name]));
   if (compiled.problems.length > 0) throw new ConfigError(compiled.problems);
   const inputs = new Map(core.inputs);
-  for (const [name, inspector] of compiled.inputs) inputs.set(name, inspector);
-  return assemble(core.config, merged, inputs, core.authenticators, core.facts, deps);
+  for (const [fn, inspector] of compiled.inputs) inputs.set(fn, inspector);
+  return assemble(core.config, listings, inputs, core.authenticators, core.facts, deps);
 }
 
 function assemble(

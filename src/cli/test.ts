@@ -1,8 +1,8 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compileInputs } from '../build-callguard.js';
 import { loadConfig } from '../config/load-config.js';
+import { compileInputs } from '../decision-core.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { listToolServers, unlistedProblems } from '../payload/jsonrpc/list-tool-servers.js';
 import { formatProblems, formatResults, formatSummary } from '../test-cases/format-report.js';

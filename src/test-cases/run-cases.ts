@@ -1,6 +1,6 @@
-import { configParts } from '../build-callguard.js';
 import type { Config } from '../config/types.js';
 import { createDecide } from '../decide.js';
+import { configParts } from '../decision-core.js';
 import type { PayloadInspector } from '../payload/payload-inspector.js';
 import { createMemoryReplayStore } from '../replay/memory-replay-store.js';
 import { caseAttempt } from './case-attempt.js';

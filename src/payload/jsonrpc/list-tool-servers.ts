@@ -33,8 +33,6 @@ export interface ToolServerStatus {
   readonly why?: string;
 }
 
-export type ListTools = (server: McpServerConfig, options: { readonly signal?: AbortSignal }) => Promise<ReadonlyMap<string, ListedTool>>;
-
 /**
  * Lists, in parallel, the MCP server of every function that has a tool without a `schema` file (a
  * function whose tools all have one is not asked), or of the functions in `only`. Never rejects: a
@@ -42,9 +40,9 @@ export type ListTools = (server: McpServerConfig, options: { readonly signal?: A
  */
 export async function listToolServers(
   config: Config,
-  options: { readonly signal?: AbortSignal; readonly only?: ReadonlySet<string>; readonly list?: ListTools } = {},
+  options: { readonly signal?: AbortSignal; readonly only?: ReadonlySet<string> } = {},
 ): Promise<ToolListings> {
-  const { signal, only, list = listMcpTools } = options;
+  const { signal, only } = options;
   const needing = config.functions.flatMap((fn) => {
     const server = fn.mcp?.server;
     const wanted = only === undefined ? fn.mcp?.tools.some((t) => t.schema === undefined) : only.has(fn.name);
@@ -54,7 +52,7 @@ export async function listToolServers(
     needing.map(async ({ name, server }): Promise<[string, ToolListing]> => {
       try {
         const trust = trustOf(server);
-        return [name, { ok: true, url: server.url, tools: await list(server, signal === undefined ? {} : { signal }), trust }];
+        return [name, { ok: true, url: server.url, tools: await listMcpTools(server, signal === undefined ? {} : { signal }), trust }];
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         return [name, { ok: false, url: server.url, why, config: err instanceof ListToolsError && err.step === 'tls-files' }];

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { compileInputs } from '../../../../src/build-callguard.js';
 import { parseConfig } from '../../../../src/config/load-config.js';
+import { compileInputs } from '../../../../src/decision-core.js';
 import { DRAFT_2020_12, fromDraft07 } from '../../../../src/payload/json/from-draft-07.js';
 import { SCHEMA_PATH, useSchemaFiles } from '../../../helpers/schema-files.js';
 
